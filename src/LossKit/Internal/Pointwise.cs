@@ -1,0 +1,193 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace LossKit.Internal;
+
+/// <summary>
+/// The per-element math of an element-wise loss l(x, y) and its derivative ∂l/∂x, in scalar and vector form. The two
+/// forms compute the same thing; the scalar one serves tails, Half, and machines without SIMD.
+/// </summary>
+internal interface IPointwiseOp<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    T Value(T x, T y);
+
+    T Value(T x, T y, out T gradient);
+
+    Vector<T> Value(Vector<T> x, Vector<T> y);
+
+    Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient);
+}
+
+/// <summary>
+/// The shared driver for element-wise losses: one pass that computes w·l(x, y), optionally stores it, sums it, and
+/// optionally writes the gradient (w·∂l/∂x times a scalar scale or a per-element upstream). Work is cut into chunks
+/// whose size depends only on the length, each chunk is summed on its own and the chunk sums are added in order, so
+/// the result is the same on one thread or many. Lanes: full <see cref="Vector{T}"/> blocks, then a scalar tail.
+/// </summary>
+internal static unsafe class Pointwise
+{
+    /// <summary>Elements per chunk (at least); below <see cref="ParallelThreshold"/> chunks run on the calling thread.</summary>
+    public const int MinChunk = 16384;
+
+    /// <summary>Inputs shorter than this never leave the calling thread.</summary>
+    public const int ParallelThreshold = 65536;
+
+    private const int MaxChunks = 2048;
+
+    /// <summary>
+    /// Runs the loss over <paramref name="x"/>/<paramref name="y"/>. Empty <paramref name="weight"/>,
+    /// <paramref name="values"/>, <paramref name="gradient"/> or <paramref name="upstream"/> mean "not used". Returns Σ w·l
+    /// accumulated in chunks (in T within a chunk, in double across chunks).
+    /// </summary>
+    [SkipLocalsInit]
+    public static double Run<T, TOp>(in TOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> weight,
+        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TOp : unmanaged, IPointwiseOp<T>
+    {
+        int n = x.Length;
+        if (n == 0)
+        {
+            return 0.0;
+        }
+
+        int chunkSize = ChunkSize(n, MinChunk);
+        int chunks = (n + chunkSize - 1) / chunkSize;
+        double* partials = stackalloc double[chunks];
+        fixed (T* px = x, py = y, pw = weight, pv = values, pg = gradient, pu = upstream)
+        {
+            var job = new Job<T, TOp>
+            {
+                Op = op, X = px, Y = py, W = weight.IsEmpty ? null : pw, Values = values.IsEmpty ? null : pv,
+                Gradient = gradient.IsEmpty ? null : pg, Upstream = upstream.IsEmpty ? null : pu, Scale = scale,
+                Length = n, ChunkSize = chunkSize, Partials = partials,
+            };
+            if (n < ParallelThreshold)
+            {
+                for (int c = 0; c < chunks; c++)
+                {
+                    job.Run(c);
+                }
+            }
+            else
+            {
+                WorkPool.Run(ref job, chunks);
+            }
+        }
+
+        double sum = 0;
+        for (int c = 0; c < chunks; c++)
+        {
+            sum += partials[c];
+        }
+
+        return sum;
+    }
+
+    /// <summary>A chunk size that depends only on <paramref name="n"/>: at least <paramref name="min"/>, at most 2048 chunks, a multiple of 64.</summary>
+    public static int ChunkSize(int n, int min)
+    {
+        int bySplit = (int)(((long)n + MaxChunks - 1) / MaxChunks);
+        bySplit = (bySplit + 63) & ~63;
+        return Math.Max(min, bySplit);
+    }
+
+    private struct Job<T, TOp> : IChunkJob
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TOp : unmanaged, IPointwiseOp<T>
+    {
+        public TOp Op;
+        public T* X, Y, W, Values, Gradient, Upstream;
+        public T Scale;
+        public int Length, ChunkSize;
+        public double* Partials;
+
+        public void Run(int chunk)
+        {
+            int start = chunk * ChunkSize;
+            int end = Math.Min(start + ChunkSize, Length);
+            Partials[chunk] = double.CreateTruncating(Kernel(start, end));
+        }
+
+        private T Kernel(int start, int end)
+        {
+            int i = start;
+            T sum = T.Zero;
+            bool wantGradient = Gradient != null;
+            if (VMath.IsVectorized<T>())
+            {
+                Vector<T> acc = Vector<T>.Zero;
+                Vector<T> scale = new(Scale);
+                int last = end - Vector<T>.Count;
+                for (; i <= last; i += Vector<T>.Count)
+                {
+                    Vector<T> vx = Vector.Load(X + i), vy = Vector.Load(Y + i);
+                    Vector<T> l, g = default;
+                    if (wantGradient)
+                    {
+                        l = Op.Value(vx, vy, out g);
+                    }
+                    else
+                    {
+                        l = Op.Value(vx, vy);
+                    }
+
+                    if (W != null)
+                    {
+                        Vector<T> vw = Vector.Load(W + i);
+                        l *= vw;
+                        g *= vw;
+                    }
+
+                    if (Values != null)
+                    {
+                        l.Store(Values + i);
+                    }
+
+                    acc += l;
+                    if (wantGradient)
+                    {
+                        g *= Upstream != null ? Vector.Load(Upstream + i) : scale;
+                        g.Store(Gradient + i);
+                    }
+                }
+
+                sum = Vector.Sum(acc);
+            }
+
+            // Scalar tail (and the whole range where vectors are not used): the same math one element at a time.
+            for (; i < end; i++)
+            {
+                T l, g = T.Zero;
+                if (wantGradient)
+                {
+                    l = Op.Value(X[i], Y[i], out g);
+                }
+                else
+                {
+                    l = Op.Value(X[i], Y[i]);
+                }
+
+                if (W != null)
+                {
+                    l *= W[i];
+                    g *= W[i];
+                }
+
+                if (Values != null)
+                {
+                    Values[i] = l;
+                }
+
+                sum += l;
+                if (wantGradient)
+                {
+                    Gradient[i] = g * (Upstream != null ? Upstream[i] : Scale);
+                }
+            }
+
+            return sum;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace LossKit.Internal;
+
+/// <summary>
+/// Throw helpers for argument validation. They are never inlined and never return, so the checks at the public entry
+/// points stay a compare and a branch (the ImageSharp Guard split).
+/// </summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Argument(string paramName, string message) => throw new ArgumentException(message, paramName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void OutOfRange(string paramName, object? actualValue, string message) =>
+        throw new ArgumentOutOfRangeException(paramName, actualValue, message);
+
+    /// <summary>Throws unless <paramref name="actual"/> equals <paramref name="expected"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckLength(int actual, int expected, string paramName, string what)
+    {
+        if (actual != expected)
+        {
+            LengthMismatch(actual, expected, paramName, what);
+        }
+    }
+
+    /// <summary>Throws unless the destination span can hold <paramref name="required"/> elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckDestination(int actual, int required, string paramName)
+    {
+        if (actual < required)
+        {
+            DestinationTooShort(actual, required, paramName);
+        }
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LengthMismatch(int actual, int expected, string paramName, string what) =>
+        throw new ArgumentException($"Expected {paramName} to have {expected} elements ({what}) but it has {actual}.", paramName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DestinationTooShort(int actual, int required, string paramName) =>
+        throw new ArgumentException($"Destination {paramName} is too short: it needs {required} elements but has {actual}.", paramName);
+
+    /// <summary>Validates a hyper-parameter: finite (or NaN-free) and not below <paramref name="min"/>.</summary>
+    public static double CheckAtLeast(double value, double min, string paramName)
+    {
+        if (double.IsNaN(value) || value < min || double.IsInfinity(value))
+        {
+            OutOfRange(paramName, value, $"{paramName} must be a finite number >= {min}, got {value}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>Validates a hyper-parameter: finite and strictly above <paramref name="min"/>.</summary>
+    public static double CheckAbove(double value, double min, string paramName)
+    {
+        if (double.IsNaN(value) || value <= min || double.IsInfinity(value))
+        {
+            OutOfRange(paramName, value, $"{paramName} must be a finite number > {min}, got {value}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>Validates a hyper-parameter: finite and within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static double CheckInRange(double value, double min, double max, string paramName)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+        {
+            OutOfRange(paramName, value, $"{paramName} must be in [{min}, {max}], got {value}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>Validates a hyper-parameter that may take any finite value.</summary>
+    public static double CheckFinite(double value, string paramName)
+    {
+        if (!double.IsFinite(value))
+        {
+            OutOfRange(paramName, value, $"{paramName} must be finite, got {value}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>Validates a dimension argument (non-negative).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckDimension(int value, string paramName)
+    {
+        if (value < 0)
+        {
+            OutOfRange(paramName, value, $"{paramName} must be >= 0, got {value}.");
+        }
+    }
+}
