@@ -49,7 +49,7 @@ internal static class VMath
 
     /// <summary>
     /// log(1 + u) accurate for small u (Goldberg's trick: log(w)·u/(w − 1) with w = 1 + u; u when w rounds to 1).
-    /// .NET's LogP1 is log(1 + u) and loses everything below the rounding unit. Valid for u ≥ 0 (all callers pass e^−|x|).
+    /// .NET's LogP1 is log(1 + u) and loses everything below the rounding unit. Valid for u &gt; −1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Log1p<T>(T u) where T : IFloatingPointIeee754<T>

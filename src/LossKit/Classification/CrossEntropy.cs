@@ -1,0 +1,329 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using LossKit.Internal;
+
+namespace LossKit.Classification;
+
+/// <summary>
+/// Cross-entropy on logits, as <c>torch.nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean',
+/// label_smoothing=0.0)</c>, for class-index targets and for probability targets.
+/// </summary>
+/// <remarks>
+/// <para>log pₙ,c = xₙ,c − lseₙ with lseₙ = m + ln Σ e^(x − m), m the row maximum (never the log of a softmax).</para>
+/// <para>Class indices, smoothing ε: <c>lₙ = (1 − ε)·w_y·(lse − x_y) + (ε/C)·Σ_c w_c·(lse − x_c)</c>, 0 for ignored rows;
+/// gradient <c>∂lₙ/∂x_j = (1 − ε)·w_y·(p_j − [j = y]) + (ε/C)·(p_j·Σ_c w_c − w_j)</c>. Mean divides by
+/// Σ_{non-ignored} w_{yₙ} (the row count without weights); all rows ignored gives 0/0 = NaN, as PyTorch.</para>
+/// <para>Probability targets t (rows of the same shape as the input): t' = (1 − ε)t + ε/C,
+/// <c>lₙ = Σ_c w_c t'_c (lse − x_c)</c>, gradient <c>p_j Σ_c w_c t'_c − w_j t'_j</c>; Mean divides by the row count; the
+/// ignore index does not apply.</para>
+/// <para>Special values: NaN in a row makes that row's loss and gradient NaN; a +∞ logit gives NaN (∞ − ∞, as
+/// PyTorch's log_softmax); finite logits of any size (±1e4 and beyond) give finite results. Empty batch: Sum 0,
+/// Mean NaN.</para>
+/// </remarks>
+public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">None, Mean (default) or Sum.</param>
+    /// <param name="weight">Optional per-class weights (length = classes).</param>
+    /// <param name="ignoreIndex">Class-index target to skip (default −100).</param>
+    /// <param name="labelSmoothing">ε in [0, 1] (default 0).</param>
+    public CrossEntropyLoss(Reduction reduction = Reduction.Mean, ReadOnlyMemory<T> weight = default, int ignoreIndex = -100, double labelSmoothing = 0.0)
+        : base(reduction, weight, ignoreIndex) =>
+        LabelSmoothing = ThrowHelper.CheckInRange(labelSmoothing, 0.0, 1.0, nameof(labelSmoothing));
+
+    /// <summary>Label smoothing ε.</summary>
+    public double LabelSmoothing { get; }
+
+    /// <summary>Loss value for probability targets (<paramref name="target"/> batch × classes).</summary>
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> destination = default)
+    {
+        ValidateProbabilities(input, target, batch, classes, destination, default, Reduction == Reduction.None, false);
+        double sum = RunProbabilities(input, target, batch, classes, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
+        return Reductions.Finish<T>(Reduction, sum, batch);
+    }
+
+    /// <summary>d loss / d input for probability targets and a scalar upstream gradient.</summary>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, T upstream, Span<T> gradient)
+    {
+        Reductions.CheckUpstreamScalar(Reduction);
+        ValidateProbabilities(input, target, batch, classes, default, gradient, false, true);
+        RunProbabilities(input, target, batch, classes, default, gradient, Reductions.GradientScale(Reduction, upstream, batch), default);
+    }
+
+    /// <summary>d loss / d input for probability targets and a per-row upstream gradient (Reduction.None).</summary>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient)
+    {
+        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
+        ValidateProbabilities(input, target, batch, classes, default, gradient, false, true);
+        RunProbabilities(input, target, batch, classes, default, gradient, T.One, upstream);
+    }
+
+    /// <summary>Loss and gradient for probability targets in one pass.</summary>
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> gradient, Span<T> destination = default)
+    {
+        ValidateProbabilities(input, target, batch, classes, destination, gradient, Reduction == Reduction.None, true);
+        double sum = RunProbabilities(input, target, batch, classes, Reduction == Reduction.None ? destination : default, gradient,
+            Reductions.GradientScale(Reduction, T.One, batch), default);
+        return Reductions.Finish<T>(Reduction, sum, batch);
+    }
+
+    /// <summary>Tensor form, probability targets [batch, classes].</summary>
+    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default)
+    {
+        (int batch, int classes) = ProbabilityShape(input, target);
+        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, TensorArgs.Flat(destination, nameof(destination)));
+    }
+
+    /// <summary>Tensor form, probability targets, fused.</summary>
+    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default)
+    {
+        (int batch, int classes) = ProbabilityShape(input, target);
+        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
+        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes,
+            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)));
+    }
+
+    /// <summary>Tensor form, probability targets, scalar upstream.</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient)
+    {
+        (int batch, int classes) = ProbabilityShape(input, target);
+        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
+        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, upstream, TensorArgs.Flat(gradient, nameof(gradient)));
+    }
+
+    private protected override double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => SumOfTargetWeights(target, keptRows);
+
+    private protected override unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
+        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        fixed (T* x = input, v = values, g = gradient, u = upstream, w = Weight.Span)
+        fixed (int* y = target)
+        {
+            var kernel = new IndexKernel
+            {
+                X = x, Y = y, W = Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v, G = gradient.IsEmpty ? null : g,
+                Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes, Ignore = IgnoreIndex,
+                Epsilon = T.CreateTruncating(LabelSmoothing), WeightSum = WeightSum(classes),
+            };
+            return RowDriver.Run(ref kernel, batch, classes);
+        }
+    }
+
+    private unsafe double RunProbabilities(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes,
+        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        fixed (T* x = input, t = target, v = values, g = gradient, u = upstream, w = Weight.Span)
+        {
+            var kernel = new ProbabilityKernel
+            {
+                X = x, Target = t, W = Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v, G = gradient.IsEmpty ? null : g,
+                Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes, Epsilon = T.CreateTruncating(LabelSmoothing),
+            };
+            return RowDriver.Run(ref kernel, batch, classes);
+        }
+    }
+
+    private T WeightSum(int classes) => Weight.IsEmpty ? T.CreateTruncating(classes) : TensorPrimitives.Sum(Weight.Span);
+
+    private void ValidateProbabilities(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes,
+        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient)
+    {
+        ThrowHelper.CheckDimension(batch, nameof(batch));
+        if (classes < 1)
+        {
+            ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
+        }
+
+        ThrowHelper.CheckLength(input.Length, checked(batch * classes), nameof(input), $"batch × classes = {batch} × {classes}");
+        ThrowHelper.CheckLength(target.Length, input.Length, nameof(target), "probability targets have the input's shape");
+        if (!Weight.IsEmpty)
+        {
+            ThrowHelper.CheckLength(Weight.Length, classes, "weight", "one weight per class");
+        }
+
+        if (requireValues)
+        {
+            ThrowHelper.CheckDestination(values.Length, batch, "destination");
+        }
+
+        if (requireGradient)
+        {
+            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
+        }
+    }
+
+    private static (int Batch, int Classes) ProbabilityShape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<T> target)
+    {
+        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, classes]");
+        TensorArgs.SameShape(target.Lengths, input.Lengths, nameof(target));
+        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
+    }
+
+    /// <summary>Class-index rows: max, Σ e^(x − m) stored into the gradient row, then g = e·A − B·w and the target fix-up.</summary>
+    private unsafe struct IndexKernel : IRowKernel
+    {
+        public T* X, W, Values, G, Up;
+        public int* Y;
+        public T Scale, Epsilon, WeightSum;
+        public int C, Ignore;
+
+        public readonly double Run(int start, int end)
+        {
+            double total = 0;
+            T invC = T.One / T.CreateTruncating(C);
+            for (int r = start; r < end; r++)
+            {
+                T* x = X + (long)r * C;
+                T* g = G == null ? null : G + (long)r * C;
+                int y = Y[r];
+                if (y == Ignore)
+                {
+                    if (Values != null)
+                    {
+                        Values[r] = T.Zero;
+                    }
+
+                    if (g != null)
+                    {
+                        new Span<T>(g, C).Clear();
+                    }
+
+                    continue;
+                }
+
+                T m = RowMath.Max(x, C);
+                T s = RowMath.SumExpShifted(x, g, C, m);
+                T lse = m + T.Log(s);
+                T wy = W == null ? T.One : W[y];
+                T loss = wy * (lse - x[y]);
+                if (Epsilon != T.Zero)
+                {
+                    loss = (T.One - Epsilon) * loss + Epsilon * invC * RowMath.WeightedSumOfDifferences(x, W, C, lse);
+                }
+
+                if (Values != null)
+                {
+                    Values[r] = loss;
+                }
+
+                total += double.CreateTruncating(loss);
+                if (g != null)
+                {
+                    T k = Up == null ? Scale : Up[r];
+                    T a = k * ((T.One - Epsilon) * wy + Epsilon * invC * WeightSum) / s;
+                    RowMath.ScaleSubtract(g, W, C, a, k * Epsilon * invC);
+                    g[y] -= k * (T.One - Epsilon) * wy;
+                }
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Probability-target rows.</summary>
+    private unsafe struct ProbabilityKernel : IRowKernel
+    {
+        public T* X, Target, W, Values, G, Up;
+        public T Scale, Epsilon;
+        public int C;
+
+        public readonly double Run(int start, int end)
+        {
+            double total = 0;
+            T smooth = Epsilon / T.CreateTruncating(C);
+            T keep = T.One - Epsilon;
+            for (int r = start; r < end; r++)
+            {
+                T* x = X + (long)r * C;
+                T* t = Target + (long)r * C;
+                T* g = G == null ? null : G + (long)r * C;
+                T m = RowMath.Max(x, C);
+                T s = RowMath.SumExpShifted(x, g, C, m);
+                T lse = m + T.Log(s);
+                T loss = T.Zero, weightedTargets = T.Zero;
+                for (int c = 0; c < C; c++)
+                {
+                    T wt = (W == null ? T.One : W[c]) * (keep * t[c] + smooth);
+                    weightedTargets += wt;
+                    loss += wt * (lse - x[c]);
+                }
+
+                if (Values != null)
+                {
+                    Values[r] = loss;
+                }
+
+                total += double.CreateTruncating(loss);
+                if (g != null)
+                {
+                    T k = Up == null ? Scale : Up[r];
+                    T a = k * weightedTargets / s;
+                    for (int c = 0; c < C; c++)
+                    {
+                        T wt = (W == null ? T.One : W[c]) * (keep * t[c] + smooth);
+                        g[c] = g[c] * a - k * wt;
+                    }
+                }
+            }
+
+            return total;
+        }
+    }
+}
+
+/// <summary>
+/// Negative log-likelihood on log-probabilities, as <c>torch.nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')</c>:
+/// <c>lₙ = −w_y·xₙ,y</c> (0 for ignored rows), gradient <c>−w_y</c> at the target column and 0 elsewhere.
+/// </summary>
+/// <remarks>Mean divides by Σ_{non-ignored} w_{yₙ} (NaN when every row is ignored or the batch is empty). NaN and ±∞
+/// pass through from the selected log-probability; the input is not checked to be a log-probability.</remarks>
+public sealed class NllLoss<T> : ClassIndexLoss<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">None, Mean (default) or Sum.</param>
+    /// <param name="weight">Optional per-class weights (length = classes).</param>
+    /// <param name="ignoreIndex">Class-index target to skip (default −100).</param>
+    public NllLoss(Reduction reduction = Reduction.Mean, ReadOnlyMemory<T> weight = default, int ignoreIndex = -100)
+        : base(reduction, weight, ignoreIndex)
+    {
+    }
+
+    private protected override double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => SumOfTargetWeights(target, keptRows);
+
+    private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
+        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        ReadOnlySpan<T> w = Weight.Span;
+        double total = 0;
+        if (!gradient.IsEmpty)
+        {
+            gradient[..input.Length].Clear();
+        }
+
+        for (int r = 0; r < batch; r++)
+        {
+            int y = target[r];
+            T loss = T.Zero;
+            if (y != IgnoreIndex)
+            {
+                T wy = w.IsEmpty ? T.One : w[y];
+                loss = -wy * input[r * classes + y];
+                if (!gradient.IsEmpty)
+                {
+                    gradient[r * classes + y] = -wy * (upstream.IsEmpty ? scale : upstream[r]);
+                }
+            }
+
+            if (!values.IsEmpty)
+            {
+                values[r] = loss;
+            }
+
+            total += double.CreateTruncating(loss);
+        }
+
+        return total;
+    }
+}
