@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace LossKit.Cli.Commands;
+
+/// <summary><c>losskit list</c>: the catalog (name, family, formula, PyTorch equivalent, parameters with defaults).</summary>
+internal static class ListCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var markdown = new Option<bool>("--markdown") { Description = "Print the catalog as the README's Markdown table." };
+        var family = new Option<string?>("--family") { Description = "Only this family (Classification, Regression, ...)." };
+        var command = new Command("list", "List every loss with its formula, PyTorch equivalent and defaults.") { markdown, family };
+        command.SetAction(parse =>
+        {
+            string? only = parse.GetValue(family);
+            var entries = Catalog.Entries.Where(e => only is null || e.Family.Equals(only, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (parse.GetValue(markdown))
+            {
+                stdout.Write(Catalog.ToMarkdown());
+                return 0;
+            }
+
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Ansi = AnsiSupport.Detect, ColorSystem = ColorSystemSupport.Detect });
+            console.Profile.Width = Math.Max(console.Profile.Width, 200);
+            var table = new Table().Border(TableBorder.Rounded).Title($"LossKit catalog ({entries.Count} losses)");
+            table.AddColumns("Name", "Family", "Formula", "PyTorch equivalent", "Parameters (defaults)");
+            foreach (LossInfo e in entries)
+            {
+                table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Family), Markup.Escape(e.Formula), Markup.Escape(e.PyTorch), Markup.Escape(e.Parameters));
+            }
+
+            console.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

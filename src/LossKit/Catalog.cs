@@ -1,0 +1,68 @@
+using System.Text;
+
+namespace LossKit;
+
+/// <summary>One loss in the catalog: the data behind <c>losskit list</c> and the README table.</summary>
+/// <param name="Name">Identifier used by the CLI (<c>losskit eval</c>, <c>losskit list</c>).</param>
+/// <param name="Type">The LossKit type.</param>
+/// <param name="Family">Classification, Regression, Detection, MetricLearning or Criteria.</param>
+/// <param name="Formula">The per-element (or per-row) formula in plain math.</param>
+/// <param name="PyTorch">The PyTorch / torchvision / mmdetection equivalent.</param>
+/// <param name="Parameters">Hyper-parameters with their defaults.</param>
+public sealed record LossInfo(string Name, string Type, string Family, string Formula, string PyTorch, string Parameters);
+
+/// <summary>The loss catalog: every loss LossKit provides, with formula, reference equivalent and defaults.</summary>
+public static class Catalog
+{
+    /// <summary>All catalog entries, grouped by family.</summary>
+    public static IReadOnlyList<LossInfo> Entries { get; } =
+    [
+        new("cross_entropy", "Classification.CrossEntropyLoss<T>", "Classification",
+            "(1−ε)·w_y·(lse(x) − x_y) + (ε/C)·Σ_c w_c·(lse(x) − x_c); probability targets: Σ_c w_c·t'_c·(lse(x) − x_c)",
+            "torch.nn.CrossEntropyLoss", "reduction=Mean, weight=none, ignoreIndex=-100, labelSmoothing=0"),
+        new("nll", "Classification.NllLoss<T>", "Classification", "−w_y·x_y (x = log-probabilities)",
+            "torch.nn.NLLLoss", "reduction=Mean, weight=none, ignoreIndex=-100"),
+        new("bce", "Classification.BinaryCrossEntropyLoss<T>", "Classification",
+            "−w·[y·max(ln x, −100) + (1−y)·max(ln(1−x), −100)]", "torch.nn.BCELoss", "reduction=Mean, weight=none (per element)"),
+        new("bce_with_logits", "Classification.BinaryCrossEntropyWithLogitsLoss<T>", "Classification",
+            "(1−y)·x + (1 + (pw−1)·y)·softplus(−x)", "torch.nn.BCEWithLogitsLoss",
+            "reduction=Mean, weight=none (per element), posWeight=none (per class)"),
+        new("kl_div", "Classification.KLDivergenceLoss<T>", "Classification",
+            "t·(ln t − x); logTarget: e^t·(t − x)", "torch.nn.KLDivLoss", "reduction=Mean (also BatchMean), logTarget=false"),
+        new("hinge", "Classification.HingeLoss<T>", "Classification", "max(0, 1 − y·f), y = ±1", "(none) torch.clamp(1 − y·f, min=0)",
+            "reduction=Mean"),
+        new("squared_hinge", "Classification.SquaredHingeLoss<T>", "Classification", "max(0, 1 − y·f)², y = ±1",
+            "(none) torch.clamp(1 − y·f, min=0)**2", "reduction=Mean"),
+        new("hinge_embedding", "Classification.HingeEmbeddingLoss<T>", "Classification", "x if y = 1; max(0, margin − x) if y = −1",
+            "torch.nn.HingeEmbeddingLoss", "reduction=Mean, margin=1"),
+        new("multi_margin", "Classification.MultiMarginLoss<T>", "Classification", "Σ_{i≠y} w_y·max(0, margin − x_y + x_i)^p / C",
+            "torch.nn.MultiMarginLoss", "reduction=Mean, p=1, margin=1, weight=none"),
+        new("exponential", "Classification.ExponentialLoss<T>", "Classification", "e^(−y·f), y = ±1", "(none) torch.exp(−y·f) (AdaBoost)",
+            "reduction=Mean"),
+        new("l1", "Regression.L1Loss<T>", "Regression", "|x − y|", "torch.nn.L1Loss", "reduction=Mean"),
+        new("mse", "Regression.MseLoss<T>", "Regression", "(x − y)²", "torch.nn.MSELoss", "reduction=Mean"),
+        new("smooth_l1", "Regression.SmoothL1Loss<T>", "Regression", "0.5·d²/β if d < β else d − 0.5·β (d = |x − y|)",
+            "torch.nn.SmoothL1Loss", "reduction=Mean, beta=1"),
+        new("huber", "Regression.HuberLoss<T>", "Regression", "0.5·d² if d < δ else δ·(d − 0.5·δ)", "torch.nn.HuberLoss",
+            "reduction=Mean, delta=1"),
+        new("balanced_l1", "Regression.BalancedL1Loss<T>", "Regression",
+            "(α/b)(b·d + 1)·ln(b·d/β + 1) − α·d if d < β else γ·d + γ/b − α·β, b = e^(γ/α) − 1",
+            "mmdet BalancedL1Loss (Libra R-CNN)", "reduction=Mean, alpha=0.5, gamma=1.5, beta=1"),
+    ];
+
+    /// <summary>The catalog as a Markdown table (what the README shows between its catalog markers).</summary>
+    public static string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| Loss | Family | Formula | PyTorch equivalent | Parameters (defaults) |\n");
+        sb.Append("|---|---|---|---|---|\n");
+        foreach (LossInfo e in Entries)
+        {
+            sb.Append($"| `{e.Name}` (`{e.Type}`) | {e.Family} | {Escape(e.Formula)} | {Escape(e.PyTorch)} | {Escape(e.Parameters)} |\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+}
