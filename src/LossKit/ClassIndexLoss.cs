@@ -50,18 +50,19 @@ public abstract class ClassIndexLoss<T>
     /// <param name="batch">Rows.</param>
     /// <param name="classes">Columns (≥ 1).</param>
     /// <param name="destination">With <see cref="Reduction.None"/>: receives the per-row losses (required, length batch).</param>
-    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> destination = default)
+    /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead (not with Sum).</param>
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> destination = default, double? avgFactor = null)
     {
-        double denominator = Validate(input, target, batch, classes, destination, default, Reduction == Reduction.None, false);
+        double denominator = Validate(input, target, batch, classes, destination, default, Reduction == Reduction.None, false, avgFactor);
         double sum = Run(input, target, batch, classes, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
         return Reductions.Finish<T>(Reduction, sum, denominator);
     }
 
     /// <summary>Writes d loss / d input (batch × classes) for a scalar upstream gradient (Mean or Sum).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, T upstream, Span<T> gradient)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, T upstream, Span<T> gradient, double? avgFactor = null)
     {
         Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(input, target, batch, classes, default, gradient, false, true);
+        double denominator = Validate(input, target, batch, classes, default, gradient, false, true, avgFactor);
         Run(input, target, batch, classes, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
     }
 
@@ -69,14 +70,14 @@ public abstract class ClassIndexLoss<T>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient)
     {
         Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
-        Validate(input, target, batch, classes, default, gradient, false, true);
+        Validate(input, target, batch, classes, default, gradient, false, true, null);
         Run(input, target, batch, classes, default, gradient, T.One, upstream);
     }
 
     /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass.</summary>
-    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> gradient, Span<T> destination = default)
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> gradient, Span<T> destination = default, double? avgFactor = null)
     {
-        double denominator = Validate(input, target, batch, classes, destination, gradient, Reduction == Reduction.None, true);
+        double denominator = Validate(input, target, batch, classes, destination, gradient, Reduction == Reduction.None, true, avgFactor);
         double sum = Run(input, target, batch, classes, Reduction == Reduction.None ? destination : default, gradient,
             Reductions.GradientScale(Reduction, T.One, denominator), default);
         return Reductions.Finish<T>(Reduction, sum, denominator);
@@ -145,7 +146,7 @@ public abstract class ClassIndexLoss<T>
 
     /// <summary>Checks shapes, destinations and targets; returns the Mean denominator.</summary>
     private protected double Validate(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
-        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient)
+        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient, double? avgFactor)
     {
         ThrowHelper.CheckDimension(batch, nameof(batch));
         if (classes < 1)
@@ -171,7 +172,7 @@ public abstract class ClassIndexLoss<T>
         }
 
         int kept = DataChecks.ClassIndices(target, classes, IgnoreIndex, _hasIgnoreIndex);
-        return MeanDenominator(target, kept);
+        return avgFactor.HasValue ? Reductions.MeanDenominator(Reduction, batch, avgFactor) : MeanDenominator(target, kept);
     }
 
     private static (int Batch, int Classes) Shape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<int> target)

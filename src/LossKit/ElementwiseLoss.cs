@@ -30,20 +30,24 @@ public abstract class ElementwiseLoss<T>
     /// <param name="target">Targets, same length as <paramref name="input"/>.</param>
     /// <param name="destination">With <see cref="Reduction.None"/>: receives the per-element losses (required).</param>
     /// <param name="weight">Optional per-element weight, same length as <paramref name="input"/>.</param>
+    /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead of the element
+    /// count (e.g. the number of positives); not allowed with Sum.</param>
     /// <returns>The reduced loss (with None: the sum of the per-element losses).</returns>
-    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> destination = default, ReadOnlySpan<T> weight = default)
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
     {
         Validate(input, target, weight, destination, default, requireValues: Reduction == Reduction.None, requireGradient: false);
+        double denominator = Reductions.MeanDenominator(Reduction, input.Length, avgFactor);
         double sum = Run(input, target, weight, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, input.Length);
+        return Reductions.Finish<T>(Reduction, sum, denominator);
     }
 
     /// <summary>Writes d loss / d input given the scalar upstream gradient of the reduced loss (Mean or Sum).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null)
     {
         Reductions.CheckUpstreamScalar(Reduction);
         Validate(input, target, weight, default, gradient, requireValues: false, requireGradient: true);
-        Run(input, target, weight, default, gradient, Reductions.GradientScale(Reduction, upstream, input.Length), default);
+        double denominator = Reductions.MeanDenominator(Reduction, input.Length, avgFactor);
+        Run(input, target, weight, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
     }
 
     /// <summary>Writes d loss / d input given the per-element upstream gradient (Reduction.None).</summary>
@@ -56,15 +60,16 @@ public abstract class ElementwiseLoss<T>
 
     /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass over the data.</summary>
     /// <returns>The reduced loss (with None: the sum of the per-element losses, whose gradient is written).</returns>
-    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default)
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
     {
         Validate(input, target, weight, destination, gradient, requireValues: Reduction == Reduction.None, requireGradient: true);
+        double denominator = Reductions.MeanDenominator(Reduction, input.Length, avgFactor);
         double sum = Run(input, target, weight, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, input.Length), default);
-        return Reductions.Finish<T>(Reduction, sum, input.Length);
+            Reductions.GradientScale(Reduction, T.One, denominator), default);
+        return Reductions.Finish<T>(Reduction, sum, denominator);
     }
 
-    /// <inheritdoc cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T})"/>
+    /// <inheritdoc cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T}, double?)"/>
     public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default)
     {
         CheckShapes(input, target, weight, destination.Lengths, nameof(destination), Reduction == Reduction.None);
@@ -72,7 +77,7 @@ public abstract class ElementwiseLoss<T>
             TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)));
     }
 
-    /// <inheritdoc cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, T, Span{T}, ReadOnlySpan{T})"/>
+    /// <inheritdoc cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, T, Span{T}, ReadOnlySpan{T}, double?)"/>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default)
     {
         CheckShapes(input, target, weight, gradient.Lengths, nameof(gradient), true);
@@ -89,7 +94,7 @@ public abstract class ElementwiseLoss<T>
             TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)));
     }
 
-    /// <inheritdoc cref="ForwardBackward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, ReadOnlySpan{T})"/>
+    /// <inheritdoc cref="ForwardBackward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, ReadOnlySpan{T}, double?)"/>
     public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default)
     {
         CheckShapes(input, target, weight, gradient.Lengths, nameof(gradient), true);

@@ -52,6 +52,33 @@ internal static class Reductions
         where T : IFloatingPointIeee754<T> =>
         reduction is Reduction.Mean or Reduction.BatchMean ? T.CreateTruncating(double.CreateTruncating(upstream) / denominator) : upstream;
 
+    /// <summary>mmdetection's epsilon added to avg_factor: float32 machine epsilon (torch.finfo(torch.float32).eps).</summary>
+    public const double AvgFactorEpsilon = 1.1920928955078125e-07;
+
+    /// <summary>
+    /// The Mean denominator with mmdetection's <c>avg_factor</c>: <paramref name="count"/> without it, avgFactor + ε
+    /// (float32 eps) with it. avgFactor with Sum throws (as mmdetection's ValueError); with None it is ignored.
+    /// </summary>
+    public static double MeanDenominator(Reduction reduction, double count, double? avgFactor)
+    {
+        if (avgFactor is not double a)
+        {
+            return count;
+        }
+
+        if (!double.IsFinite(a) || a < 0)
+        {
+            ThrowHelper.OutOfRange("avgFactor", a, $"avgFactor must be a finite number >= 0, got {a}.");
+        }
+
+        if (reduction == Reduction.Sum)
+        {
+            ThrowHelper.Argument("avgFactor", "avgFactor can not be used with Reduction.Sum (as in mmdetection).");
+        }
+
+        return a + AvgFactorEpsilon;
+    }
+
     /// <summary>Checks the per-element upstream gradient of a <see cref="Reduction.None"/> backward call.</summary>
     public static void CheckUpstreamSpan(Reduction reduction, int upstreamLength, int required)
     {
