@@ -48,6 +48,20 @@ public static class Catalog
         new("balanced_l1", "Regression.BalancedL1Loss<T>", "Regression",
             "(α/b)(b·d + 1)·ln(b·d/β + 1) − α·d if d < β else γ·d + γ/b − α·β, b = e^(γ/α) − 1",
             "mmdet BalancedL1Loss (Libra R-CNN)", "reduction=Mean, alpha=0.5, gamma=1.5, beta=1"),
+        new("iou", "Detection.IoULoss<T>", "Detection", "1 − IoU | 1 − IoU² | −ln max(IoU, eps)",
+            "mmdet IoULoss (modes); ultralytics 1 − bbox_iou", "reduction=None, mode=Linear, eps=1e-7, format=Xyxy, convention=Torchvision"),
+        new("giou", "Detection.GIoULoss<T>", "Detection", "1 − IoU + (C − U)/C", "torchvision.ops.generalized_box_iou_loss",
+            "reduction=None, eps=1e-7, format=Xyxy, convention=Torchvision"),
+        new("diou", "Detection.DIoULoss<T>", "Detection", "1 − IoU + ρ²/c²", "torchvision.ops.distance_box_iou_loss",
+            "reduction=None, eps=1e-7, format=Xyxy, convention=Torchvision"),
+        new("ciou", "Detection.CIoULoss<T>", "Detection", "1 − IoU + ρ²/c² + α·v, v = (4/π²)(atan(w_g/h_g) − atan(w/h))², α constant",
+            "torchvision.ops.complete_box_iou_loss", "reduction=None, eps=1e-7, format=Xyxy, convention=Torchvision"),
+        new("eiou", "Detection.EIoULoss<T>", "Detection", "1 − IoU + ρ²/c² + (w − w_g)²/C_w² + (h − h_g)²/C_h² (Efficient IoU)",
+            "(none) Zhang et al. 2022", "reduction=None, eps=1e-7, format=Xyxy"),
+        new("siou", "Detection.SIoULoss<T>", "Detection", "1 − clamp(IoU − (Δ + Ω)/2, −1, 1) (angle, distance, shape costs)",
+            "mmdet SIoULoss", "reduction=None, eps=1e-7, negGamma=false, format=Xyxy"),
+        new("extended_iou", "Detection.ExtendedIoULoss<T>", "Detection", "smooth-L1 of 1 − inter'/union (extended intersection)",
+            "mmdet EIoULoss", "reduction=None, eps=1e-7, smoothPoint=0.1, format=Xyxy"),
     ];
 
     /// <summary>The catalog as a Markdown table (what the README shows between its catalog markers).</summary>

@@ -30,7 +30,8 @@ public enum BoxLossConvention
 /// to <c>destination</c>, length N, and their sum is returned), <c>Backward</c> (scalar upstream for Mean/Sum, per-box
 /// upstream for None) and the fused <c>ForwardBackward</c>. Optional per-box <c>weight</c> multiplies each loss and
 /// mmdetection's <c>avgFactor</c> replaces Mean's denominator (avgFactor + float32 eps).</para>
-/// <para>Reductions follow torchvision: default None; Mean of zero boxes is 0 (not NaN) with a zero gradient.</para>
+/// <para>Reductions follow the convention's library: default None; Mean of zero boxes is 0 under torchvision (its
+/// <c>0.0 * loss.sum()</c>) and NaN under mmdetection and ultralytics (a plain mean); with avgFactor it is 0.</para>
 /// <para>Gradients are the exact derivatives of the reference formula as PyTorch autograd takes them: ties between
 /// predicted and target edges (identical or touching boxes) give half the gradient to each side, clamps pass the
 /// gradient at their bound, detached terms (CIoU's α) are constants. They are computed in forward mode alongside the
@@ -178,11 +179,14 @@ public abstract class BoxRegressionLoss<T>
         }
     }
 
+    /// <summary>torchvision's box losses define the mean of nothing as 0 (0·sum); mmdetection and ultralytics take a plain mean (NaN).</summary>
+    private bool EmptyMeanIsZero(int n) => Reduction == Reduction.Mean && n == 0 && Convention == BoxLossConvention.Torchvision;
+
     private T Finish(double sum, double denominator, int n) =>
-        Reduction == Reduction.Mean && n == 0 ? T.Zero : Reductions.Finish<T>(Reduction, sum, denominator);
+        EmptyMeanIsZero(n) ? T.Zero : Reductions.Finish<T>(Reduction, sum, denominator);
 
     private T Scale(T upstream, double denominator, int n) =>
-        Reduction == Reduction.Mean && n == 0 ? T.Zero : Reductions.GradientScale(Reduction, upstream, denominator);
+        EmptyMeanIsZero(n) ? T.Zero : Reductions.GradientScale(Reduction, upstream, denominator);
 
     private double Validate(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient,
         bool requireValues, bool requireGradient, double? avgFactor)
