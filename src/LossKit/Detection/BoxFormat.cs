@@ -112,7 +112,7 @@ public static class BoxConvert
                 (x1, y1, x2, y2) = (a, b, a + c, b + d);
                 break;
             case BoxFormat.Cxcywh:
-                (x1, y1, x2, y2) = (a - c.Scale(half), b - d.Scale(half), a + c.Scale(half), b + d.Scale(half));
+                (x1, y1, x2, y2) = (a - half * c, b - half * d, a + half * c, b + half * d);
                 break;
             default:
                 (x1, y1, x2, y2) = (a, b, c, d);

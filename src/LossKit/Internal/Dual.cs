@@ -33,11 +33,24 @@ internal readonly struct Dual<T>
 
     public static Dual<T> Detach(Dual<T> a) => a.V;
 
+    /// <summary>a·s for a constant s (value and derivatives scaled).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Dual<T> Scale(T s) => new(V, D0 * s, D1 * s, D2 * s, D3 * s);
+    public static Dual<T> operator *(Dual<T> a, T s) => new(a.V * s, a.D0 * s, a.D1 * s, a.D2 * s, a.D3 * s);
+
+    /// <summary>s·a for a constant s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual<T> operator *(T s, Dual<T> a) => new(s * a.V, s * a.D0, s * a.D1, s * a.D2, s * a.D3);
+
+    /// <summary>
+    /// A derivative component times a local derivative, where an exactly-zero component stays zero even if the local
+    /// derivative is infinite. A coordinate that does not reach an operation has a structural zero there; reverse-mode
+    /// autograd never multiplies it (it has no edge), so 0·∞ must not turn it into NaN here either.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Z(T d, T s) => d == T.Zero ? T.Zero : d * s;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Dual<T> WithValue(T v, T s) => new(v, D0 * s, D1 * s, D2 * s, D3 * s);
+    private Dual<T> WithValue(T v, T s) => new(v, Z(D0, s), Z(D1, s), Z(D2, s), Z(D3, s));
 
     public static Dual<T> operator +(Dual<T> a, Dual<T> b) => new(a.V + b.V, a.D0 + b.D0, a.D1 + b.D1, a.D2 + b.D2, a.D3 + b.D3);
 
@@ -55,7 +68,7 @@ internal readonly struct Dual<T>
     {
         T inv = T.One / b.V;
         T db = -a.V / (b.V * b.V);
-        return new(a.V / b.V, a.D0 * inv + b.D0 * db, a.D1 * inv + b.D1 * db, a.D2 * inv + b.D2 * db, a.D3 * inv + b.D3 * db);
+        return new(a.V / b.V, Z(a.D0, inv) + Z(b.D0, db), Z(a.D1, inv) + Z(b.D1, db), Z(a.D2, inv) + Z(b.D2, db), Z(a.D3, inv) + Z(b.D3, db));
     }
 
     /// <summary>torch.maximum: the larger input's derivative; the mean of both on a tie; NaN if either is NaN.</summary>
