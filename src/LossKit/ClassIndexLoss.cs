@@ -154,7 +154,7 @@ public abstract class ClassIndexLoss<T>
             ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
         }
 
-        ThrowHelper.CheckLength(input.Length, checked(batch * classes), nameof(input), $"batch × classes = {batch} × {classes}");
+        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
         ThrowHelper.CheckLength(target.Length, batch, nameof(target), "one class index per row");
         if (!Weight.IsEmpty)
         {

@@ -135,7 +135,7 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
             ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
         }
 
-        ThrowHelper.CheckLength(input.Length, checked(batch * classes), nameof(input), $"batch × classes = {batch} × {classes}");
+        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
         ThrowHelper.CheckLength(target.Length, input.Length, nameof(target), "probability targets have the input's shape");
         if (!Weight.IsEmpty)
         {

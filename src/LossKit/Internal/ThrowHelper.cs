@@ -26,6 +26,21 @@ internal static class ThrowHelper
         }
     }
 
+    /// <summary>Throws unless <paramref name="actual"/> equals rows × columns (the message is built only when throwing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckMatrix(int actual, int rows, int columns, string paramName, string rowsName, string columnsName)
+    {
+        if (actual != (long)rows * columns)
+        {
+            MatrixMismatch(actual, rows, columns, paramName, rowsName, columnsName);
+        }
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MatrixMismatch(int actual, int rows, int columns, string paramName, string rowsName, string columnsName) =>
+        throw new ArgumentException(
+            $"Expected {paramName} to have {(long)rows * columns} elements ({rowsName} × {columnsName} = {rows} × {columns}) but it has {actual}.", paramName);
+
     /// <summary>Throws unless the destination span can hold <paramref name="required"/> elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CheckDestination(int actual, int required, string paramName)
