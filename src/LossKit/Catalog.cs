@@ -62,6 +62,19 @@ public static class Catalog
             "mmdet SIoULoss", "reduction=None, eps=1e-7, negGamma=false, format=Xyxy"),
         new("extended_iou", "Detection.ExtendedIoULoss<T>", "Detection", "smooth-L1 of 1 − inter'/union (extended intersection)",
             "mmdet EIoULoss", "reduction=None, eps=1e-7, smoothPoint=0.1, format=Xyxy"),
+        new("sigmoid_focal", "Detection.SigmoidFocalLoss<T>", "Detection",
+            "α_t·(1 − p_t)^γ·BCE(x, t), p = σ(x), p_t = p·t + (1 − p)(1 − t), α_t = α·t + (1 − α)(1 − t) (α < 0: 1)",
+            "torchvision.ops.sigmoid_focal_loss", "reduction=None, alpha=0.25, gamma=2"),
+        new("softmax_focal", "Detection.SoftmaxFocalLoss<T>", "Detection", "−α_y·w_y·(1 − p_y)^γ·ln p_y, p = softmax(x)",
+            "mmcv softmax_focal_loss", "reduction=Mean (sum / N), gamma=2, alpha=0.25, classAlpha=none, weight=none, ignoreIndex=-100"),
+        new("quality_focal", "Detection.QualityFocalLoss<T>", "Detection",
+            "Σ_c BCE(x_c, 0)·σ(x_c)^β; positive class: BCE(x_y, q)·|q − σ(x_y)|^β",
+            "mmdet QualityFocalLoss (GFL)", "reduction=Mean, beta=2, weight=none (per anchor), avgFactor=none"),
+        new("distribution_focal", "Detection.DistributionFocalLoss<T>", "Detection",
+            "CE(z, ⌊y⌋)·(⌊y⌋ + 1 − y) + CE(z, ⌊y⌋ + 1)·(y − ⌊y⌋)",
+            "mmdet DistributionFocalLoss (GFL)", "reduction=Mean, weight=none (per row), avgFactor=none"),
+        new("varifocal", "Detection.VarifocalLoss<T>", "Detection", "BCE(x, t)·(t·[t > 0] + α·|σ(x) − t|^γ·[t ≤ 0])",
+            "mmdet VarifocalLoss (VFNet)", "reduction=Mean, alpha=0.75, gamma=2, iouWeighted=true"),
     ];
 
     /// <summary>The catalog as a Markdown table (what the README shows between its catalog markers).</summary>

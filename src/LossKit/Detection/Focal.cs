@@ -14,8 +14,10 @@ namespace LossKit.Detection;
 /// <para>Gradient (autograd of that graph; the modulating factor is not detached), with q = 1 − p_t:
 /// <c>∂l/∂x = α_t·[(p − t)·q^γ + ce·γ·q^(γ−1)·(1 − 2t)·p·(1 − p)]</c>. For γ = 0 the second term is absent (PyTorch's
 /// pow backward returns 0 for exponent 0), so α = −1, γ = 0 is exactly BCE-with-logits in value and gradient.</para>
-/// <para>Evaluation follows torchvision's order (p_t, then 1 − p_t; ce as (1 − t)·x − logσ(x)), so values agree with it
-/// where those steps cancel. Soft targets are allowed and not range-checked, as in torchvision; mmdetection's
+/// <para>Evaluation follows torchvision's order (p_t, then 1 − p_t), so values agree with it where those steps cancel;
+/// ce is evaluated as <c>((1 − t)·x + max(−x, 0)) + log1p(e^(−|x|))</c> (PyTorch 1.13's grouping), whose first sum is
+/// exactly 0 or |x| for hard targets, so the tail e^(−|x|) keeps its digits (the log-sigmoid form (1 − t)·x − logσ(x)
+/// cancels for t = 0, x ≪ 0). Soft targets are allowed and not range-checked, as in torchvision; mmdetection's
 /// <c>sigmoid_focal_loss</c> (α always applied) is the same math.</para>
 /// <para>Reduction: default <see cref="Reduction.None"/> (torchvision's default); Mean is the plain mean over all
 /// elements (or Σ/(avgFactor + ε) with mmdetection's avg_factor), Sum the sum. The optional weight multiplies each
@@ -71,7 +73,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
         {
             T p = VMath.SigmoidAndLog1pExpNegAbs(x, out T log1p);
             T oneMinusT = T.One - t;
-            T ce = oneMinusT * x + (T.Max(-x, T.Zero) + log1p);
+            T ce = (oneMinusT * x + T.Max(-x, T.Zero)) + log1p;
             T oneMinusP = T.One - p;
             T q = T.One - (p * t + oneMinusP * oneMinusT);
             T modulation = _power.Of(q);
@@ -105,7 +107,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             Vector<T> one = Vector<T>.One;
             Vector<T> p = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
             Vector<T> oneMinusT = one - t;
-            Vector<T> ce = oneMinusT * x + (Vector.Max(-x, Vector<T>.Zero) + log1p);
+            Vector<T> ce = (oneMinusT * x + Vector.Max(-x, Vector<T>.Zero)) + log1p;
             Vector<T> oneMinusP = one - p;
             Vector<T> q = one - (p * t + oneMinusP * oneMinusT);
             Vector<T> modulation = _power.Of(q);
@@ -134,7 +136,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
 /// <summary>
 /// Softmax (multi-class) focal loss, Lin et al.'s general form with mmcv's <c>softmax_focal_loss</c> semantics, on
 /// logits <c>input [batch × classes]</c> with one class index per row:
-/// <c>l = −α_y·w_y·(1 − p_y)^γ·ln p_y</c>, where ln p_y = x_y − (m + ln Σ e^(x − m)) is a max-subtracted log-softmax
+/// <c>l = −α_y·w_y·(1 − p_y)^γ·ln p_y</c>, where ln p_y = (x_y − m) − ln Σ e^(x − m) is a max-subtracted log-softmax
 /// (never the log of a softmax), α_y the per-class α if given (else the scalar α) and w_y the optional class weight.
 /// </summary>
 /// <remarks>
@@ -192,7 +194,7 @@ public sealed class SoftmaxFocalLoss<T> : ClassIndexLoss<T>
         // The base validated shapes and targets; the per-class α length is checked here, before any work.
         if (!ClassAlpha.IsEmpty)
         {
-            ThrowHelper.CheckLength(ClassAlpha.Length, classes, nameof(ClassAlpha).ToLowerInvariant() == "classalpha" ? "classAlpha" : "classAlpha", "one α per class");
+            ThrowHelper.CheckLength(ClassAlpha.Length, classes, "classAlpha", "one α per class");
         }
 
         fixed (T* x = input, v = values, g = gradient, u = upstream, w = Weight.Span, a = ClassAlpha.Span)
@@ -245,9 +247,9 @@ public sealed class SoftmaxFocalLoss<T> : ClassIndexLoss<T>
 
                 T m = RowMath.Max(x, C);
                 T s = RowMath.SumExpShifted(x, g, C, m);
-                T logP = x[y] - (m + T.Log(s));
+                T logP = (x[y] - m) - T.Log(s); // x_y − m first: exact near the maximum, so float stays accurate at ±1e4
                 T inverseSum = T.One / s;
-                T p = (g != null ? g[y] : T.Exp(x[y] - m)) * inverseSum;
+                T p = T.Exp(x[y] - m) * inverseSum; // scalar exp in every path, so Forward and ForwardBackward agree bit for bit
                 T q = T.One - p;
                 T alpha = ClassAlpha == null ? Alpha : ClassAlpha[y];
                 T wy = W == null ? T.One : W[y];

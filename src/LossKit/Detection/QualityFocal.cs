@@ -1,0 +1,361 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using LossKit.Internal;
+
+namespace LossKit.Detection;
+
+/// <summary>
+/// Quality focal loss (GFL, Li et al. 2020), as mmdetection's <c>QualityFocalLoss(use_sigmoid=True, beta=2.0)</c>
+/// (<c>mmdet/models/losses/gfocal_loss.py</c>, <c>quality_focal_loss</c>), on logits <c>input [batch × classes]</c>
+/// (batch = anchors) with a label and an IoU quality score per anchor. With s = σ(x) (not detached):
+/// every entry <c>BCE-with-logits(x, 0)·s^β</c>, except the positive entry (n, labelₙ) when 0 ≤ labelₙ &lt; classes:
+/// <c>BCE-with-logits(x, qₙ)·|qₙ − s|^β</c>; the anchor's loss is the sum over its classes, times the optional
+/// per-anchor weight.
+/// </summary>
+/// <remarks>
+/// <para>Gradient per entry (autograd of mmdetection's graph): negatives
+/// <c>s·s^β + ce·β·s^(β−1)·s·(1 − s)</c>, the positive entry
+/// <c>(s − q)·|q − s|^β − ce·β·|q − s|^(β−1)·sign(q − s)·s·(1 − s)</c> (sign(0) = 0), where ce is that entry's
+/// BCE-with-logits; β = 0 has no second term (PyTorch's pow backward gives 0 for exponent 0).</para>
+/// <para>Labels: a value in [0, classes) marks the positive class; <c>classes</c> (mmdetection's background index) or
+/// any negative value marks a background anchor (all entries negative). Labels above <c>classes</c> throw
+/// (ArgumentOutOfRangeException naming <c>labels</c>). Scores are only read for positive anchors and are not
+/// range-checked (IoU targets lie in [0, 1]).</para>
+/// <para>Reduction (mmdetection's weight_reduce_loss over the per-anchor losses): default Mean = Σ / batch, or
+/// Σ / (avgFactor + float32 eps) with avg_factor (GFL passes the number of positives); Sum; None writes the per-anchor
+/// losses. mmdetection's loss_weight is not applied (scale the result).</para>
+/// <para>Special values: NaN in a logit or a positive anchor's score gives NaN for that anchor. Finite logits of any
+/// size (±1e4 in float and double) give finite values and gradients for β ≥ 1 (or β = 0); for 0 &lt; β &lt; 1 the
+/// gradient is NaN where s or |q − s| is exactly 0 (an infinite power derivative times 0), as with autograd. ±∞
+/// logits give NaN where BCE-with-logits does (0·∞, ∞ − ∞). Empty batch: Sum 0, Mean NaN.</para>
+/// </remarks>
+public sealed class QualityFocalLoss<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">None, Mean (default) or Sum.</param>
+    /// <param name="beta">Exponent β ≥ 0 of the quality-distance modulation (default 2), finite.</param>
+    public QualityFocalLoss(Reduction reduction = Reduction.Mean, double beta = 2.0)
+    {
+        Reduction = Reductions.Validate(reduction);
+        Beta = ThrowHelper.CheckAtLeast(beta, 0.0, nameof(beta));
+    }
+
+    /// <summary>How per-anchor losses are reduced.</summary>
+    public Reduction Reduction { get; }
+
+    /// <summary>β, the modulation exponent.</summary>
+    public double Beta { get; }
+
+    /// <summary>Computes the loss value.</summary>
+    /// <param name="input">Logits, batch × classes, row-major.</param>
+    /// <param name="labels">Per anchor: the positive class in [0, classes), or background (classes, or any negative value).</param>
+    /// <param name="scores">Per anchor: the IoU quality target of its positive class (read for positive anchors only).</param>
+    /// <param name="batch">Anchors (rows).</param>
+    /// <param name="classes">Classes (columns, ≥ 1).</param>
+    /// <param name="destination">With <see cref="Reduction.None"/>: receives the per-anchor losses (required, length batch).</param>
+    /// <param name="weight">Optional per-anchor weight (length batch).</param>
+    /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead of batch (not with Sum).</param>
+    /// <returns>The reduced loss (with None: the sum of the per-anchor losses).</returns>
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
+    {
+        double denominator = Validate(input, labels, scores, batch, classes, weight, destination, default, Reduction == Reduction.None, false, avgFactor);
+        double sum = Run(input, labels, scores, batch, classes, weight, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
+        return Reductions.Finish<T>(Reduction, sum, denominator);
+    }
+
+    /// <summary>Writes d loss / d input (batch × classes) for a scalar upstream gradient (Mean or Sum).</summary>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null)
+    {
+        Reductions.CheckUpstreamScalar(Reduction);
+        double denominator = Validate(input, labels, scores, batch, classes, weight, default, gradient, false, true, avgFactor);
+        Run(input, labels, scores, batch, classes, weight, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
+    }
+
+    /// <summary>Writes d loss / d input (batch × classes) for a per-anchor upstream gradient (Reduction.None).</summary>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default)
+    {
+        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
+        Validate(input, labels, scores, batch, classes, weight, default, gradient, false, true, null);
+        Run(input, labels, scores, batch, classes, weight, default, gradient, T.One, upstream);
+    }
+
+    /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass.</summary>
+    /// <returns>The reduced loss (with None: the sum of the per-anchor losses, whose gradient is written).</returns>
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
+    {
+        double denominator = Validate(input, labels, scores, batch, classes, weight, destination, gradient, Reduction == Reduction.None, true, avgFactor);
+        double sum = Run(input, labels, scores, batch, classes, weight, Reduction == Reduction.None ? destination : default, gradient,
+            Reductions.GradientScale(Reduction, T.One, denominator), default);
+        return Reductions.Finish<T>(Reduction, sum, denominator);
+    }
+
+    /// <summary>Tensor form: <paramref name="input"/> [batch, classes], <paramref name="labels"/>, <paramref name="scores"/>,
+    /// <paramref name="weight"/> and <paramref name="destination"/> [batch].</summary>
+    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
+        TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
+    {
+        (int batch, int classes) = Shape(input, labels, scores, weight);
+        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
+            batch, classes, TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
+    }
+
+    /// <summary>Tensor form of the scalar-upstream backward.</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
+        T upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
+    {
+        (int batch, int classes) = Shape(input, labels, scores, weight);
+        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
+        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
+            batch, classes, upstream, TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
+    }
+
+    /// <summary>Tensor form of the per-anchor-upstream backward.</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
+        ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default)
+    {
+        (int batch, int classes) = Shape(input, labels, scores, weight);
+        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
+        TensorArgs.SameShape(upstream.Lengths, labels.Lengths, nameof(upstream));
+        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
+            batch, classes, TensorArgs.Flat(upstream, nameof(upstream)), TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)));
+    }
+
+    /// <summary>Tensor form of the fused pass.</summary>
+    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
+        TensorSpan<T> gradient, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
+    {
+        (int batch, int classes) = Shape(input, labels, scores, weight);
+        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
+        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
+            batch, classes, TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
+    }
+
+    private unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        fixed (T* x = input, q = scores, w = weight, v = values, g = gradient, u = upstream)
+        fixed (int* y = labels)
+        {
+            var kernel = new Kernel
+            {
+                X = x, Labels = y, Scores = q, W = weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
+                G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes,
+                Element = new ElementMath(Beta),
+            };
+            return RowDriver.Run(ref kernel, batch, classes);
+        }
+    }
+
+    /// <summary>Checks shapes, destinations and labels; returns the Mean denominator.</summary>
+    private double Validate(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
+        ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient, double? avgFactor)
+    {
+        ThrowHelper.CheckDimension(batch, nameof(batch));
+        if (classes < 1)
+        {
+            ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
+        }
+
+        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
+        ThrowHelper.CheckLength(labels.Length, batch, nameof(labels), "one label per anchor");
+        ThrowHelper.CheckLength(scores.Length, batch, nameof(scores), "one quality score per anchor");
+        if (!weight.IsEmpty)
+        {
+            ThrowHelper.CheckLength(weight.Length, batch, nameof(weight), "one weight per anchor");
+        }
+
+        if (requireValues)
+        {
+            ThrowHelper.CheckDestination(values.Length, batch, "destination");
+        }
+
+        if (requireGradient)
+        {
+            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
+        }
+
+        if (!labels.IsEmpty && TensorPrimitives.Max(labels) > classes)
+        {
+            for (int i = 0; i < labels.Length; i++)
+            {
+                if (labels[i] > classes)
+                {
+                    ThrowHelper.OutOfRange(nameof(labels), labels[i],
+                        $"labels[{i}] = {labels[i]} is neither a class in [0, {classes}) nor background ({classes} or negative).");
+                }
+            }
+        }
+
+        return Reductions.MeanDenominator(Reduction, batch, avgFactor);
+    }
+
+    private static (int Batch, int Classes) Shape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<int> labels,
+        in ReadOnlyTensorSpan<T> scores, in ReadOnlyTensorSpan<T> weight)
+    {
+        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, classes]");
+        TensorArgs.Rank(labels.Lengths, 1, nameof(labels), "[batch]");
+        ReadOnlySpan<nint> rows = input.Lengths[..1];
+        TensorArgs.SameShape(labels.Lengths, rows, nameof(labels));
+        TensorArgs.SameShape(scores.Lengths, rows, nameof(scores));
+        if (weight.FlattenedLength != 0 || weight.Rank != 0)
+        {
+            TensorArgs.SameShape(weight.Lengths, rows, nameof(weight));
+        }
+
+        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
+    }
+
+    /// <summary>
+    /// The per-entry math. Negative entries: BCE-with-logits(x, 0)·s^β; the positive entry: BCE-with-logits(x, q)·|q − s|^β.
+    /// BCE-with-logits is evaluated as ((1 − t)·x + max(−x, 0)) + log1p(e^(−|x|)) (PyTorch 1.13's grouping: the first sum
+    /// is exact for t ∈ {0, 1}, so the result keeps its digits where e^(−|x|) is tiny).
+    /// </summary>
+    private readonly struct ElementMath
+    {
+        private readonly FocalPower<T> _power, _derivativePower;
+        private readonly T _beta;
+        private readonly bool _hasDerivative;
+
+        public ElementMath(double beta)
+        {
+            _power = new FocalPower<T>(beta);
+            _derivativePower = new FocalPower<T>(beta - 1.0);
+            _beta = T.CreateTruncating(beta);
+            _hasDerivative = beta != 0.0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Negative(T x, out T gradient)
+        {
+            T s = VMath.SigmoidAndLog1pExpNegAbs(x, out T log1p);
+            T ce = T.Max(x, T.Zero) + log1p; // (x + max(−x, 0)) + log1p, the first sum exact
+            T modulation = _power.Of(s);
+            T g = modulation * s;
+            if (_hasDerivative)
+            {
+                g += ce * (_beta * _derivativePower.Of(s)) * (T.One - s) * s;
+            }
+
+            gradient = g;
+            return ce * modulation;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Negative(Vector<T> x, out Vector<T> gradient)
+        {
+            Vector<T> s = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
+            Vector<T> ce = Vector.Max(x, Vector<T>.Zero) + log1p;
+            Vector<T> modulation = _power.Of(s);
+            Vector<T> g = modulation * s;
+            if (_hasDerivative)
+            {
+                g += ce * (new Vector<T>(_beta) * _derivativePower.Of(s)) * (Vector<T>.One - s) * s;
+            }
+
+            gradient = g;
+            return ce * modulation;
+        }
+
+        public T Positive(T x, T q, out T gradient)
+        {
+            T s = VMath.SigmoidAndLog1pExpNegAbs(x, out T log1p);
+            T ce = ((T.One - q) * x + T.Max(-x, T.Zero)) + log1p;
+            T d = q - s;
+            T distance = T.Abs(d);
+            T modulation = _power.Of(distance);
+            T g = modulation * (s - q);
+            if (_hasDerivative)
+            {
+                // d|q − s|/ds = −sign(q − s), then σ' = (1 − s)·s.
+                T gS = -(ce * (_beta * _derivativePower.Of(distance)) * VMath.Sign(d));
+                g += gS * (T.One - s) * s;
+            }
+
+            gradient = g;
+            return ce * modulation;
+        }
+    }
+
+    /// <summary>Rows of anchors; lanes run along the classes. A vector block holding the positive class runs scalar.</summary>
+    private unsafe struct Kernel : IRowKernel
+    {
+        public T* X, Scores, W, Values, G, Up;
+        public int* Labels;
+        public T Scale;
+        public int C;
+        public ElementMath Element;
+
+        public readonly double Run(int start, int end)
+        {
+            double total = 0;
+            for (int r = start; r < end; r++)
+            {
+                T* x = X + (long)r * C;
+                T* g = G == null ? null : G + (long)r * C;
+                int label = Labels[r];
+                int positive = (uint)label < (uint)C ? label : -1;
+                T score = positive >= 0 ? Scores[r] : T.Zero;
+                T wr = W == null ? T.One : W[r];
+                T k = g == null ? T.Zero : (Up == null ? Scale : Up[r]) * wr;
+                T rowSum = T.Zero;
+                int i = 0;
+                if (VMath.IsVectorized<T>() && C >= Vector<T>.Count)
+                {
+                    Vector<T> acc = Vector<T>.Zero, vk = new(k);
+                    for (; i <= C - Vector<T>.Count; i += Vector<T>.Count)
+                    {
+                        if ((uint)(positive - i) < (uint)Vector<T>.Count)
+                        {
+                            // The block with the positive class: one lane differs, run the block scalar.
+                            rowSum += ScalarBlock(x, g, i, i + Vector<T>.Count, positive, score, k);
+                            continue;
+                        }
+
+                        Vector<T> l = Element.Negative(Vector.Load(x + i), out Vector<T> gv);
+                        acc += l;
+                        if (g != null)
+                        {
+                            (gv * vk).Store(g + i);
+                        }
+                    }
+
+                    rowSum += Vector.Sum(acc);
+                }
+
+                // Scalar tail (the whole row where vectors are not used).
+                rowSum += ScalarBlock(x, g, i, C, positive, score, k);
+                T loss = rowSum * wr;
+                if (Values != null)
+                {
+                    Values[r] = loss;
+                }
+
+                total += double.CreateTruncating(loss);
+            }
+
+            return total;
+        }
+
+        private readonly T ScalarBlock(T* x, T* g, int from, int to, int positive, T score, T k)
+        {
+            T sum = T.Zero;
+            for (int c = from; c < to; c++)
+            {
+                T gc;
+                sum += c == positive ? Element.Positive(x[c], score, out gc) : Element.Negative(x[c], out gc);
+                if (g != null)
+                {
+                    g[c] = gc * k;
+                }
+            }
+
+            return sum;
+        }
+    }
+}
