@@ -32,7 +32,8 @@ public sealed class BinaryCrossEntropyLoss<T> : ElementwiseLoss<T>
     private readonly struct Op : IPointwiseOp<T>
     {
         private static readonly T LogFloor = T.CreateTruncating(-100);
-        private static readonly T Epsilon = T.CreateTruncating(1e-12);
+        // ATen declares this clamp as a float constant (1e-12f = 9.999999960041972e-13), also for double tensors.
+        private static readonly T Epsilon = T.CreateTruncating((double)1e-12f);
 
         public T Value(T x, T y) => Value(x, y, out _);
 
@@ -135,15 +136,26 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
         return (Vector<T>.One - y) * x + l * (Vector.Max(-x, Vector<T>.Zero) + log1p);
     }
 
+    /// <summary>Without pos_weight: ((1 − y)·x + max(−x, 0)) + log1p(e^(−|x|)), ATen's grouping, exact in the far tail for hard targets.</summary>
     private readonly struct Op : IPointwiseOp<T>
     {
-        public T Value(T x, T y) => Element(x, y, T.One, out _);
+        public T Value(T x, T y) => Value(x, y, out _);
 
-        public T Value(T x, T y, out T gradient) => Element(x, y, T.One, out gradient);
+        public T Value(T x, T y, out T gradient)
+        {
+            T sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out T log1p);
+            gradient = sigma - y;
+            return ((T.One - y) * x + T.Max(-x, T.Zero)) + log1p;
+        }
 
-        public Vector<T> Value(Vector<T> x, Vector<T> y) => Element(x, y, Vector<T>.One, out _);
+        public Vector<T> Value(Vector<T> x, Vector<T> y) => Value(x, y, out _);
 
-        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient) => Element(x, y, Vector<T>.One, out gradient);
+        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient)
+        {
+            Vector<T> sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
+            gradient = sigma - y;
+            return ((Vector<T>.One - y) * x + Vector.Max(-x, Vector<T>.Zero)) + log1p;
+        }
     }
 
     /// <summary>Rows of C classes with a per-class pos_weight vector; lanes run along the classes.</summary>

@@ -9,7 +9,8 @@ namespace LossKit.Classification;
 /// label_smoothing=0.0)</c>, for class-index targets and for probability targets.
 /// </summary>
 /// <remarks>
-/// <para>log pₙ,c = xₙ,c − lseₙ with lseₙ = m + ln Σ e^(x − m), m the row maximum (never the log of a softmax).</para>
+/// <para>−log pₙ,c = (m − xₙ,c) + ln Σ e^(x − m), m the row maximum (never the log of a softmax; grouped as PyTorch does, so the
+/// loss stays exact when the target logit is the maximum, however large).</para>
 /// <para>Class indices, smoothing ε: <c>lₙ = (1 − ε)·w_y·(lse − x_y) + (ε/C)·Σ_c w_c·(lse − x_c)</c>, 0 for ignored rows;
 /// gradient <c>∂lₙ/∂x_j = (1 − ε)·w_y·(p_j − [j = y]) + (ε/C)·(p_j·Σ_c w_c − w_j)</c>. Mean divides by
 /// Σ_{non-ignored} w_{yₙ} (the row count without weights); all rows ignored gives 0/0 = NaN, as PyTorch.</para>
@@ -194,12 +195,14 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
 
                 T m = RowMath.Max(x, C);
                 T s = RowMath.SumExpShifted(x, g, C, m);
-                T lse = m + T.Log(s);
+                T logS = T.Log(s);
+
+                // −log p_y = (m − x_y) + ln s, PyTorch's grouping: exact when x_y is the row maximum, whatever |m|.
                 T wy = W == null ? T.One : W[y];
-                T loss = wy * (lse - x[y]);
+                T loss = wy * ((m - x[y]) + logS);
                 if (Epsilon != T.Zero)
                 {
-                    loss = (T.One - Epsilon) * loss + Epsilon * invC * RowMath.WeightedSumOfDifferences(x, W, C, lse);
+                    loss = (T.One - Epsilon) * loss + Epsilon * invC * RowMath.WeightedNegativeLogSoftmaxSum(x, W, C, m, logS);
                 }
 
                 if (Values != null)
@@ -240,13 +243,13 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
                 T* g = G == null ? null : G + (long)r * C;
                 T m = RowMath.Max(x, C);
                 T s = RowMath.SumExpShifted(x, g, C, m);
-                T lse = m + T.Log(s);
+                T logS = T.Log(s);
                 T loss = T.Zero, weightedTargets = T.Zero;
                 for (int c = 0; c < C; c++)
                 {
                     T wt = (W == null ? T.One : W[c]) * (keep * t[c] + smooth);
                     weightedTargets += wt;
-                    loss += wt * (lse - x[c]);
+                    loss += wt * ((m - x[c]) + logS);
                 }
 
                 if (Values != null)

@@ -49,19 +49,20 @@ internal static unsafe class RowMath
         return sum;
     }
 
-    /// <summary>Σ wᵢ·(c − xᵢ) (wᵢ = 1 when <paramref name="w"/> is null).</summary>
-    public static T WeightedSumOfDifferences<T>(T* x, T* w, int n, T c)
+    /// <summary>Σ wᵢ·((c − xᵢ) + d) (wᵢ = 1 when <paramref name="w"/> is null): with c the row maximum and d = ln Σ e^(x − c),
+    /// the weighted sum of −log-softmax terms, each formed as PyTorch forms it (exact when xᵢ is the maximum).</summary>
+    public static T WeightedNegativeLogSoftmaxSum<T>(T* x, T* w, int n, T c, T d)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         T sum = T.Zero;
         if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
         {
-            Vector<T> vc = new(c), acc = Vector<T>.Zero;
+            Vector<T> vc = new(c), vd = new(d), acc = Vector<T>.Zero;
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {
-                Vector<T> d = vc - Vector.Load(x + i);
-                acc += w == null ? d : d * Vector.Load(w + i);
+                Vector<T> t = (vc - Vector.Load(x + i)) + vd;
+                acc += w == null ? t : t * Vector.Load(w + i);
             }
 
             sum = Vector.Sum(acc);
@@ -69,7 +70,8 @@ internal static unsafe class RowMath
 
         for (; i < n; i++)
         {
-            sum += w == null ? c - x[i] : w[i] * (c - x[i]);
+            T t = (c - x[i]) + d;
+            sum += w == null ? t : w[i] * t;
         }
 
         return sum;

@@ -1,0 +1,2 @@
+global using LossKit;
+global using Xunit;

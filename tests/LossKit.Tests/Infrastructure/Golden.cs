@@ -1,0 +1,181 @@
+using System.Text.Json;
+
+namespace LossKit.Tests.Infrastructure;
+
+/// <summary>One tensor of a golden case: its shape and its flat row-major data.</summary>
+public sealed class GoldenTensor(int[] shape, double[] data)
+{
+    public int[] Shape { get; } = shape;
+
+    public double[] Data { get; } = data;
+
+    /// <summary>The data as class indices (class-index targets are JSON integers).</summary>
+    public int[] AsIndices() => Array.ConvertAll(Data, v => checked((int)v));
+}
+
+/// <summary>
+/// One case of the PyTorch golden files written by tests/reference/generate.py: the loss id, its hyper-parameters,
+/// the inputs, the upstream gradient (a scalar for reductions, a tensor for "none"), the value and d(Σ value·upstream)/d input.
+/// </summary>
+public sealed class GoldenCase
+{
+    public required string File { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Loss { get; init; }
+
+    public required IReadOnlyDictionary<string, JsonElement> Params { get; init; }
+
+    public required GoldenTensor Input { get; init; }
+
+    public required GoldenTensor Target { get; init; }
+
+    public GoldenTensor? Weight { get; init; }
+
+    public GoldenTensor? PosWeight { get; init; }
+
+    public required GoldenTensor Upstream { get; init; }
+
+    public required GoldenTensor Value { get; init; }
+
+    public required GoldenTensor GradInput { get; init; }
+
+    public override string ToString() => Name;
+
+    private double Number(string key, double fallback) => Params.TryGetValue(key, out JsonElement e) ? e.GetDouble() : fallback;
+
+    /// <summary>The loss configuration this case describes, in the library's terms.</summary>
+    public LossSetup ToSetup()
+    {
+        string reduction = Params["reduction"].GetString()!;
+        bool indexTargets = LossSetup.HasIndexTargets(Loss);
+        return new LossSetup
+        {
+            Loss = Loss,
+            Reduction = reduction switch
+            {
+                "none" => Reduction.None,
+                "mean" => Reduction.Mean,
+                "sum" => Reduction.Sum,
+                "batchmean" => Reduction.BatchMean,
+                _ => throw new InvalidDataException($"{Name}: unknown reduction {reduction}"),
+            },
+            Shape = Input.Shape,
+            Target = indexTargets ? [] : Target.Data,
+            IndexTarget = indexTargets ? Target.AsIndices() : null,
+            Weight = Weight?.Data,
+            PosWeight = PosWeight?.Data,
+            IgnoreIndex = (int)Number("ignore_index", -100),
+            LabelSmoothing = Number("label_smoothing", 0.0),
+            LogTarget = Params.TryGetValue("log_target", out JsonElement lt) && lt.GetBoolean(),
+            P = (int)Number("p", 1),
+            Margin = Number("margin", 1.0),
+            Beta = Number("beta", 1.0),
+            Delta = Number("delta", 1.0),
+            Alpha = Number("alpha", 0.5),
+            Gamma = Number("gamma", 1.5),
+        };
+    }
+}
+
+/// <summary>Loads the golden files once (they are copied next to the test assembly) and serves cases by name.</summary>
+public static class Golden
+{
+    public const string ClassificationFile = "classification.json";
+    public const string RegressionFile = "regression.json";
+
+    private static readonly Lazy<IReadOnlyList<GoldenCase>> s_all = new(() =>
+        [.. Load(ClassificationFile), .. Load(RegressionFile)]);
+
+    private static readonly Lazy<IReadOnlyDictionary<string, GoldenCase>> s_byName = new(() =>
+        s_all.Value.ToDictionary(c => c.Name, StringComparer.Ordinal));
+
+    /// <summary>Every case of both files, in file order.</summary>
+    public static IReadOnlyList<GoldenCase> All => s_all.Value;
+
+    /// <summary>The loss ids present in the files, in first-seen order.</summary>
+    public static IReadOnlyList<string> Losses => All.Select(c => c.Loss).Distinct().ToList();
+
+    public static GoldenCase Get(string name) => s_byName.Value[name];
+
+    /// <summary>xunit member data: the names of the cases of one loss id.</summary>
+    public static TheoryData<string> Names(string loss)
+    {
+        var data = new TheoryData<string>();
+        foreach (GoldenCase c in All)
+        {
+            if (c.Loss == loss)
+            {
+                data.Add(c.Name);
+            }
+        }
+
+        return data;
+    }
+
+    private static List<GoldenCase> Load(string file)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Reference", file);
+        using FileStream stream = System.IO.File.OpenRead(path);
+        using JsonDocument doc = JsonDocument.Parse(stream);
+        var cases = new List<GoldenCase>();
+        foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (JsonProperty p in c.GetProperty("params").EnumerateObject())
+            {
+                parameters[p.Name] = p.Value.Clone();
+            }
+
+            cases.Add(new GoldenCase
+            {
+                File = file,
+                Name = c.GetProperty("name").GetString()!,
+                Loss = c.GetProperty("loss").GetString()!,
+                Params = parameters,
+                Input = Tensor(c.GetProperty("input")),
+                Target = Tensor(c.GetProperty("target")),
+                Weight = c.TryGetProperty("weight", out JsonElement w) ? Tensor(w) : null,
+                PosWeight = c.TryGetProperty("pos_weight", out JsonElement pw) ? Tensor(pw) : null,
+                Upstream = Tensor(c.GetProperty("upstream")),
+                Value = Tensor(c.GetProperty("value")),
+                GradInput = Tensor(c.GetProperty("grad_input")),
+            });
+        }
+
+        return cases;
+    }
+
+    private static GoldenTensor Tensor(JsonElement e)
+    {
+        int[] shape = e.GetProperty("shape").EnumerateArray().Select(s => s.GetInt32()).ToArray();
+        JsonElement data = e.GetProperty("data");
+        var values = new double[data.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement v in data.EnumerateArray())
+        {
+            values[i++] = v.ValueKind switch
+            {
+                JsonValueKind.Number => v.GetDouble(),
+                JsonValueKind.String => v.GetString() switch
+                {
+                    "NaN" => double.NaN,
+                    "Infinity" => double.PositiveInfinity,
+                    "-Infinity" => double.NegativeInfinity,
+                    string s => throw new InvalidDataException($"unexpected string '{s}' in golden data"),
+                    null => throw new InvalidDataException("null in golden data"),
+                },
+                _ => throw new InvalidDataException($"unexpected {v.ValueKind} in golden data"),
+            };
+        }
+
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        if (count != values.Length)
+        {
+            throw new InvalidDataException($"shape [{string.Join(",", shape)}] does not match {values.Length} values");
+        }
+
+        return new GoldenTensor(shape, values);
+    }
+}

@@ -1,0 +1,103 @@
+namespace LossKit.Tests.Infrastructure;
+
+/// <summary>
+/// A loss configuration with its (type-independent, double) data: which loss, its reduction and hyper-parameters,
+/// the input shape, the targets and the optional weights. <see cref="LossRunner{T}"/> turns it into calls of the library.
+/// </summary>
+public sealed class LossSetup
+{
+    /// <summary>Loss ids as used by the golden files.</summary>
+    public static readonly string[] AllLosses =
+    [
+        "cross_entropy", "cross_entropy_prob", "nll", "bce", "bce_with_logits", "kl_div", "hinge", "squared_hinge",
+        "exponential", "hinge_embedding", "multi_margin", "l1", "mse", "smooth_l1", "huber", "balanced_l1",
+    ];
+
+    /// <summary>The losses deriving from ElementwiseLoss&lt;T&gt;.</summary>
+    public static readonly string[] ElementwiseLosses =
+    [
+        "bce", "bce_with_logits", "hinge", "squared_hinge", "exponential", "hinge_embedding", "l1", "mse", "smooth_l1", "huber", "balanced_l1",
+    ];
+
+    /// <summary>The losses deriving from ClassIndexLoss&lt;T&gt;.</summary>
+    public static readonly string[] ClassIndexLosses = ["cross_entropy", "nll", "multi_margin"];
+
+    public static TheoryData<string> Ids(string[] ids)
+    {
+        var data = new TheoryData<string>();
+        foreach (string id in ids)
+        {
+            data.Add(id);
+        }
+
+        return data;
+    }
+
+    public static TheoryData<string> AllIds() => Ids(AllLosses);
+
+    public static TheoryData<string> ElementwiseIds() => Ids(ElementwiseLosses);
+
+    public static TheoryData<string> ClassIndexIds() => Ids(ClassIndexLosses);
+
+    public required string Loss { get; init; }
+
+    public Reduction Reduction { get; init; } = Reduction.Mean;
+
+    /// <summary>Input shape; [batch, classes] for the row losses.</summary>
+    public required int[] Shape { get; init; }
+
+    /// <summary>Floating-point targets (empty for class-index losses).</summary>
+    public double[] Target { get; init; } = [];
+
+    /// <summary>Class-index targets (cross_entropy, nll, multi_margin).</summary>
+    public int[]? IndexTarget { get; init; }
+
+    /// <summary>Per-class weight for the row losses, per-element weight for the element-wise ones.</summary>
+    public double[]? Weight { get; init; }
+
+    public double[]? PosWeight { get; init; }
+
+    public int IgnoreIndex { get; init; } = -100;
+
+    public double LabelSmoothing { get; init; }
+
+    public bool LogTarget { get; init; }
+
+    public int P { get; init; } = 1;
+
+    public double Margin { get; init; } = 1.0;
+
+    public double Beta { get; init; } = 1.0;
+
+    public double Delta { get; init; } = 1.0;
+
+    public double Alpha { get; init; } = 0.5;
+
+    public double Gamma { get; init; } = 1.5;
+
+    public static bool HasIndexTargets(string loss) => loss is "cross_entropy" or "nll" or "multi_margin";
+
+    /// <summary>Losses with one value per row (batch × classes input).</summary>
+    public static bool IsRowLoss(string loss) => HasIndexTargets(loss) || loss == "cross_entropy_prob";
+
+    public bool RowValued => IsRowLoss(Loss);
+
+    public int InputLength => Shape.Aggregate(1, (a, b) => a * b);
+
+    public int Batch => Shape.Length == 0 ? 1 : Shape[0];
+
+    public int Classes => Shape.Length >= 2 ? Shape[1] : 1;
+
+    /// <summary>Number of per-element loss values (Reduction.None): rows for the row losses, elements otherwise.</summary>
+    public int ValueLength => RowValued ? Batch : InputLength;
+
+    /// <summary>Which upstream entry multiplies gradient element <paramref name="i"/>.</summary>
+    public int UpstreamIndex(int i) => RowValued ? i / Classes : i;
+
+    public LossSetup With(Reduction reduction) => new()
+    {
+        Loss = Loss, Reduction = reduction, Shape = Shape, Target = Target, IndexTarget = IndexTarget, Weight = Weight,
+        PosWeight = PosWeight, IgnoreIndex = IgnoreIndex, LabelSmoothing = LabelSmoothing, LogTarget = LogTarget, P = P,
+        Margin = Margin, Beta = Beta, Delta = Delta, Alpha = Alpha, Gamma = Gamma,
+    };
+}

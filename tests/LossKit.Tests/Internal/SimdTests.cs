@@ -1,0 +1,140 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using LossKit.Classification;
+using LossKit.Regression;
+using LossKit.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace LossKit.Tests.Internal;
+
+/// <summary>
+/// Which SIMD width the kernels run with, and that the vector kernels agree with the scalar path. Run the suite with
+/// DOTNET_EnableAVX512F=0, DOTNET_EnableAVX=0 or DOTNET_EnableHWIntrinsic=0 (and LOSSKIT_EXPECT_SIMD=256/128/scalar)
+/// to test the narrower paths against the same references.
+/// </summary>
+public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) : IClassFixture<DiagnosticOutput>
+{
+    public const string ExpectVariable = "LOSSKIT_EXPECT_SIMD";
+
+    [Fact]
+    public void ReportsActiveVectorWidth_AndMatchesExpectation()
+    {
+        int bits = Vector<byte>.Count * 8;
+        string text = $"LossKit SIMD: {LossKitSettings.SimdDescription} | Vector<T> {bits}-bit, Vector.IsHardwareAccelerated={Vector.IsHardwareAccelerated}, "
+            + $"Vector128={Vector128.IsHardwareAccelerated}, Vector256={Vector256.IsHardwareAccelerated}, Vector512={Vector512.IsHardwareAccelerated}, "
+            + $"{ExpectVariable}={Environment.GetEnvironmentVariable(ExpectVariable) ?? "(unset)"}";
+        output.WriteLine(text);
+        Console.WriteLine(text);
+        diagnostics.Write(text);
+
+        Assert.Contains(Vector.IsHardwareAccelerated ? $"{bits}-bit" : "scalar", LossKitSettings.SimdDescription, StringComparison.Ordinal);
+
+        string? expect = Environment.GetEnvironmentVariable(ExpectVariable);
+        if (string.IsNullOrWhiteSpace(expect))
+        {
+            return;
+        }
+
+        switch (expect.Trim().ToLowerInvariant())
+        {
+            case "512":
+                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 64, $"expected 512-bit Vector<T>: {text}");
+                break;
+            case "256":
+                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 32 && !Vector512.IsHardwareAccelerated, $"expected 256-bit Vector<T> without AVX-512: {text}");
+                break;
+            case "128":
+                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 16, $"expected 128-bit Vector<T>: {text}");
+                break;
+            case "scalar":
+                Assert.False(Vector.IsHardwareAccelerated, $"expected no hardware SIMD: {text}");
+                break;
+            default:
+                Assert.Fail($"{ExpectVariable}={expect} is not one of 512, 256, 128, scalar");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Each element computed alone (a length-1 call runs the scalar code) equals the same element computed inside a
+    /// long array (vector blocks plus a scalar tail): values and gradients, every element-wise loss, float and double.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LossSetup.ElementwiseIds), MemberType = typeof(LossSetup))]
+    public void VectorKernels_AgreeWithScalarPath(string loss)
+    {
+        Scenario s = Scenarios.Random(new Variant(loss, Reduction.None) { Weight = true }, 1, 67, 31);
+        Compare<double>(s, 4e-15);
+        Compare<float>(s, 1e-6);
+    }
+
+    private static void Compare<T>(Scenario s, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = s.Input.Length;
+        LossRunner<T> all = LossRunner<T>.Create(s.Setup);
+        T[] x = LossRunner<T>.Convert(s.Input);
+        var values = new T[n];
+        var g = new T[n];
+        all.ForwardBackward(x, g, values);
+        var single = new double[n];
+        var singleGradient = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            var one = new LossSetup
+            {
+                Loss = s.Setup.Loss, Reduction = Reduction.None, Shape = [1], Target = [s.Setup.Target[i]], Weight = [s.Setup.Weight![i]],
+                Margin = s.Setup.Margin, Beta = s.Setup.Beta, Delta = s.Setup.Delta, Alpha = s.Setup.Alpha, Gamma = s.Setup.Gamma,
+            };
+            var v = new T[1];
+            var gi = new T[1];
+            LossRunner<T>.Create(one).ForwardBackward([x[i]], gi, v);
+            single[i] = double.CreateTruncating(v[0]);
+            singleGradient[i] = double.CreateTruncating(gi[0]);
+        }
+
+        Tolerance.AssertClose(Tolerance.Widen<T>(values), single, Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: vector vs scalar values");
+        Tolerance.AssertClose(Tolerance.Widen<T>(g), singleGradient, Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: vector vs scalar gradients");
+    }
+
+    /// <summary>Half runs the scalar path; it agrees with double on Half-representable data within Half precision.</summary>
+    [Theory]
+    [InlineData("l1")]
+    [InlineData("mse")]
+    [InlineData("bce_with_logits")]
+    [InlineData("bce_with_logits+pos_weight")]
+    public void Half_AgreesWithDouble(string which)
+    {
+        string loss = which.Split('+')[0];
+        var variant = new Variant(loss, Reduction.Sum) { Weight = true, PosWeight = which.EndsWith("pos_weight", StringComparison.Ordinal) };
+        Scenario raw = Scenarios.Random(variant, 4, 6, 12);
+        static double[] H(double[] a) => Array.ConvertAll(a, v => (double)(Half)v);
+        var setup = new LossSetup
+        {
+            Loss = loss, Shape = raw.Setup.Shape, Target = H(raw.Setup.Target), Weight = H(raw.Setup.Weight!),
+            PosWeight = raw.Setup.PosWeight is null ? null : H(raw.Setup.PosWeight),
+        };
+        double[] x = H(raw.Input);
+        foreach (Reduction r in new[] { Reduction.None, Reduction.Mean, Reduction.Sum })
+        {
+            LossRunner<Half> h = LossRunner<Half>.Create(setup.With(r));
+            LossRunner<double> d = LossRunner<double>.Create(setup.With(r));
+            int values = r == Reduction.None ? x.Length : 0;
+            var hv = new Half[values];
+            var hg = new Half[x.Length];
+            var dv = new double[values];
+            var dg = new double[x.Length];
+            Half hValue = h.ForwardBackward(LossRunner<Half>.Convert(x), hg, hv);
+            double dValue = d.ForwardBackward(x, dg, dv);
+
+            // Sums of 24 terms accumulate in Half (11-bit significand): allow 1%; single elements ~4 ulp (4e-3).
+            Tolerance.AssertClose([(double)hValue], [dValue], Tolerance.Half, 1e-2, $"Half {which} {r}: value");
+            Tolerance.AssertClose(Tolerance.Widen<Half>(hv), dv, Tolerance.Half, 4e-3, $"Half {which} {r}: per-element values");
+            Tolerance.AssertClose(Tolerance.Widen<Half>(hg), dg, Tolerance.Half, 4e-3, $"Half {which} {r}: gradient");
+        }
+
+        Assert.True(Half.IsFinite(new L1Loss<Half>().Forward([(Half)1, (Half)2], [(Half)0, (Half)0])));
+        Assert.True(Half.IsFinite(new MseLoss<Half>().Forward([(Half)1], [(Half)0])));
+        Assert.True(Half.IsFinite(new BinaryCrossEntropyWithLogitsLoss<Half>().Forward([(Half)(-60000)], [(Half)1])));
+    }
+}

@@ -1,0 +1,125 @@
+using System.Numerics;
+using LossKit.Tests.Infrastructure;
+
+namespace LossKit.Tests.Internal;
+
+/// <summary>Tests that change the process-wide LossKitSettings run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlobalSettingsCollection
+{
+    public const string Name = "Global LossKitSettings";
+}
+
+/// <summary>
+/// Results do not depend on the thread count: kernels chunk by input size only and add chunk sums in order, so one
+/// thread and all threads give bit-identical values and gradients on inputs large enough to go parallel.
+/// </summary>
+[Collection(GlobalSettingsCollection.Name)]
+public class WorkPoolTests
+{
+    public static TheoryData<string, int, int> LargeCases() => new()
+    {
+        // element-wise losses: 1,000,000 elements (the pos_weight form runs rows of 1000 through the row driver)
+        { "bce_with_logits", 1000, 1000 },
+        { "smooth_l1", 1, 1_000_003 },
+        { "kl_div", 1000, 1000 },
+        // row losses: 20000 × 80
+        { "cross_entropy", 20000, 80 },
+        { "cross_entropy_prob", 20000, 80 },
+        { "multi_margin", 20000, 80 },
+    };
+
+    /// <summary>The thread counts compared with 1: the processor count, and 3 (an odd split) when that differs.</summary>
+    private static int[] ThreadCounts => new[] { Environment.ProcessorCount, 3 }.Where(t => t > 1).Distinct().ToArray();
+
+    [Theory]
+    [MemberData(nameof(LargeCases))]
+    public void ThreadCount_DoesNotChangeResults(string loss, int rows, int cols)
+    {
+        var variant = new Variant(loss, Reduction.Mean)
+        {
+            Weight = loss is not ("kl_div" or "cross_entropy_prob"), PosWeight = loss == "bce_with_logits",
+            LabelSmoothing = loss.StartsWith("cross_entropy", StringComparison.Ordinal) ? 0.1 : 0,
+            IgnoreIndex = loss is "cross_entropy" or "nll" ? -100 : null,
+        };
+        Scenario s = Scenarios.Random(variant, rows, cols, 99);
+        Compare<double>(s.Setup, s.Input);
+        Compare<float>(s.Setup, s.Input);
+        Compare<double>(s.Setup.With(Reduction.None), s.Input);
+    }
+
+    private static void Compare<T>(LossSetup setup, double[] input)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        LossRunner<T> r = LossRunner<T>.Create(setup);
+        T[] x = LossRunner<T>.Convert(input);
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            (T v1, T[] g1, T[] d1) = Run(r, x, 1);
+            foreach (int threads in ThreadCounts)
+            {
+                (T vn, T[] gn, T[] dn) = Run(r, x, threads);
+                string what = $"{typeof(T).Name} {setup.Loss} {setup.Reduction} [{string.Join("x", setup.Shape)}] with {threads} threads vs 1";
+                Tolerance.AssertIdentical<T>([vn], [v1], what + ": value");
+                Tolerance.AssertIdentical<T>(gn, g1, what + ": gradient");
+                Tolerance.AssertIdentical<T>(dn, d1, what + ": per-element values");
+            }
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    private static (T Value, T[] Gradient, T[] Values) Run<T>(LossRunner<T> r, T[] x, int threads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        LossKitSettings.MaxDegreeOfParallelism = threads;
+        var g = new T[x.Length];
+        var d = new T[r.Reduction == Reduction.None ? r.ValueLength : 0];
+        T v = r.ForwardBackward(x, g, d);
+        if (r.Reduction == Reduction.None)
+        {
+            // Forward (no gradient) takes its own path through the kernels: same values.
+            var forward = new T[d.Length];
+            Assert.True(v.Equals(r.Forward(x, forward)), $"Forward vs ForwardBackward value with {threads} threads");
+            Tolerance.AssertIdentical<T>(forward, d, $"Forward vs ForwardBackward values with {threads} threads");
+        }
+
+        return (v, g, d);
+    }
+
+    [Fact]
+    public void MaxDegreeOfParallelism_BelowOne_Throws()
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            LossChecks.Throws<ArgumentOutOfRangeException>("value", () => LossKitSettings.MaxDegreeOfParallelism = 0);
+            LossChecks.Throws<ArgumentOutOfRangeException>("value", () => LossKitSettings.MaxDegreeOfParallelism = -4);
+            Assert.Equal(original, LossKitSettings.MaxDegreeOfParallelism);
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    /// <summary>Concurrent callers (the pool runs one job at a time, the others inline) still get identical results.</summary>
+    [Fact]
+    public void ConcurrentCallers_GetTheSameResults()
+    {
+        Scenario s = Scenarios.Random(new Variant("bce_with_logits", Reduction.Mean) { Weight = true }, 1, 300_000, 5);
+        LossRunner<double> r = LossRunner<double>.Create(s.Setup);
+        var expectedGradient = new double[s.Input.Length];
+        double expected = r.ForwardBackward(s.Input, expectedGradient, default);
+        Parallel.For(0, 8, _ =>
+        {
+            var g = new double[s.Input.Length];
+            double v = r.ForwardBackward(s.Input, g, default);
+            Assert.Equal(expected, v);
+            Assert.True(g.AsSpan().SequenceEqual(expectedGradient));
+        });
+    }
+}
