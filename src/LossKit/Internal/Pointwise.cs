@@ -40,49 +40,21 @@ internal static unsafe class Pointwise
     /// <paramref name="values"/>, <paramref name="gradient"/> or <paramref name="upstream"/> mean "not used". Returns Σ w·l
     /// accumulated in chunks (in T within a chunk, in double across chunks).
     /// </summary>
-    [SkipLocalsInit]
     public static double Run<T, TOp>(in TOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> weight,
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TOp : unmanaged, IPointwiseOp<T>
     {
-        int n = x.Length;
-        if (n == 0)
-        {
-            return 0.0;
-        }
-
-        int chunkSize = ChunkSize(n, MinChunk);
-        int chunks = (n + chunkSize - 1) / chunkSize;
-        double* partials = stackalloc double[chunks];
         fixed (T* px = x, py = y, pw = weight, pv = values, pg = gradient, pu = upstream)
         {
-            var job = new Job<T, TOp>
+            // Elements are "rows" of one column: the row driver's fixed chunking and ordered partial sums apply as is.
+            var kernel = new Kernel<T, TOp>
             {
                 Op = op, X = px, Y = py, W = weight.IsEmpty ? null : pw, Values = values.IsEmpty ? null : pv,
                 Gradient = gradient.IsEmpty ? null : pg, Upstream = upstream.IsEmpty ? null : pu, Scale = scale,
-                Length = n, ChunkSize = chunkSize, Partials = partials,
             };
-            if (n < ParallelThreshold)
-            {
-                for (int c = 0; c < chunks; c++)
-                {
-                    job.Run(c);
-                }
-            }
-            else
-            {
-                WorkPool.Run(ref job, chunks);
-            }
+            return RowDriver.Run(ref kernel, x.Length, 1);
         }
-
-        double sum = 0;
-        for (int c = 0; c < chunks; c++)
-        {
-            sum += partials[c];
-        }
-
-        return sum;
     }
 
     /// <summary>A chunk size that depends only on <paramref name="n"/>: at least <paramref name="min"/>, at most 2048 chunks, a multiple of 64.</summary>
@@ -93,24 +65,17 @@ internal static unsafe class Pointwise
         return Math.Max(min, bySplit);
     }
 
-    private struct Job<T, TOp> : IChunkJob
+    private struct Kernel<T, TOp> : IRowKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         where TOp : unmanaged, IPointwiseOp<T>
     {
         public TOp Op;
         public T* X, Y, W, Values, Gradient, Upstream;
         public T Scale;
-        public int Length, ChunkSize;
-        public double* Partials;
 
-        public void Run(int chunk)
-        {
-            int start = chunk * ChunkSize;
-            int end = Math.Min(start + ChunkSize, Length);
-            Partials[chunk] = double.CreateTruncating(Kernel(start, end));
-        }
+        public readonly double Run(int start, int end) => double.CreateTruncating(Sum(start, end));
 
-        private T Kernel(int start, int end)
+        private readonly T Sum(int start, int end)
         {
             int i = start;
             T sum = T.Zero;
