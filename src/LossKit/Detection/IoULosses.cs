@@ -259,7 +259,7 @@ internal readonly struct IoUFormulas<T> : IBoxOp<T>
         _ => _convention switch
         {
             BoxLossConvention.MMDetection => MMDetection(b),
-            BoxLossConvention.Ultralytics => T.One - Ultralytics(b),
+            BoxLossConvention.Ultralytics => _kind == Kind.IoU ? IoUToLoss(Ultralytics(b)) : T.One - Ultralytics(b),
             _ => Torchvision(b),
         },
     };

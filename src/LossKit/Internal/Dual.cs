@@ -60,7 +60,7 @@ internal readonly struct Dual<T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual<T> operator *(Dual<T> a, Dual<T> b) =>
-        new(a.V * b.V, a.D0 * b.V + a.V * b.D0, a.D1 * b.V + a.V * b.D1, a.D2 * b.V + a.V * b.D2, a.D3 * b.V + a.V * b.D3);
+        new(a.V * b.V, Z(a.D0, b.V) + Z(b.D0, a.V), Z(a.D1, b.V) + Z(b.D1, a.V), Z(a.D2, b.V) + Z(b.D2, a.V), Z(a.D3, b.V) + Z(b.D3, a.V));
 
     /// <summary>a / b with autograd's local derivatives 1/b and −a/b².</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -113,11 +113,12 @@ internal readonly struct Dual<T>
         return Half(a, b);
     }
 
-    /// <summary>clamp(min=lo): passes the derivative where x ≥ lo (inclusive), as torch.clamp.</summary>
-    public static Dual<T> ClampMin(Dual<T> x, T lo) => x.V >= lo || T.IsNaN(x.V) ? x : lo;
+    /// <summary>clamp(min=lo): passes the derivative where x ≥ lo (inclusive), as torch.clamp; NaN stays NaN with a zero
+    /// derivative (torch's mask x ≥ lo is false for NaN).</summary>
+    public static Dual<T> ClampMin(Dual<T> x, T lo) => x.V >= lo ? x : T.IsNaN(x.V) ? T.NaN : lo;
 
-    /// <summary>clamp(min=lo, max=hi): passes the derivative where lo ≤ x ≤ hi.</summary>
-    public static Dual<T> Clamp(Dual<T> x, T lo, T hi) => x.V < lo ? lo : x.V > hi ? hi : x;
+    /// <summary>clamp(min=lo, max=hi): passes the derivative where lo ≤ x ≤ hi; NaN stays NaN with a zero derivative.</summary>
+    public static Dual<T> Clamp(Dual<T> x, T lo, T hi) => x.V < lo ? lo : x.V > hi ? hi : T.IsNaN(x.V) ? T.NaN : x;
 
     public static Dual<T> Square(Dual<T> a) => a * a;
 

@@ -14,8 +14,11 @@ public sealed class GoldenTensor(int[] shape, double[] data)
 }
 
 /// <summary>
-/// One case of the PyTorch golden files written by tests/reference/generate.py: the loss id, its hyper-parameters,
-/// the inputs, the upstream gradient (a scalar for reductions, a tensor for "none"), the value and d(Σ value·upstream)/d input.
+/// One case of the PyTorch golden files written by tests/reference/generate.py and generate_detection.py: the loss id,
+/// its hyper-parameters, the inputs, the upstream gradient (a scalar for reductions, a tensor for "none"), the value and
+/// d(Σ value·upstream)/d input. The detection file also has value-only cases (no upstream, no gradient; some without a
+/// target) and extra tensors (labels, scores, class_alpha): <see cref="Target"/>, <see cref="Upstream"/> and
+/// <see cref="GradInput"/> throw when the case has none (see the Optional* properties and <see cref="HasGradient"/>).
 /// </summary>
 public sealed class GoldenCase
 {
@@ -29,17 +32,40 @@ public sealed class GoldenCase
 
     public required GoldenTensor Input { get; init; }
 
-    public required GoldenTensor Target { get; init; }
+    /// <summary>The target; throws for the cases that have none (box_convert, box_area, quality_focal).</summary>
+    public GoldenTensor Target => OptionalTarget ?? throw Missing("target");
+
+    public GoldenTensor? OptionalTarget { get; init; }
 
     public GoldenTensor? Weight { get; init; }
 
     public GoldenTensor? PosWeight { get; init; }
 
-    public required GoldenTensor Upstream { get; init; }
+    /// <summary>quality_focal: per-anchor labels (integers).</summary>
+    public GoldenTensor? Labels { get; init; }
+
+    /// <summary>quality_focal: per-anchor quality scores.</summary>
+    public GoldenTensor? Scores { get; init; }
+
+    /// <summary>softmax_focal: per-class α.</summary>
+    public GoldenTensor? ClassAlpha { get; init; }
+
+    /// <summary>The upstream gradient; throws for value-only cases.</summary>
+    public GoldenTensor Upstream => OptionalUpstream ?? throw Missing("upstream");
+
+    public GoldenTensor? OptionalUpstream { get; init; }
 
     public required GoldenTensor Value { get; init; }
 
-    public required GoldenTensor GradInput { get; init; }
+    /// <summary>d(Σ value·upstream)/d input; throws for value-only cases.</summary>
+    public GoldenTensor GradInput => OptionalGradInput ?? throw Missing("grad_input");
+
+    public GoldenTensor? OptionalGradInput { get; init; }
+
+    /// <summary>Whether the case has an upstream gradient and a reference gradient.</summary>
+    public bool HasGradient => OptionalGradInput is not null && OptionalUpstream is not null;
+
+    private InvalidDataException Missing(string key) => new($"{File} case {Name} has no \"{key}\"");
 
     public override string ToString() => Name;
 
@@ -84,6 +110,7 @@ public static class Golden
 {
     public const string ClassificationFile = "classification.json";
     public const string RegressionFile = "regression.json";
+    public const string DetectionFile = "detection.json";
 
     private static readonly Lazy<IReadOnlyList<GoldenCase>> s_all = new(() =>
         [.. Load(ClassificationFile), .. Load(RegressionFile)]);
@@ -98,6 +125,37 @@ public static class Golden
     public static IReadOnlyList<string> Losses => All.Select(c => c.Loss).Distinct().ToList();
 
     public static GoldenCase Get(string name) => s_byName.Value[name];
+
+    private static readonly Lazy<IReadOnlyList<GoldenCase>> s_detection = new(() => Load(DetectionFile));
+
+    private static readonly Lazy<IReadOnlyDictionary<string, GoldenCase>> s_detectionByName = new(() =>
+        s_detection.Value.ToDictionary(c => c.Name, StringComparer.Ordinal));
+
+    /// <summary>Every case of detection.json (kept apart from <see cref="All"/>: the detection losses have their own
+    /// runner and tolerance policy, see tests/LossKit.Tests/Detection/DetectionReference.cs).</summary>
+    public static IReadOnlyList<GoldenCase> Detection => s_detection.Value;
+
+    public static GoldenCase GetDetection(string name) => s_detectionByName.Value[name];
+
+    /// <summary>xunit member data: the names of the detection cases of one loss id.</summary>
+    public static TheoryData<string> DetectionNames(string loss)
+    {
+        var data = new TheoryData<string>();
+        foreach (GoldenCase c in Detection)
+        {
+            if (c.Loss == loss)
+            {
+                data.Add(c.Name);
+            }
+        }
+
+        if (data.Count == 0)
+        {
+            throw new InvalidDataException($"no detection golden cases for loss id '{loss}'");
+        }
+
+        return data;
+    }
 
     /// <summary>xunit member data: the names of the cases of one loss id.</summary>
     public static TheoryData<string> Names(string loss)
@@ -135,17 +193,23 @@ public static class Golden
                 Loss = c.GetProperty("loss").GetString()!,
                 Params = parameters,
                 Input = Tensor(c.GetProperty("input")),
-                Target = Tensor(c.GetProperty("target")),
-                Weight = c.TryGetProperty("weight", out JsonElement w) ? Tensor(w) : null,
-                PosWeight = c.TryGetProperty("pos_weight", out JsonElement pw) ? Tensor(pw) : null,
-                Upstream = Tensor(c.GetProperty("upstream")),
+                OptionalTarget = Optional(c, "target"),
+                Weight = Optional(c, "weight"),
+                PosWeight = Optional(c, "pos_weight"),
+                Labels = Optional(c, "labels"),
+                Scores = Optional(c, "scores"),
+                ClassAlpha = Optional(c, "class_alpha"),
+                OptionalUpstream = Optional(c, "upstream"),
                 Value = Tensor(c.GetProperty("value")),
-                GradInput = Tensor(c.GetProperty("grad_input")),
+                OptionalGradInput = Optional(c, "grad_input"),
             });
         }
 
         return cases;
     }
+
+    private static GoldenTensor? Optional(JsonElement c, string key) =>
+        c.TryGetProperty(key, out JsonElement e) ? Tensor(e) : null;
 
     private static GoldenTensor Tensor(JsonElement e)
     {
