@@ -1,0 +1,219 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using LossKit.Internal;
+
+namespace LossKit.Criteria;
+
+/// <summary>
+/// Reusable scratch memory for the detector criteria (<see cref="RpnLoss{T}"/>, <see cref="FastRcnnLoss{T}"/>,
+/// <see cref="RetinaNetLoss{T}"/>, <see cref="YoloV3Loss{T}"/>): IoU matrices, match and label arrays, dense
+/// classification targets and the gathered inputs of the composed losses. The buffers grow on demand and are kept, so
+/// a workspace that is passed to every training step allocates only while the inputs grow, and nothing in the steady
+/// state.
+/// </summary>
+/// <remarks>
+/// <para>A workspace serves one call at a time: it is not thread-safe. Use one per thread (or per concurrent
+/// training step). One workspace may be shared by different criteria called one after the other.</para>
+/// <para>The criteria accept <c>null</c> instead of a workspace; they then allocate a temporary one for the call (its
+/// size is what <see cref="AllocatedBytes"/> would report after that call: for RetinaNet the dense targets and weights,
+/// 2 × images × anchors × classes elements, dominate).</para>
+/// </remarks>
+/// <typeparam name="T">The element type of the criteria it serves.</typeparam>
+public sealed class CriterionWorkspace<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int Slots = 16;
+    private readonly T[]?[] _values = new T[]?[Slots];
+    private readonly int[]?[] _ints = new int[]?[Slots];
+    private readonly SampleKind[]?[] _kinds = new SampleKind[]?[Slots];
+
+    /// <summary>The bytes currently held by the workspace's buffers.</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < Slots; i++)
+            {
+                total += (long)(_values[i]?.Length ?? 0) * Unsafe.SizeOf<T>();
+                total += (long)(_ints[i]?.Length ?? 0) * sizeof(int);
+                total += _kinds[i]?.Length ?? 0;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Drops every buffer (the next call allocates again).</summary>
+    public void Clear()
+    {
+        Array.Clear(_values);
+        Array.Clear(_ints);
+        Array.Clear(_kinds);
+    }
+
+    /// <summary>A scratch span of <paramref name="length"/> values in buffer <paramref name="slot"/> (contents unspecified).</summary>
+    internal Span<T> Values(int slot, long length) => Get(_values, slot, length);
+
+    /// <summary>A scratch span of <paramref name="length"/> integers in buffer <paramref name="slot"/> (contents unspecified).</summary>
+    internal Span<int> Ints(int slot, long length) => Get(_ints, slot, length);
+
+    /// <summary>A scratch span of <paramref name="length"/> sample marks in buffer <paramref name="slot"/> (contents unspecified).</summary>
+    internal Span<SampleKind> Kinds(int slot, long length) => Get(_kinds, slot, length);
+
+    private static Span<TElement> Get<TElement>(TElement[]?[] buffers, int slot, long length)
+    {
+        if (length > Array.MaxLength)
+        {
+            ThrowHelper.Argument("workspace", $"A criterion needs a scratch buffer of {length} elements, more than an array can hold.");
+        }
+
+        int n = (int)length;
+        TElement[]? buffer = buffers[slot];
+        if (buffer is null || buffer.Length < n)
+        {
+            // Grow by at least half again, so inputs that fluctuate in size (ground-truth counts, sampled counts) settle quickly.
+            long grown = buffer is null ? n : Math.Max(n, Math.Min(Array.MaxLength, buffer.Length + (long)buffer.Length / 2));
+            buffer = GC.AllocateUninitializedArray<TElement>((int)grown);
+            buffers[slot] = buffer;
+        }
+
+        return buffer.AsSpan(0, n);
+    }
+}
+
+/// <summary>Argument checks shared by the criteria (ragged ground truths, boxes, labels).</summary>
+internal static class CriteriaChecks
+{
+    /// <summary>Checks the per-image counts (each ≥ 0) and returns their sum.</summary>
+    public static int GroundTruthTotal(ReadOnlySpan<int> counts, string paramName = "groundTruthCounts")
+    {
+        long total = 0;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] < 0)
+            {
+                ThrowHelper.OutOfRange(paramName, counts[i], $"{paramName}[{i}] = {counts[i]}: a count must be >= 0.");
+            }
+
+            total += counts[i];
+        }
+
+        if (total > int.MaxValue / 4)
+        {
+            ThrowHelper.Argument(paramName, $"{paramName} adds up to {total}, too many.");
+        }
+
+        return (int)total;
+    }
+
+    /// <summary>Throws unless every xyxy box is finite with x2 &gt; x1 and y2 &gt; y1 (a ground-truth box must have an area).</summary>
+    public static void PositiveXyxy<T>(ReadOnlySpan<T> boxes, string paramName)
+        where T : IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < boxes.Length; i += 4)
+        {
+            T x1 = boxes[i], y1 = boxes[i + 1], x2 = boxes[i + 2], y2 = boxes[i + 3];
+            if (!(T.IsFinite(x1) && T.IsFinite(y1) && T.IsFinite(x2) && T.IsFinite(y2)))
+            {
+                ThrowHelper.Argument(paramName, $"{paramName}[{i / 4}] = ({x1}, {y1}, {x2}, {y2}) has a NaN or infinite coordinate.");
+            }
+
+            if (!(x2 > x1 && y2 > y1))
+            {
+                ThrowHelper.Argument(paramName, $"{paramName}[{i / 4}] = ({x1}, {y1}, {x2}, {y2}) is empty or inverted: a ground-truth box needs x2 > x1 and y2 > y1.");
+            }
+        }
+    }
+
+    /// <summary>Throws unless every label is in [<paramref name="min"/>, <paramref name="classes"/>).</summary>
+    public static void Labels(ReadOnlySpan<int> labels, int classes, string paramName, int min = 0)
+    {
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < min || labels[i] >= classes)
+            {
+                ThrowHelper.OutOfRange(paramName, labels[i], $"{paramName}[{i}] = {labels[i]} is not a class in [{min}, {classes}).");
+            }
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="classes"/> ≥ <paramref name="min"/>.</summary>
+    public static void Classes(int classes, int min, string paramName = "classes")
+    {
+        if (classes < min)
+        {
+            ThrowHelper.OutOfRange(paramName, classes, $"{paramName} must be >= {min}, got {classes}.");
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="length"/> = <paramref name="rows"/> × <paramref name="columns"/> (long arithmetic).</summary>
+    public static void Shape(int length, long rows, long columns, string paramName, string layout)
+    {
+        if (length != rows * columns)
+        {
+            ThrowHelper.Argument(paramName, $"{paramName} must have {rows * columns} elements ({layout} = {rows} × {columns}) but it has {length}.");
+        }
+    }
+}
+
+/// <summary>Parallel fills for the large scratch buffers of the criteria (fixed chunks; results never depend on the split).</summary>
+internal static unsafe class CriteriaParallel
+{
+    private const int Chunk = 1 << 16;
+
+    /// <summary>Sets every element of <paramref name="span"/> to <paramref name="value"/>, in parallel when it is large.</summary>
+    public static void Fill<T>(Span<T> span, T value)
+        where T : unmanaged
+    {
+        if (span.Length < 4 * Chunk)
+        {
+            span.Fill(value);
+            return;
+        }
+
+        fixed (T* p = span)
+        {
+            var job = new FillJob<T> { P = p, Length = span.Length, Value = value };
+            WorkPool.Run(ref job, (span.Length + Chunk - 1) / Chunk);
+        }
+    }
+
+    private struct FillJob<T> : IChunkJob
+        where T : unmanaged
+    {
+        public T* P;
+        public int Length;
+        public T Value;
+
+        public readonly void Run(int chunk)
+        {
+            int start = chunk * Chunk;
+            new Span<T>(P + start, Math.Min(Chunk, Length - start)).Fill(Value);
+        }
+    }
+}
+
+/// <summary>SplitMix64: a small, fast, seedable generator (Steele, Lea and Flood 2014) for the samplers; no allocation.</summary>
+internal struct SplitMix64(ulong seed)
+{
+    private ulong _state = seed;
+
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>An integer uniform in [0, <paramref name="bound"/>) (multiply-shift; bias below 2⁻³²).</summary>
+    public int NextBelow(int bound) => (int)Math.BigMul(Next(), (ulong)bound, out _);
+
+    /// <summary>The seed of image <paramref name="image"/> derived from a call's seed (independent streams per image).</summary>
+    public static ulong ForImage(ulong seed, int image)
+    {
+        var g = new SplitMix64(seed ^ (0xD1B54A32D192ED03UL * (ulong)(image + 1)));
+        return g.Next();
+    }
+}
