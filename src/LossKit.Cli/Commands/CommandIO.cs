@@ -1,0 +1,119 @@
+using Spectre.Console;
+
+namespace LossKit.Cli.Commands;
+
+/// <summary>An error the user can fix (bad document, bad option value): printed as one "error: ..." line.</summary>
+internal sealed class CliException(string message) : Exception(message);
+
+/// <summary>The streams a command works with, and the error policy every command shares.</summary>
+internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter stderr)
+{
+    public TextReader In { get; } = stdin;
+
+    public TextWriter Out { get; } = stdout;
+
+    public TextWriter Error { get; } = stderr;
+
+    /// <summary>
+    /// Runs a command body: user errors (<see cref="CliException"/>, the library's <see cref="ArgumentException"/>s,
+    /// I/O failures) become one "error: ..." line on stderr and exit code 1 — never a stack trace.
+    /// </summary>
+    public int Guard(Func<int> body, string? context = null)
+    {
+        try
+        {
+            return body();
+        }
+        catch (CliException e)
+        {
+            Fail(e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            Fail((context is null ? "" : context + ": ") + CleanMessage(e));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            Fail(e.Message);
+        }
+
+        return 1;
+    }
+
+    public void Fail(string message) => Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+
+    /// <summary>The library's message on one line, without .NET's "(Parameter 'x')" / "Actual value was" suffixes.</summary>
+    public static string CleanMessage(ArgumentException e)
+    {
+        string message = e.Message;
+        int cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (cut >= 0)
+        {
+            message = message[..cut];
+        }
+
+        return message.ReplaceLineEndings(" ").Trim();
+    }
+
+    /// <summary>A Spectre console over <paramref name="writer"/>; interactive (live progress) only on a real terminal.</summary>
+    public static IAnsiConsole Console(TextWriter writer)
+    {
+        bool terminal = (ReferenceEquals(writer, System.Console.Error) && !System.Console.IsErrorRedirected)
+            || (ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = 120;
+        }
+
+        return console;
+    }
+
+    /// <summary>Runs <paramref name="work"/> under a Spectre progress display on stderr (or silently when quiet).</summary>
+    public void WithProgress(bool quiet, Action<ProgressReporter> work)
+    {
+        if (quiet)
+        {
+            work(new ProgressReporter(null));
+            return;
+        }
+
+        IAnsiConsole console = Console(Error);
+        console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Start(ctx => work(new ProgressReporter(ctx)));
+    }
+}
+
+/// <summary>Progress tasks that do nothing when there is no display (quiet runs).</summary>
+internal sealed class ProgressReporter(ProgressContext? context)
+{
+    public ProgressTaskHandle Add(string description, double maxValue)
+    {
+        ProgressTask? task = context?.AddTask(Markup.Escape(description), maxValue: Math.Max(maxValue, 1e-9));
+        return new ProgressTaskHandle(task);
+    }
+}
+
+/// <summary>One progress bar (or nothing).</summary>
+internal sealed class ProgressTaskHandle(ProgressTask? task)
+{
+    public void Increment(double amount = 1) => task?.Increment(amount);
+
+    public void Complete()
+    {
+        if (task is not null)
+        {
+            task.Value = task.MaxValue;
+            task.StopTask();
+        }
+    }
+}
