@@ -7,14 +7,31 @@ namespace LossKit.Cli;
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
 
-    /// <summary>Runs the tool in-process (tests use this) with the given writers.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs the tool in-process (tests use this) with the given writers; <c>eval -</c> reads the console's stdin.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, Console.In, stdout, stderr);
+
+    /// <summary>Runs the tool in-process with the given reader (for <c>eval -</c>) and writers.</summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("losskit: loss functions with exact gradients — catalog and tools.");
+        var io = new CommandIO(stdin, stdout, stderr);
+        var root = new RootCommand("losskit: loss functions with exact gradients — catalog, evaluation, plots, the DIoU simulation and the loss lab.");
         root.Subcommands.Add(ListCommand.Create(stdout));
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return root.Parse(args).Invoke(config);
+        root.Subcommands.Add(EvalCommand.Create(io));
+        root.Subcommands.Add(PlotCommand.Create(io));
+        root.Subcommands.Add(SimulateCommand.Create(io));
+        root.Subcommands.Add(LabCommand.Create(io));
+        root.Subcommands.Add(BenchCommand.Create(io));
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line, no help dump: the errors and where to look.
+            stderr.WriteLine("error: " + string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" "))) + " (see 'losskit --help')");
+            return 2;
+        }
+
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        return parse.Invoke(config);
     }
 }

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Json;
+using LossKit.Cli.Bench;
+using Spectre.Console;
+
+namespace LossKit.Cli.Commands;
+
+/// <summary>
+/// <c>losskit bench</c>: times each case with float32 data — the median over K repetitions after warm-up of a
+/// forward-only call and of the fused forward + backward call — and optionally the machine's triad bandwidth.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(CommandIO io)
+    {
+        var cases = new Option<string[]>("--case") { Description = "A case to run (repeatable; default: all).", AllowMultipleArgumentsPerToken = false };
+        var threads = new Option<int>("--threads") { Description = "Threads the library may use (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per measurement (median reported).", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed calls before timing.", DefaultValueFactory = _ => 3 };
+        var json = new Option<string?>("--json") { Description = "Write {case: {forward_ms, fwd_bwd_ms}} to this file." };
+        var triad = new Option<bool>("--triad") { Description = "Also measure memory bandwidth (triad) and report the fraction memory-bound cases reach." };
+        var list = new Option<bool>("--list") { Description = "List the case names and exit." };
+        var command = new Command("bench", "Time the loss kernels (float32, median of K runs): forward, and fused forward + backward.")
+        {
+            cases, threads, reps, warmup, json, triad, list,
+        };
+        command.SetAction(parse => io.Guard(() =>
+        {
+            if (parse.GetValue(list))
+            {
+                foreach (string name in BenchCases.Names)
+                {
+                    io.Out.WriteLine(name);
+                }
+
+                return 0;
+            }
+
+            int t = parse.GetValue(threads), k = parse.GetValue(reps), w = parse.GetValue(warmup);
+            if (t < 1 || k < 1 || w < 0)
+            {
+                throw new CliException($"--threads and --reps must be >= 1 and --warmup >= 0 (got {t}, {k}, {w})");
+            }
+
+            string[] selected = parse.GetValue(cases) is { Length: > 0 } c ? c : [.. BenchCases.Names];
+            int previous = LossKitSettings.MaxDegreeOfParallelism;
+            LossKitSettings.MaxDegreeOfParallelism = t;
+            try
+            {
+                return Run(io, selected, k, w, parse.GetValue(json), parse.GetValue(triad), t);
+            }
+            finally
+            {
+                LossKitSettings.MaxDegreeOfParallelism = previous;
+            }
+        }, "bench"));
+        return command;
+    }
+
+    private static int Run(CommandIO io, string[] selected, int reps, int warmup, string? jsonPath, bool triad, int threads)
+    {
+        var results = new Dictionary<string, Dictionary<string, double>>();
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"losskit bench — float32, median of {reps}, {threads} thread(s), {LossKitSettings.SimdDescription}");
+        table.AddColumns("case", "forward ms", "fwd+bwd ms", "fwd+bwd GB/s");
+        double? bandwidth = triad ? BenchCases.TriadGBps() : null;
+        foreach (string name in selected)
+        {
+            BenchCase c = BenchCases.Create(name);
+            double f = BenchCases.MedianMs(c.Forward, reps, warmup);
+            double fb = BenchCases.MedianMs(c.ForwardBackward, reps, warmup);
+            results[name] = new() { ["forward_ms"] = f, ["fwd_bwd_ms"] = fb };
+            string gbps = c.BytesFwdBwd > 0 ? $"{c.BytesFwdBwd / (fb * 1e6):F1}" + (bandwidth is double b ? $" ({100 * c.BytesFwdBwd / (fb * 1e6) / b:F0} % of triad)" : "") : "";
+            if (c.BytesFwdBwd > 0)
+            {
+                results[name]["bytes_fwd_bwd"] = c.BytesFwdBwd;
+            }
+
+            table.AddRow(Markup.Escape(name), $"{f:F3}", $"{fb:F3}", gbps);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(io.Out) });
+        console.Profile.Width = Math.Max(console.Profile.Width, 140);
+        console.Write(table);
+        if (bandwidth is double bw)
+        {
+            io.Out.WriteLine($"triad bandwidth: {bw:F1} GB/s");
+            results["_triad"] = new() { ["gb_per_s"] = bw };
+        }
+
+        if (jsonPath is not null)
+        {
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        }
+
+        return 0;
+    }
+}
