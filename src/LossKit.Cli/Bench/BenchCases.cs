@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LossKit.Classification;
 using LossKit.Detection;
+using LossKit.MetricLearning;
 using LossKit.Regression;
 
 namespace LossKit.Cli.Bench;
@@ -23,7 +24,7 @@ internal static class BenchCases
         "cross_entropy[32768x80]", "cross_entropy_ls0.1[32768x80]", "bce_with_logits[1M]", "kl_div_batchmean[32768x80]",
         "hinge_embedding[1M]", "multi_margin[32768x80]", "l1[4M]", "mse[4M]", "smooth_l1_beta1/9[4M]", "huber_delta1[4M]",
         "sigmoid_focal[131072x80]", "giou[1M boxes]", "diou[1M boxes]", "ciou[1M boxes]", "quality_focal[131072x80]",
-        "distribution_focal[262144x17]",
+        "distribution_focal[262144x17]", "arcface_on_cosines[4096x10000]", "center[4096x512,1000]",
     ];
 
     /// <summary>Builds the named case (data allocation happens here, outside any timing).</summary>
@@ -88,16 +89,48 @@ internal static class BenchCases
                 return new BenchCase(name, () => loss.Forward(x, t, n, bins), () => loss.ForwardBackward(x, t, n, bins, g), 0);
             }
 
+            case "arcface_on_cosines[4096x10000]":
+            {
+                const int n = 4096, c = 10000;
+                var loss = AngularMarginLoss<float>.ArcFace(scale: 64, margin: 0.5);
+                float[] cos = Uniform(rng, n * c, -1, 1), g = new float[n * c];
+                int[] y = new int[n];
+                for (int i = 0; i < n; i++)
+                {
+                    y[i] = rng.Next(c);
+                }
+
+                return new BenchCase(name, () => loss.Forward(cos, y, n, c), () => loss.ForwardBackward(cos, y, n, c, g), 0);
+            }
+
+            case "center[4096x512,1000]":
+            {
+                const int n = 4096, d = 512, k = 1000;
+                var loss = new CenterLoss<float>();
+                float[] x = Normal(rng, n * d), centers = Normal(rng, k * d), gx = new float[n * d], gc = new float[k * d];
+                int[] y = new int[n];
+                for (int i = 0; i < n; i++)
+                {
+                    y[i] = rng.Next(k);
+                }
+
+                return new BenchCase(name, () => loss.Forward(x, y, centers, n, k, d), () => loss.ForwardBackward(x, y, centers, n, k, d, gx, gc), 0);
+            }
+
             default:
                 throw new Commands.CliException($"unknown bench case '{name}' (known: {string.Join(", ", Names)})");
         }
     }
 
-    /// <summary>Median milliseconds of <paramref name="reps"/> timed calls after <paramref name="warmup"/> untimed ones.</summary>
+    /// <summary>
+    /// Median milliseconds of <paramref name="reps"/> timed calls after at least <paramref name="warmup"/> untimed ones
+    /// and at least 0.5 s of untimed calls (so tiered JIT has promoted the kernels before timing starts).
+    /// </summary>
     public static double MedianMs(Func<float> call, int reps, int warmup)
     {
         float sink = 0;
-        for (int i = 0; i < warmup; i++)
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5); i++)
         {
             sink += call();
         }
