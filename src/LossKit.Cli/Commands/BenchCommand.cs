@@ -20,9 +20,10 @@ internal static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Write {case: {forward_ms, fwd_bwd_ms}} to this file." };
         var triad = new Option<bool>("--triad") { Description = "Also measure memory bandwidth (triad) and report the fraction memory-bound cases reach." };
         var list = new Option<bool>("--list") { Description = "List the case names and exit." };
+        var scaling = new Option<bool>("--scaling") { Description = "Instead of the cases: fused forward + backward per family at 1K, 16K, 256K and 4M elements (µs per call, ns per element)." };
         var command = new Command("bench", "Time the loss kernels (float32, median of K runs): forward, and fused forward + backward.")
         {
-            cases, threads, reps, warmup, json, triad, list,
+            cases, threads, reps, warmup, json, triad, list, scaling,
         };
         command.SetAction(parse => io.Guard(() =>
         {
@@ -47,7 +48,9 @@ internal static class BenchCommand
             LossKitSettings.MaxDegreeOfParallelism = t;
             try
             {
-                return Run(io, selected, k, w, parse.GetValue(json), parse.GetValue(triad), t);
+                return parse.GetValue(scaling)
+                    ? RunScaling(io, k, w, parse.GetValue(json), t)
+                    : Run(io, selected, k, w, parse.GetValue(json), parse.GetValue(triad), t);
             }
             finally
             {
@@ -95,4 +98,45 @@ internal static class BenchCommand
 
         return 0;
     }
+
+    private static int RunScaling(CommandIO io, int reps, int warmup, string? jsonPath, int threads)
+    {
+        var results = new Dictionary<string, Dictionary<string, double>>();
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"losskit bench --scaling — float32 fused forward + backward, median of {reps}, {threads} thread(s): µs per call (ns per element)");
+        table.AddColumn("family");
+        table.AddColumn("loss");
+        foreach (int n in ScalingCases.Sizes)
+        {
+            table.AddColumn(new TableColumn(SizeName(n)).RightAligned());
+        }
+
+        for (int i = 0; i < ScalingCases.Losses.Count; i++)
+        {
+            (string family, string loss) = ScalingCases.Losses[i];
+            var cells = new List<string> { family, Markup.Escape(loss) };
+            var row = new Dictionary<string, double>();
+            foreach (int n in ScalingCases.Sizes)
+            {
+                double ms = BenchCases.MedianMs(ScalingCases.Create(i, n), reps, warmup);
+                row[SizeName(n) + "_us"] = ms * 1e3;
+                cells.Add($"{ms * 1e3:F1} ({ms * 1e6 / n:F2})");
+            }
+
+            results[loss] = row;
+            table.AddRow([.. cells]);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(io.Out) });
+        console.Profile.Width = Math.Max(console.Profile.Width, 140);
+        console.Write(table);
+        if (jsonPath is not null)
+        {
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        }
+
+        return 0;
+    }
+
+    private static string SizeName(int n) => n >= 1 << 20 ? $"{n >> 20}M" : $"{n >> 10}K";
 }

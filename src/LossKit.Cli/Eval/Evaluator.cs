@@ -165,7 +165,7 @@ internal static class Evaluator
                 return ClassIndex(AngularMarginLoss<T>.CosFace(p.Double("scale", 64), p.Double("margin", 0.35), p.Reduction(Reduction.Mean)), inputs, null);
             case "sphereface":
                 return ClassIndex(AngularMarginLoss<T>.SphereFace(p.Double("margin", 4), p.Double("scale", 64), p.Reduction(Reduction.Mean)), inputs, null);
-            case "center_loss" or "center":
+            case "center":
             {
                 var loss = new CenterLoss<T>(p.Reduction(Reduction.Mean),
                     p.Choice("convention", "paper", "kaiyangzhou") == "kaiyangzhou" ? CenterLossConvention.KaiyangZhou : CenterLossConvention.Paper);

@@ -65,7 +65,6 @@ internal static class LossTable
         new("arcface", ["reduction", "scale", "margin", "easy_margin"], Cosines),
         new("cosface", ["reduction", "scale", "margin"], Cosines),
         new("sphereface", ["reduction", "scale", "margin"], Cosines),
-        new("center_loss", ["reduction", "convention"], Centers),
         new("center", ["reduction", "convention"], Centers),
     ];
 

@@ -27,11 +27,23 @@ internal static unsafe class WorkPool
     private static int s_next;
     private static int s_active;
 
+    /// <summary>Jobs the current thread asked to run on several threads (tests check that small inputs never do).</summary>
+    [ThreadStatic]
+    private static int t_dispatches;
+
+    /// <summary>How many jobs the calling thread has asked to spread over threads so far.</summary>
+    public static int DispatchesFromThisThread => t_dispatches;
+
     /// <summary>Runs <paramref name="chunks"/> chunks of <paramref name="job"/>, in parallel when it pays.</summary>
     public static void Run<TJob>(ref TJob job, int chunks)
         where TJob : unmanaged, IChunkJob
     {
         int threads = Math.Min(LossKitSettings.MaxDegreeOfParallelism, chunks);
+        if (threads > 1)
+        {
+            t_dispatches++; // counted when the job asks for threads, whether or not the pool is free
+        }
+
         if (threads <= 1 || !Monitor.TryEnter(Gate))
         {
             for (int i = 0; i < chunks; i++)

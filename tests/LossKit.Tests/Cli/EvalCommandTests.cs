@@ -119,6 +119,8 @@ public class EvalCommandTests
             "iou" or "giou" or "diou" or "ciou" or "eiou" or "siou" or "extended_iou" =>
                 """{"input": [[0, 0, 2, 2], [1, 1, 3, 4]], "target": [[0.5, 0.2, 2, 2.5], [0, 0, 2, 2]]}""",
             "varifocal" => """{"input": [0.2, -0.9, 1.5], "target": [0.8, 0, 0]}""",
+            "angular_margin" or "arcface" or "cosface" or "sphereface" => """{"input": [[0.2, -0.9, 0.5], [0.99, 0.1, -0.3]], "target": [2, 0]}""",
+            "center" => """{"input": [[0.2, -0.9], [1.5, 0.1]], "target": [1, 0], "centers": [[0, 0], [1, 1], [0.5, -0.5]]}""",
             _ => """{"input": [0.2, -0.9, 1.5], "target": [0, 1, 1]}""",
         };
         CliRunner.Result r = CliRunner.RunWithInput($$"""{"loss": "{{loss}}", "params": {"reduction": "sum"}, "inputs": {{inputs}}}""", "eval", "-");
@@ -214,7 +216,7 @@ public class EvalMetricLearningTests
     [Fact]
     public void CenterLoss_GivesGradientsForInputAndCenters()
     {
-        var result = Evaluate("center_loss", """{"loss": "center_loss", "inputs": {"input": [[1, 2], [0.5, -1], [3, 0]], "target": [1, 2, 1], "centers": [[0, 0], [1, 1], [2, -2], [5, 5]]}}""");
+        var result = Evaluate("center", """{"loss": "center", "inputs": {"input": [[1, 2], [0.5, -1], [3, 0]], "target": [1, 2, 1], "centers": [[0, 0], [1, 1], [2, -2], [5, 5]]}}""");
         var gx = new double[6];
         var gc = new double[8];
         double expected = new LossKit.MetricLearning.CenterLoss<double>().ForwardBackward([1, 2, 0.5, -1, 3, 0], new[] { 1, 2, 1 }, [0, 0, 1, 1, 2, -2, 5, 5], 3, 4, 2, gx, gc);

@@ -123,3 +123,79 @@ public class WorkPoolTests
         });
     }
 }
+
+/// <summary>
+/// Small calls stay on the calling thread (no hand-off cost): 1,024-element inputs of one loss per family never ask the
+/// pool for threads, while a large input does (the control that shows the counter works).
+/// </summary>
+[Collection(GlobalSettingsCollection.Name)]
+public class SmallInputsStayOnCallingThreadTests
+{
+    public static TheoryData<string> Losses() => ["cross_entropy", "bce_with_logits", "l1", "smooth_l1", "sigmoid_focal", "giou", "arcface", "center"];
+
+    [Theory]
+    [MemberData(nameof(Losses))]
+    public void SmallInput_NeverDispatches_LargeInputDoes(string loss)
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            LossKitSettings.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
+            int before = LossKit.Internal.WorkPool.DispatchesFromThisThread;
+            Call(loss, 1024);
+            Assert.Equal(before, LossKit.Internal.WorkPool.DispatchesFromThisThread);
+            Call(loss, 1 << 20);
+            Assert.True(LossKit.Internal.WorkPool.DispatchesFromThisThread > before, $"{loss} on 1M elements did not ask for threads");
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    private static void Call(string loss, int n)
+    {
+        var rng = new Random(3);
+        float[] x = new float[n], y = new float[n], g = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = (float)rng.NextDouble();
+            y[i] = rng.NextDouble() < 0.5 ? 1f : 0f;
+        }
+
+        switch (loss)
+        {
+            case "cross_entropy":
+                new LossKit.Classification.CrossEntropyLoss<float>().ForwardBackward(x, new int[n / 64], n / 64, 64, g);
+                break;
+            case "bce_with_logits":
+                new LossKit.Classification.BinaryCrossEntropyWithLogitsLoss<float>().ForwardBackward(x, y, g);
+                break;
+            case "l1":
+                new LossKit.Regression.L1Loss<float>().ForwardBackward(x, y, g);
+                break;
+            case "smooth_l1":
+                new LossKit.Regression.SmoothL1Loss<float>().ForwardBackward(x, y, g);
+                break;
+            case "sigmoid_focal":
+                new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.Sum).ForwardBackward(x, y, g);
+                break;
+            case "giou":
+                for (int i = 0; i < n; i += 4)
+                {
+                    (x[i + 2], x[i + 3], y[i + 2], y[i + 3]) = (x[i] + 1, x[i + 1] + 1, y[i] + 2, y[i + 1] + 2);
+                }
+
+                new LossKit.Detection.GIoULoss<float>(Reduction.Mean).ForwardBackward(x, y, g);
+                break;
+            case "arcface":
+                LossKit.MetricLearning.AngularMarginLoss<float>.ArcFace().ForwardBackward(x, new int[n / 1024], n / 1024, 1024, g);
+                break;
+            case "center":
+                new LossKit.MetricLearning.CenterLoss<float>().ForwardBackward(x, new int[n / 64], new float[10 * 64], n / 64, 10, 64, g, new float[10 * 64]);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(loss), loss, null);
+        }
+    }
+}
