@@ -205,7 +205,8 @@ internal static class BenchCases
         return new BenchCase(name, () => loss.Forward(p, t), () => loss.ForwardBackward(p, t, g), 0);
     }
 
-    private static float[] RandomBoxes(Random rng, int n)
+    /// <summary><paramref name="n"/> random xyxy boxes with corners in [0, 100) and sides in [1, 51).</summary>
+    internal static float[] RandomBoxes(Random rng, int n)
     {
         var b = new float[4 * n];
         for (int i = 0; i < n; i++)
@@ -231,7 +232,8 @@ internal static class BenchCases
         return a;
     }
 
-    private static float[] Uniform(Random rng, int n, float lo, float hi)
+    /// <summary><paramref name="n"/> values uniform in [lo, hi).</summary>
+    internal static float[] Uniform(Random rng, int n, float lo, float hi)
     {
         var a = new float[n];
         for (int i = 0; i < n; i++)
@@ -242,7 +244,8 @@ internal static class BenchCases
         return a;
     }
 
-    private static float[] Bernoulli(Random rng, int n, float p)
+    /// <summary><paramref name="n"/> 0/1 values, 1 with probability <paramref name="p"/>.</summary>
+    internal static float[] Bernoulli(Random rng, int n, float p)
     {
         var a = new float[n];
         for (int i = 0; i < n; i++)

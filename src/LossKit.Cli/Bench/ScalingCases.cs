@@ -39,23 +39,23 @@ internal static class ScalingCases
                 const int c = 64;
                 int rows = n / c;
                 var loss = new CrossEntropyLoss<float>();
-                float[] x = Data(rng, n, -2, 2), g = new float[n];
+                float[] x = BenchCases.Uniform(rng, n, -2, 2), g = new float[n];
                 int[] y = Labels(rng, rows, c);
                 return () => loss.ForwardBackward(x, y, rows, c, g);
             }
 
             case 1:
-                return Elementwise(new BinaryCrossEntropyWithLogitsLoss<float>(), Data(rng, n, -3, 3), Bits(rng, n));
+                return Elementwise(new BinaryCrossEntropyWithLogitsLoss<float>(), BenchCases.Uniform(rng, n, -3, 3), BenchCases.Bernoulli(rng, n, 0.1f));
             case 2:
-                return Elementwise(new L1Loss<float>(), Data(rng, n, -1, 1), Data(rng, n, -1, 1));
+                return Elementwise(new L1Loss<float>(), BenchCases.Uniform(rng, n, -1, 1), BenchCases.Uniform(rng, n, -1, 1));
             case 3:
-                return Elementwise(new SmoothL1Loss<float>(beta: 1.0 / 9), Data(rng, n, -1, 1), Data(rng, n, -1, 1));
+                return Elementwise(new SmoothL1Loss<float>(beta: 1.0 / 9), BenchCases.Uniform(rng, n, -1, 1), BenchCases.Uniform(rng, n, -1, 1));
             case 4:
-                return Elementwise(new SigmoidFocalLoss<float>(Reduction.Sum), Data(rng, n, -3, 3), Bits(rng, n));
+                return Elementwise(new SigmoidFocalLoss<float>(Reduction.Sum), BenchCases.Uniform(rng, n, -3, 3), BenchCases.Bernoulli(rng, n, 0.1f));
             case 5:
             {
                 var loss = new GIoULoss<float>(Reduction.Mean);
-                float[] p = Boxes(rng, n / 4), t = Boxes(rng, n / 4), g = new float[n];
+                float[] p = BenchCases.RandomBoxes(rng, n / 4), t = BenchCases.RandomBoxes(rng, n / 4), g = new float[n];
                 return () => loss.ForwardBackward(p, t, g);
             }
 
@@ -64,7 +64,7 @@ internal static class ScalingCases
                 const int c = 1024;
                 int rows = n / c;
                 var loss = AngularMarginLoss<float>.ArcFace();
-                float[] cos = Data(rng, n, -1, 1), g = new float[n];
+                float[] cos = BenchCases.Uniform(rng, n, -1, 1), g = new float[n];
                 int[] y = Labels(rng, rows, c);
                 return () => loss.ForwardBackward(cos, y, rows, c, g);
             }
@@ -74,7 +74,7 @@ internal static class ScalingCases
                 const int d = 64, k = 100;
                 int rows = n / d;
                 var loss = new CenterLoss<float>();
-                float[] x = Data(rng, n, -1, 1), centers = Data(rng, k * d, -1, 1), gx = new float[n], gc = new float[k * d];
+                float[] x = BenchCases.Uniform(rng, n, -1, 1), centers = BenchCases.Uniform(rng, k * d, -1, 1), gx = new float[n], gc = new float[k * d];
                 int[] y = Labels(rng, rows, k);
                 return () => loss.ForwardBackward(x, y, centers, rows, k, d, gx, gc);
             }
@@ -90,28 +90,6 @@ internal static class ScalingCases
         return () => loss.ForwardBackward(x, y, g);
     }
 
-    private static float[] Data(Random rng, int n, float lo, float hi)
-    {
-        var a = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            a[i] = lo + (hi - lo) * (float)rng.NextDouble();
-        }
-
-        return a;
-    }
-
-    private static float[] Bits(Random rng, int n)
-    {
-        var a = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            a[i] = rng.NextDouble() < 0.1 ? 1f : 0f;
-        }
-
-        return a;
-    }
-
     private static int[] Labels(Random rng, int n, int classes)
     {
         var a = new int[n];
@@ -121,20 +99,5 @@ internal static class ScalingCases
         }
 
         return a;
-    }
-
-    private static float[] Boxes(Random rng, int n)
-    {
-        var b = new float[4 * n];
-        for (int i = 0; i < n; i++)
-        {
-            float x = (float)(rng.NextDouble() * 100), y = (float)(rng.NextDouble() * 100);
-            b[4 * i] = x;
-            b[4 * i + 1] = y;
-            b[4 * i + 2] = x + 1 + (float)(rng.NextDouble() * 50);
-            b[4 * i + 3] = y + 1 + (float)(rng.NextDouble() * 50);
-        }
-
-        return b;
     }
 }
