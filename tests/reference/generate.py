@@ -29,9 +29,12 @@ computation happens in float64. "grad_input" is d(sum(value * upstream))/d input
 computed with torch.autograd.grad. Hyper-parameters are plain Python floats.
 
 Deterministic: all randomness comes from torch's global generator seeded once.
+
+The helpers this script shares with generate_detection.py, generate_metric.py
+and generate_criteria.py (random draws, JSON encoding, checks, writing) are in
+refcommon.py next to it.
 """
 
-import json
 import math
 import os
 import sys
@@ -40,57 +43,25 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from refcommon import (BIG, F32, F64, I64, REDUCTIONS, REFERENCE_DIR, CaseList, check_f32, enc, f32,
+                       load_strict, logits, nonfinite_cases, pattern_logits, print_summary, rand_n, randint, randn,
+                       reduce, uniform, upstream_for, vjp, write)
+
 warnings.filterwarnings("ignore")
 torch.manual_seed(20240611)
 
-F32 = torch.float32
-F64 = torch.float64
-I64 = torch.int64
-
-REDUCTIONS = ["none", "mean", "sum"]
 LENGTHS = [0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 257]
 FULL_LENGTHS = {0, 17, 257}  # lengths at which every reduction is generated
 CLASSES = [1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 257]
 KINK_EPS = 1e-3  # minimum distance kept from non-differentiable points
-BIG = 1e4
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-OUT_DIR = os.path.join(ROOT, "tests", "LossKit.Tests", "Reference")
 
 
 # ----------------------------------------------------------------------------
-# random helpers: everything drawn in float32 then widened to float64
+# random helpers (f32, randn, uniform, randint, rand_n, logits: refcommon.py)
 # ----------------------------------------------------------------------------
-
-def f32(t):
-    """Round a tensor to float32 and widen back to float64."""
-    return t.to(F32).to(F64)
-
-
-def randn(*shape, scale=1.0):
-    return f32(torch.randn(shape, dtype=F32) * scale)
-
-
-def uniform(lo, hi, *shape):
-    return f32(torch.empty(shape, dtype=F32).uniform_(lo, hi))
-
-
-def randint(lo, hi, *shape):
-    """Integers in [lo, hi)."""
-    return torch.randint(lo, hi, shape, dtype=I64)
-
-
-def rand_n():
-    return int(torch.randint(1, 7, ()).item())
-
 
 def signs(*shape):
     return (torch.randint(0, 2, shape, dtype=I64) * 2 - 1).to(F64)
-
-
-def logits(n, c, scale=3.0):
-    return randn(n, c, scale=scale)
 
 
 def log_probs(n, c):
@@ -113,12 +84,7 @@ def extreme_logits(n, c, kind):
     """Logits at +-1e4: 'signs' = random +-1e4, 'mixed' = pattern [1e4,-1e4,0,3]."""
     if kind == "signs":
         return signs(n, c) * BIG
-    pattern = torch.tensor([BIG, -BIG, 0.0, 3.0], dtype=F64)
-    rows = []
-    for _ in range(n):
-        row = pattern.repeat((c + 3) // 4)[:c]
-        rows.append(row[torch.randperm(c)])
-    return torch.stack(rows) if n else torch.zeros(0, c, dtype=F64)
+    return pattern_logits(n, c)
 
 
 def index_targets(n, c, ignore_index=None, frac=0.0, all_ignored=False):
@@ -151,69 +117,26 @@ def avoid(sample, bad, max_tries=1000):
 
 
 # ----------------------------------------------------------------------------
-# JSON encoding
+# case collection (JSON encoding and checks: refcommon.py)
 # ----------------------------------------------------------------------------
 
-def enc_float(v):
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def enc(t, as_int=False):
-    t = t.detach()
-    data = t.reshape(-1).tolist()
-    if as_int:
-        data = [int(v) for v in data]
-    else:
-        data = [enc_float(v) for v in data]
-    return {"shape": list(t.shape), "data": data}
-
-
-def check_f32(what, name, t):
-    if t is None:
-        return
-    assert t.dtype == F64, (name, what, t.dtype)
-    assert torch.equal(t, f32(t)), "%s: %s not float32-representable" % (name, what)
-
-
-# ----------------------------------------------------------------------------
-# case collection
-# ----------------------------------------------------------------------------
-
-class Collector:
-    def __init__(self):
-        self.cases = []
-        self.names = set()
-
+class Collector(CaseList):
     def add(self, name, loss, params, fn, inp, target, weight=None, pos_weight=None,
             int_target=False):
         """fn(input, target, weight, pos_weight) -> loss tensor (float64)."""
-        assert name not in self.names, "duplicate case name " + name
-        self.names.add(name)
-        check_f32("input", name, inp)
+        self.claim(name)
+        check_f32(name, "input", inp)
         if not int_target:
-            check_f32("target", name, target)
-        check_f32("weight", name, weight)
-        check_f32("pos_weight", name, pos_weight)
+            check_f32(name, "target", target)
+        check_f32(name, "weight", weight)
+        check_f32(name, "pos_weight", pos_weight)
 
         x = inp.detach().clone().requires_grad_(True)
         value = fn(x, target, weight, pos_weight)
         assert value.dtype == F64, name
-        if value.dim() == 0:
-            upstream = uniform(0.25, 2.0)  # scalar, shape []
-        else:
-            upstream = randn(*value.shape)
-        if value.requires_grad and x.numel() > 0:
-            (g,) = torch.autograd.grad((value * upstream).sum(), x, allow_unused=True)
-            if g is None:
-                g = torch.zeros_like(x)
-        else:
-            g = torch.zeros_like(x)
-        check_f32("upstream", name, upstream)
+        upstream = upstream_for(value)
+        (g,) = vjp(value, upstream, [x], enabled=x.numel() > 0)
+        check_f32(name, "upstream", upstream)
 
         case = {"name": name, "loss": loss, "params": params, "input": enc(inp),
                 "target": enc(target, as_int=int_target)}
@@ -237,16 +160,6 @@ def nc(n, c):
 
 def wtag(w):
     return "weight" if w is not None else "noweight"
-
-
-def reduce(v, reduction):
-    if reduction == "none":
-        return v
-    if reduction == "mean":
-        return v.mean()
-    if reduction == "sum":
-        return v.sum()
-    raise ValueError(reduction)
 
 
 def sweep_reductions(i, n_or_len, full):
@@ -710,25 +623,8 @@ def gen_all_regression(col):
 # main
 # ----------------------------------------------------------------------------
 
-def write(path, cases):
-    doc = {"generator": "tests/reference/generate.py", "torch": torch.__version__, "cases": cases}
-    text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.write("\n")
-    return len(text) + 1
-
-
 def sanity(path):
-    with open(path, "r", encoding="utf-8") as f:
-        raw = f.read()
-
-    def reject(tok):
-        raise ValueError("bare non-finite token %s in %s" % (tok, path))
-    doc = json.loads(raw, parse_constant=reject)
-    names = [c["name"] for c in doc["cases"]]
-    assert len(names) == len(set(names)), "duplicate names"
+    doc = load_strict(path)
     for c in doc["cases"]:
         for key in ("input", "target", "weight", "pos_weight", "upstream", "value", "grad_input"):
             if key in c:
@@ -758,18 +654,11 @@ def main():
 
     outputs = [("classification.json", cls.cases), ("regression.json", reg.cases)]
     for fname, cases in outputs:
-        path = os.path.join(OUT_DIR, fname)
-        size = write(path, cases)
+        path = os.path.join(REFERENCE_DIR, fname)
+        size = write(path, "tests/reference/generate.py", cases)
         doc = sanity(path)
-        counts = {}
-        for c in doc["cases"]:
-            counts[c["loss"]] = counts.get(c["loss"], 0) + 1
-        print("%s: %d cases, %.2f MB" % (os.path.relpath(path, ROOT), len(doc["cases"]), size / 1e6))
-        for k, v in counts.items():
-            print("  %-20s %d" % (k, v))
-        nonfinite = [c["name"] for c in doc["cases"]
-                     if any(isinstance(v, str) for key in ("value", "grad_input")
-                            for v in c[key]["data"])]
+        print_summary(path, doc, size, "loss", 20)
+        nonfinite = nonfinite_cases(doc)
         if nonfinite:
             print("  cases with non-finite value/grad (%d):" % len(nonfinite))
             for nm in nonfinite:

@@ -60,7 +60,6 @@ torchvision's.
 Deterministic: all randomness comes from torch's global generator seeded once.
 """
 
-import json
 import math
 import os
 import sys
@@ -76,16 +75,13 @@ from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss
 from torchvision.models.detection.rpn import RegionProposalNetwork
 from torchvision.ops import box_iou
 
+from refcommon import (F32, F64, I64, REFERENCE_DIR, CaseList, check_f32, enc, f32, load_strict, print_summary, randint,
+                       randn, uniform, write)
+
 warnings.filterwarnings("ignore")
 torch.manual_seed(20240615)
 
-F32 = torch.float32
-F64 = torch.float64
-I64 = torch.int64
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-OUT_PATH = os.path.join(ROOT, "tests", "LossKit.Tests", "Reference", "criteria.json")
+OUT_PATH = os.path.join(REFERENCE_DIR, "criteria.json")
 
 CLIP = math.log(1000.0 / 16)
 
@@ -94,60 +90,12 @@ CLIP = math.log(1000.0 / 16)
 # helpers
 # ----------------------------------------------------------------------------
 
-def f32(t):
-    return t.to(F32).to(F64)
-
-
-def randn(*shape, scale=1.0):
-    return f32(torch.randn(shape, dtype=F32) * scale)
-
-
-def uniform(lo, hi, *shape):
-    return f32(torch.empty(shape, dtype=F32).uniform_(lo, hi))
-
-
-def randint(lo, hi, *shape):
-    return torch.randint(lo, hi, shape, dtype=I64)
-
-
-def enc_float(v):
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def enc(t):
-    t = torch.as_tensor(t).detach()
-    if t.is_floating_point():
-        data = [enc_float(v) for v in t.reshape(-1).tolist()]
-    else:
-        data = [int(v) for v in t.reshape(-1).tolist()]
-    return {"shape": list(t.shape), "data": data}
-
-
-def check_f32(name, key, t):
-    t = torch.as_tensor(t)
-    if not t.is_floating_point():
-        return
-    assert t.dtype == F64, (name, key, t.dtype)
-    fin = torch.isfinite(t)
-    assert torch.equal(t[fin], f32(t[fin])), "%s: input %s not float32-representable" % (name, key)
-
-
-class Collector:
-    def __init__(self):
-        self.cases = []
-        self.names = set()
-
+class Collector(CaseList):
     def add(self, name, kind, params, inputs, outputs):
-        assert name not in self.names, "duplicate case name " + name
-        self.names.add(name)
+        self.claim(name)
         if not params.get("double_only", False):
             for k, v in inputs.items():
-                check_f32(name, k, v)
+                check_f32(name, "input " + k, v)
         for k, v in outputs.items():
             v = torch.as_tensor(v)
             assert not v.is_floating_point() or v.dtype == F64, (name, k, v.dtype)
@@ -865,26 +813,8 @@ def count_ignored(outs, boxes, counts, anchors, netw, neth, classes):
 # output
 # ----------------------------------------------------------------------------
 
-def write(path, cases):
-    doc = {"generator": "tests/reference/generate_criteria.py", "torch": torch.__version__,
-           "torchvision": torchvision.__version__, "cases": cases}
-    text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.write("\n")
-    return len(text) + 1
-
-
 def sanity(path):
-    with open(path, "r", encoding="utf-8") as f:
-        raw = f.read()
-
-    def reject(tok):
-        raise ValueError("bare non-finite token %s in %s" % (tok, path))
-    doc = json.loads(raw, parse_constant=reject)
-    names = [c["name"] for c in doc["cases"]]
-    assert len(names) == len(set(names)), "duplicate names"
+    doc = load_strict(path)
     for c in doc["cases"]:
         for group in ("inputs", "outputs"):
             for key, t in c[group].items():
@@ -900,14 +830,9 @@ def main():
     gen_roi(col)
     gen_retinanet(col)
     gen_yolo(col)
-    size = write(OUT_PATH, col.cases)
+    size = write(OUT_PATH, "tests/reference/generate_criteria.py", col.cases, torchvision=torchvision.__version__)
     doc = sanity(OUT_PATH)
-    counts = {}
-    for c in doc["cases"]:
-        counts[c["kind"]] = counts.get(c["kind"], 0) + 1
-    print("%s: %d cases, %.2f MB" % (os.path.relpath(OUT_PATH, ROOT), len(doc["cases"]), size / 1e6))
-    for k, v in counts.items():
-        print("  %-18s %d" % (k, v))
+    print_summary(OUT_PATH, doc, size, "kind", 18)
 
 
 if __name__ == "__main__":

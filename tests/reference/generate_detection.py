@@ -61,64 +61,22 @@ from torchvision.ops import (box_area, box_convert, box_iou, complete_box_iou,
                              distance_box_iou_loss, generalized_box_iou,
                              generalized_box_iou_loss, sigmoid_focal_loss)
 
+from refcommon import (F64, I64, REDUCTIONS, REFERENCE_DIR, CaseList, check_f32, enc, f32, load_strict, logits,
+                       nonfinite_cases, pattern_logits, print_summary, rand_n, randint, reduce, uniform, upstream_for,
+                       vjp, write)
+
 warnings.filterwarnings("ignore")
 torch.manual_seed(20240612)
 
-F32 = torch.float32
-F64 = torch.float64
-I64 = torch.int64
-
-REDUCTIONS = ["none", "mean", "sum"]
 BOX_SIZES = [0, 1, 3, 7, 8, 9, 17, 33, 65]
 BOX_FULL = {0, 17}  # sizes at which every reduction is generated
 FOCAL_LENGTHS = [0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129]
 FOCAL_FULL = {0, 17, 129}
 CLASSES = [1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129]
 FORMATS = ["xyxy", "xywh", "cxcywh"]
-BIG = 1e4
 FLT_EPS = 1.1920928955078125e-07  # torch.finfo(torch.float32).eps, mmdet avg_factor eps
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-OUT_PATH = os.path.join(ROOT, "tests", "LossKit.Tests", "Reference", "detection.json")
-
-
-# ----------------------------------------------------------------------------
-# random helpers: everything float32-representable, widened to float64
-# ----------------------------------------------------------------------------
-
-def f32(t):
-    return t.to(F32).to(F64)
-
-
-def randn(*shape, scale=1.0):
-    return f32(torch.randn(shape, dtype=F32) * scale)
-
-
-def uniform(lo, hi, *shape):
-    return f32(torch.empty(shape, dtype=F32).uniform_(lo, hi))
-
-
-def randint(lo, hi, *shape):
-    return torch.randint(lo, hi, shape, dtype=I64)
-
-
-def rand_n(lo=1, hi=7):
-    return int(torch.randint(lo, hi, ()).item())
-
-
-def logits(n, c, scale=3.0):
-    return randn(n, c, scale=scale)
-
-
-def extreme_logits(n, c):
-    """Rows of the pattern [1e4, -1e4, 0, 3] (permuted per row)."""
-    pattern = torch.tensor([BIG, -BIG, 0.0, 3.0], dtype=F64)
-    rows = []
-    for _ in range(n):
-        row = pattern.repeat((c + 3) // 4)[:c]
-        rows.append(row[torch.randperm(c)])
-    return torch.stack(rows) if n else torch.zeros(0, c, dtype=F64)
+OUT_PATH = os.path.join(REFERENCE_DIR, "detection.json")
 
 
 # ----------------------------------------------------------------------------
@@ -215,53 +173,22 @@ def degenerate_tensors():
 
 
 # ----------------------------------------------------------------------------
-# JSON encoding and case collection
+# case collection (JSON encoding and checks: refcommon.py)
 # ----------------------------------------------------------------------------
 
-def enc_float(v):
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def enc(t, as_int=False):
-    t = t.detach()
-    data = t.reshape(-1).tolist()
-    if as_int:
-        data = [int(v) for v in data]
-    else:
-        data = [enc_float(v) for v in data]
-    return {"shape": list(t.shape), "data": data}
-
-
-def check_f32(what, name, t):
-    assert t.dtype == F64, (name, what, t.dtype)
-    fin = torch.isfinite(t)
-    assert torch.equal(t[fin], f32(t[fin])), "%s: %s not float32-representable" % (name, what)
-
-
-class Collector:
-    def __init__(self):
-        self.cases = []
-        self.names = set()
-
+class Collector(CaseList):
     def add(self, name, loss, params, fn, inp, target=None, extras=(), grad=True):
         """fn(x) -> float64 tensor; extras: sequence of (key, tensor, is_int)."""
-        assert name not in self.names, "duplicate case name " + name
-        self.names.add(name)
-        check_f32("input", name, inp)
-        if target is not None and target.is_floating_point():
-            check_f32("target", name, target)
+        self.claim(name)
+        check_f32(name, "input", inp)
+        check_f32(name, "target", target)
         for key, t, is_int in extras:
             if not is_int:
-                check_f32(key, name, t)
+                check_f32(name, key, t)
 
         case = {"name": name, "loss": loss, "params": params, "input": enc(inp)}
         if target is not None:
-            case["target"] = enc(target, as_int=not target.is_floating_point())
+            case["target"] = enc(target)
         for key, t, is_int in extras:
             case[key] = enc(t, as_int=is_int)
 
@@ -276,33 +203,14 @@ class Collector:
         x = inp.detach().clone().requires_grad_(True)
         value = fn(x)
         assert value.dtype == F64, name
-        if value.dim() == 0:
-            upstream = uniform(0.25, 2.0)
-        else:
-            upstream = randn(*value.shape)
-        if value.requires_grad and x.numel() > 0:
-            (g,) = torch.autograd.grad((value * upstream).sum(), x, allow_unused=True)
-            if g is None:
-                g = torch.zeros_like(x)
-        else:
-            g = torch.zeros_like(x)
-        check_f32("upstream", name, upstream)
+        upstream = upstream_for(value)
+        (g,) = vjp(value, upstream, [x], enabled=x.numel() > 0)
+        check_f32(name, "upstream", upstream)
         case["upstream"] = enc(upstream)
         case["value"] = enc(value)
         case["grad_input"] = enc(g)
         self.cases.append(case)
         return value.detach(), g
-
-
-def reduce(v, reduction):
-    """Plain torch reduction (mean of empty = NaN)."""
-    if reduction == "none":
-        return v
-    if reduction == "mean":
-        return v.mean()
-    if reduction == "sum":
-        return v.sum()
-    raise ValueError(reduction)
 
 
 def tv_reduce(v, reduction):
@@ -829,7 +737,7 @@ def gen_sigmoid_focal(col):
     for gamma in GAMMAS:
         for alpha in (0.25, -1.0):
             for red in ("none", "sum"):
-                x = extreme_logits(4, 8)
+                x = pattern_logits(4, 8)
                 t = binary_targets(4, 8, "mixed")
                 add("extreme", x, t, alpha, gamma, red, "mixed")
     # empty input with every reduction
@@ -908,7 +816,7 @@ def gen_softmax_focal(col):
             add("all_ignored", logits(4, 5), labels_for(4, 5, all_ignored=True), gamma, red)
             add("empty", logits(0, 5), labels_for(0, 5), gamma, red)
             n, c = 5, 8
-            add("extreme", extreme_logits(n, c), labels_for(n, c, 0.3), gamma, red,
+            add("extreme", pattern_logits(n, c), labels_for(n, c, 0.3), gamma, red,
                 None, uniform(0.1, 2.0, c))
 
 
@@ -986,7 +894,7 @@ def gen_quality_focal(col):
         for red in ("none", "sum"):
             n, c = 6, 8
             labels, scores = make(n, c)
-            add("extreme", extreme_logits(n, c), labels, scores, beta, red, uniform(0.1, 2.0, n))
+            add("extreme", pattern_logits(n, c), labels, scores, beta, red, uniform(0.1, 2.0, n))
 
 
 def distribution_focal(x, y, weight, red, avg_factor):
@@ -1048,7 +956,7 @@ def gen_distribution_focal(col):
             add("empty", logits(0, bins), targets(0, bins), red)
         add("empty", logits(0, bins), targets(0, bins), "mean", None, 4.0)
         for red in ("none", "sum"):
-            add("extreme", extreme_logits(6, bins), targets(6, bins), red, uniform(0.1, 2.0, 6))
+            add("extreme", pattern_logits(6, bins), targets(6, bins), red, uniform(0.1, 2.0, 6))
 
 
 def varifocal(x, t, alpha, gamma, iou_weighted, weight, red, avg_factor):
@@ -1113,7 +1021,7 @@ def gen_varifocal(col):
         add("empty", logits(0, 5), targets(0, 5), iw, "mean", None, 2.0)
         for red in ("none", "sum"):
             n, c = 6, 8
-            add("extreme", extreme_logits(n, c), targets(n, c), iw, red, uniform(0.1, 2.0, n, c))
+            add("extreme", pattern_logits(n, c), targets(n, c), iw, red, uniform(0.1, 2.0, n, c))
 
 
 # ----------------------------------------------------------------------------
@@ -1192,32 +1100,14 @@ def self_checks():
 # main
 # ----------------------------------------------------------------------------
 
-def write(path, cases):
-    doc = {"generator": "tests/reference/generate_detection.py", "torch": torch.__version__,
-           "torchvision": torchvision.__version__, "cases": cases}
-    text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.write("\n")
-    return len(text) + 1
-
-
 TENSOR_KEYS = ("input", "target", "weight", "labels", "scores", "class_alpha",
                "upstream", "value", "grad_input")
 
 
 def sanity(path):
-    with open(path, "r", encoding="utf-8") as f:
-        raw = f.read()
-
-    def reject(tok):
-        raise ValueError("bare non-finite token %s in %s" % (tok, path))
-    doc = json.loads(raw, parse_constant=reject)
+    doc = load_strict(path)
     with open(path, "r", encoding="utf-8") as f:
         json.load(f)  # plain json.load must succeed too
-    names = [c["name"] for c in doc["cases"]]
-    assert len(names) == len(set(names)), "duplicate names"
     for c in doc["cases"]:
         for key in TENSOR_KEYS:
             if key in c:
@@ -1248,23 +1138,16 @@ def main():
     gen_distribution_focal(col)
     gen_varifocal(col)
 
-    size = write(OUT_PATH, col.cases)
+    size = write(OUT_PATH, "tests/reference/generate_detection.py", col.cases, torchvision=torchvision.__version__)
     doc = sanity(OUT_PATH)
-    counts = {}
-    for c in doc["cases"]:
-        counts[c["loss"]] = counts.get(c["loss"], 0) + 1
-    print("%s: %d cases, %.2f MB" % (os.path.relpath(OUT_PATH, ROOT), len(doc["cases"]), size / 1e6))
-    for k, v in counts.items():
-        print("  %-22s %d" % (k, v))
+    print_summary(OUT_PATH, doc, size, "loss", 22)
     if "-v" in sys.argv:
         for line in stats.get("published", []):
             print("  " + line)
         print("non-finite degenerate single-pair cases:")
         for line in stats.get("nonfinite_degenerate", []):
             print("  " + line)
-        nonfinite = [c["name"] for c in doc["cases"]
-                     if any(isinstance(v, str) for key in ("value", "grad_input") if key in c
-                            for v in c[key]["data"])]
+        nonfinite = nonfinite_cases(doc)
         print("cases with non-finite value/grad (%d):" % len(nonfinite))
         for nm in nonfinite:
             print("  " + nm)

@@ -56,7 +56,6 @@ uses pytorch-metric-learning's binomial multiple-angle expansion.
 Deterministic: all randomness comes from torch's global generator seeded once.
 """
 
-import json
 import math
 import os
 import sys
@@ -65,75 +64,18 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from refcommon import (F32, F64, I64, REDUCTIONS, REFERENCE_DIR, CaseList, check_f32, enc, f32, load_strict,
+                       nonfinite_cases, print_summary, randint, randn, reduce, uniform, upstream_for, vjp, write)
+
 warnings.filterwarnings("ignore")
 torch.manual_seed(20240613)
 
-F32 = torch.float32
-F64 = torch.float64
-I64 = torch.int64
-
-REDUCTIONS = ["none", "mean", "sum"]
 SIN_EPS = 1e-12          # LossKit's floor under 1 - cos^2
 NORM_EPS = 1e-12         # F.normalize eps
 CLAMP_LO, CLAMP_HI = 1e-12, 1e12  # KaiyangZhou clamp
 IF_FLOOR = 1e-30         # insightface's probability floor
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-OUT = os.path.join(ROOT, "tests", "LossKit.Tests", "Reference", "metric.json")
-
-
-# ----------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------
-
-def f32(t):
-    return t.to(F32).to(F64)
-
-
-def randn(*shape, scale=1.0):
-    return f32(torch.randn(shape, dtype=F32) * scale)
-
-
-def uniform(lo, hi, *shape):
-    return f32(torch.empty(shape, dtype=F32).uniform_(lo, hi))
-
-
-def randint(lo, hi, *shape):
-    return torch.randint(lo, hi, shape, dtype=I64)
-
-
-def enc_float(v):
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def enc(t, as_int=False):
-    t = t.detach()
-    data = t.reshape(-1).tolist()
-    data = [int(v) for v in data] if as_int else [enc_float(v) for v in data]
-    return {"shape": list(t.shape), "data": data}
-
-
-def check_f32(name, what, t):
-    assert t.dtype == F64, (name, what)
-    assert torch.equal(t, f32(t)), "%s: %s not float32-representable" % (name, what)
-
-
-def reduce(v, reduction):
-    if reduction == "none":
-        return v
-    if reduction == "mean":
-        return v.mean()
-    return v.sum()
-
-
-def upstream_for(value):
-    return uniform(0.25, 2.0) if value.dim() == 0 else randn(*value.shape)
+OUT = os.path.join(REFERENCE_DIR, "metric.json")
 
 
 # ----------------------------------------------------------------------------
@@ -239,21 +181,6 @@ def margin_loss(cos, y, p):
     return F.cross_entropy(z, y, reduction=red)
 
 
-# ----------------------------------------------------------------------------
-# case collection
-# ----------------------------------------------------------------------------
-
-class Collector:
-    def __init__(self):
-        self.cases = []
-        self.names = set()
-
-    def add(self, case):
-        assert case["name"] not in self.names, case["name"]
-        self.names.add(case["name"])
-        self.cases.append(case)
-
-
 def margin_params(preset, reduction, **kw):
     p = {"scale": 64.0, "m1": 1.0, "m2": 0.0, "m3": 0.0, "fallback": "none", "gradient": "exact", "reduction": reduction}
     p.update(kw)
@@ -266,13 +193,9 @@ def add_margin(col, loss, tag, cos, y, p):
     x = cos.detach().clone().requires_grad_(True)
     value = margin_loss(x, y, p)
     up = upstream_for(value)
-    if x.numel() > 0 and value.requires_grad:
-        (g,) = torch.autograd.grad((value * up).sum(), x, allow_unused=True)
-        g = torch.zeros_like(x) if g is None else g
-    else:
-        g = torch.zeros_like(x)
-    col.add({"name": name, "loss": loss, "params": p, "input": enc(cos), "target": enc(y, as_int=True),
-             "upstream": enc(up), "value": enc(value), "grad_input": enc(g)})
+    (g,) = vjp(value, up, [x], enabled=x.numel() > 0)
+    col.append({"name": name, "loss": loss, "params": p, "input": enc(cos), "target": enc(y, as_int=True),
+                "upstream": enc(up), "value": enc(value), "grad_input": enc(g)})
 
 
 def random_cosines(n, c, lo=-1.0, hi=1.0):
@@ -416,14 +339,9 @@ def add_head(col, tag, x, w):
     wr = w.clone().requires_grad_(True)
     cos = head(xr, wr)
     up = randn(n, c)
-    if cos.numel() > 0:
-        gx, gw = torch.autograd.grad((cos * up).sum(), [xr, wr], allow_unused=True)
-        gx = torch.zeros_like(x) if gx is None else gx
-        gw = torch.zeros_like(w) if gw is None else gw
-    else:
-        gx, gw = torch.zeros_like(x), torch.zeros_like(w)
-    col.add({"name": name, "loss": "cosine_head", "params": {"eps": NORM_EPS}, "input": enc(x), "weight": enc(w),
-             "upstream": enc(up), "value": enc(cos), "grad_input": enc(gx), "grad_weight": enc(gw)})
+    gx, gw = vjp(cos, up, [xr, wr], enabled=cos.numel() > 0)
+    col.append({"name": name, "loss": "cosine_head", "params": {"eps": NORM_EPS}, "input": enc(x), "weight": enc(w),
+                "upstream": enc(up), "value": enc(cos), "grad_input": enc(gx), "grad_weight": enc(gw)})
 
 
 def gen_head_margin(col):
@@ -440,8 +358,8 @@ def gen_head_margin(col):
         up = upstream_for(value)
         gx, gw = torch.autograd.grad(value * up, [xr, wr])
         name = "head_margin/%s/%s/n=%d,c=%d,d=%d" % (p["fallback"], p["reduction"], n, c, d)
-        col.add({"name": name, "loss": "head_margin", "params": p, "input": enc(x), "weight": enc(w), "target": enc(y, as_int=True),
-                 "upstream": enc(up), "value": enc(value), "grad_input": enc(gx), "grad_weight": enc(gw)})
+        col.append({"name": name, "loss": "head_margin", "params": p, "input": enc(x), "weight": enc(w), "target": enc(y, as_int=True),
+                    "upstream": enc(up), "value": enc(value), "grad_input": enc(gx), "grad_weight": enc(gw)})
 
 
 # ----------------------------------------------------------------------------
@@ -477,15 +395,10 @@ def add_center(col, tag, x, y, centers, convention, red):
     fn = center_paper if convention == "paper" else center_kaiyangzhou
     value = fn(xr, y, cr, red)
     up = upstream_for(value)
-    if value.requires_grad and n > 0:
-        gx, gc = torch.autograd.grad((value * up).sum(), [xr, cr], allow_unused=True)
-        gx = torch.zeros_like(x) if gx is None else gx
-        gc = torch.zeros_like(centers) if gc is None else gc
-    else:
-        gx, gc = torch.zeros_like(x), torch.zeros_like(centers)
-    col.add({"name": name, "loss": "center", "params": {"convention": convention, "reduction": red},
-             "input": enc(x), "target": enc(y, as_int=True), "centers": enc(centers), "upstream": enc(up),
-             "value": enc(value), "grad_input": enc(gx), "grad_centers": enc(gc)})
+    gx, gc = vjp(value, up, [xr, cr], enabled=n > 0)
+    col.append({"name": name, "loss": "center", "params": {"convention": convention, "reduction": red},
+                "input": enc(x), "target": enc(y, as_int=True), "centers": enc(centers), "upstream": enc(up),
+                "value": enc(value), "grad_input": enc(gx), "grad_centers": enc(gc)})
 
 
 def gen_center(col):
@@ -530,9 +443,9 @@ def gen_center_update(col):
             delta = (cen[j] - sel).sum(dim=0) / (1.0 + sel.shape[0])
             after[j] = cen[j] - alpha * delta
         name = "center_update/%s/n=%d,c=%d,d=%d,alpha=%g" % (tag, n, c, d, alpha)
-        col.add({"name": name, "loss": "center_update", "params": {"alpha": alpha}, "input": enc(x), "target": enc(y, as_int=True),
-                 "centers": enc(cen), "value": enc(torch.tensor(0.0, dtype=F64)), "centers_after": enc(after),
-                 "counts": enc(counts, as_int=True)})
+        col.append({"name": name, "loss": "center_update", "params": {"alpha": alpha}, "input": enc(x), "target": enc(y, as_int=True),
+                    "centers": enc(cen), "value": enc(torch.tensor(0.0, dtype=F64)), "centers_after": enc(after),
+                    "counts": enc(counts, as_int=True)})
 
 
 def gen_center_objective(col):
@@ -556,34 +469,17 @@ def gen_center_objective(col):
         total = cls + lam * cen_loss
         gx, gw, gc = torch.autograd.grad(total, [xr, wr, cr])
         name = "center_objective/%s/n=%d,c=%d,d=%d,lambda=%g" % (head_kind, n, c, d, lam)
-        col.add({"name": name, "loss": "center_objective", "params": params, "input": enc(x), "weight": enc(w), "target": enc(y, as_int=True),
-                 "centers": enc(cen), "value": enc(total), "parts": enc(torch.stack([cls, cen_loss])),
-                 "grad_input": enc(gx), "grad_weight": enc(gw), "grad_centers": enc(gc)})
+        col.append({"name": name, "loss": "center_objective", "params": params, "input": enc(x), "weight": enc(w), "target": enc(y, as_int=True),
+                    "centers": enc(cen), "value": enc(total), "parts": enc(torch.stack([cls, cen_loss])),
+                    "grad_input": enc(gx), "grad_weight": enc(gw), "grad_centers": enc(gc)})
 
 
 # ----------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------
 
-def write(path, cases):
-    doc = {"generator": "tests/reference/generate_metric.py", "torch": torch.__version__, "cases": cases}
-    text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.write("\n")
-    return len(text) + 1
-
-
 def sanity(path):
-    with open(path, "r", encoding="utf-8") as f:
-        raw = f.read()
-
-    def reject(tok):
-        raise ValueError("bare non-finite token %s in %s" % (tok, path))
-    doc = json.loads(raw, parse_constant=reject)
-    names = [c["name"] for c in doc["cases"]]
-    assert len(names) == len(set(names)), "duplicate names"
+    doc = load_strict(path)
     for c in doc["cases"]:
         for key, t in c.items():
             if isinstance(t, dict) and "shape" in t:
@@ -597,24 +493,17 @@ def sanity(path):
 
 def main():
     torch.set_default_dtype(F64)
-    col = Collector()
+    col = CaseList()
     gen_margins(col)
     gen_head(col)
     gen_head_margin(col)
     gen_center(col)
     gen_center_update(col)
     gen_center_objective(col)
-    size = write(OUT, col.cases)
+    size = write(OUT, "tests/reference/generate_metric.py", col.cases)
     doc = sanity(OUT)
-    counts = {}
-    for c in doc["cases"]:
-        counts[c["loss"]] = counts.get(c["loss"], 0) + 1
-    print("%s: %d cases, %.2f MB" % (os.path.relpath(OUT, ROOT), len(doc["cases"]), size / 1e6))
-    for k, v in counts.items():
-        print("  %-20s %d" % (k, v))
-    nonfinite = [c["name"] for c in doc["cases"]
-                 if any(isinstance(v, str) for key in ("value", "grad_input") if key in c for v in c[key]["data"])]
-    for nm in nonfinite:
+    print_summary(OUT, doc, size, "loss", 20)
+    for nm in nonfinite_cases(doc):
         print("  non-finite: " + nm)
 
 

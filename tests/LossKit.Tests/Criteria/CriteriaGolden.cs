@@ -59,87 +59,15 @@ public static class CriteriaGolden
     public static CriteriaCase Get(string name) => s_byName.Value[name];
 
     /// <summary>xunit member data: the names of the cases of one kind.</summary>
-    public static TheoryData<string> Names(string kind)
-    {
-        var data = new TheoryData<string>();
-        foreach (CriteriaCase c in All)
+    public static TheoryData<string> Names(string kind) => GoldenJson.Names(All, c => c.Kind == kind, c => c.Name);
+
+    private static List<CriteriaCase> Load() =>
+        GoldenJson.LoadCases(FileName, c => new CriteriaCase
         {
-            if (c.Kind == kind)
-            {
-                data.Add(c.Name);
-            }
-        }
-
-        return data;
-    }
-
-    private static List<CriteriaCase> Load()
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "Reference", FileName);
-        using FileStream stream = File.OpenRead(path);
-        using JsonDocument doc = JsonDocument.Parse(stream);
-        var cases = new List<CriteriaCase>();
-        foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
-        {
-            var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (JsonProperty p in c.GetProperty("params").EnumerateObject())
-            {
-                parameters[p.Name] = p.Value.Clone();
-            }
-
-            cases.Add(new CriteriaCase
-            {
-                Name = c.GetProperty("name").GetString()!,
-                Kind = c.GetProperty("kind").GetString()!,
-                Params = parameters,
-                Inputs = Tensors(c.GetProperty("inputs")),
-                Outputs = Tensors(c.GetProperty("outputs")),
-            });
-        }
-
-        return cases;
-    }
-
-    private static Dictionary<string, GoldenTensor> Tensors(JsonElement group)
-    {
-        var result = new Dictionary<string, GoldenTensor>(StringComparer.Ordinal);
-        foreach (JsonProperty p in group.EnumerateObject())
-        {
-            result[p.Name] = Tensor(p.Value);
-        }
-
-        return result;
-    }
-
-    private static GoldenTensor Tensor(JsonElement e)
-    {
-        int[] shape = e.GetProperty("shape").EnumerateArray().Select(s => s.GetInt32()).ToArray();
-        JsonElement data = e.GetProperty("data");
-        var values = new double[data.GetArrayLength()];
-        int i = 0;
-        foreach (JsonElement v in data.EnumerateArray())
-        {
-            values[i++] = v.ValueKind switch
-            {
-                JsonValueKind.Number => v.GetDouble(),
-                JsonValueKind.String => v.GetString() switch
-                {
-                    "NaN" => double.NaN,
-                    "Infinity" => double.PositiveInfinity,
-                    "-Infinity" => double.NegativeInfinity,
-                    string s => throw new InvalidDataException($"unexpected string '{s}' in criteria.json"),
-                    null => throw new InvalidDataException("null in criteria.json"),
-                },
-                _ => throw new InvalidDataException($"unexpected {v.ValueKind} in criteria.json"),
-            };
-        }
-
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (count != values.Length)
-        {
-            throw new InvalidDataException($"shape [{string.Join(",", shape)}] does not match {values.Length} values");
-        }
-
-        return new GoldenTensor(shape, values);
-    }
+            Name = c.GetProperty("name").GetString()!,
+            Kind = c.GetProperty("kind").GetString()!,
+            Params = GoldenJson.Params(c),
+            Inputs = GoldenJson.Tensors(c.GetProperty("inputs")),
+            Outputs = GoldenJson.Tensors(c.GetProperty("outputs")),
+        });
 }

@@ -140,15 +140,7 @@ public static class Golden
     /// <summary>xunit member data: the names of the detection cases of one loss id.</summary>
     public static TheoryData<string> DetectionNames(string loss)
     {
-        var data = new TheoryData<string>();
-        foreach (GoldenCase c in Detection)
-        {
-            if (c.Loss == loss)
-            {
-                data.Add(c.Name);
-            }
-        }
-
+        TheoryData<string> data = GoldenJson.Names(Detection, c => c.Loss == loss, c => c.Name);
         if (data.Count == 0)
         {
             throw new InvalidDataException($"no detection golden cases for loss id '{loss}'");
@@ -158,88 +150,24 @@ public static class Golden
     }
 
     /// <summary>xunit member data: the names of the cases of one loss id.</summary>
-    public static TheoryData<string> Names(string loss)
-    {
-        var data = new TheoryData<string>();
-        foreach (GoldenCase c in All)
+    public static TheoryData<string> Names(string loss) => GoldenJson.Names(All, c => c.Loss == loss, c => c.Name);
+
+    private static List<GoldenCase> Load(string file) =>
+        GoldenJson.LoadCases(file, c => new GoldenCase
         {
-            if (c.Loss == loss)
-            {
-                data.Add(c.Name);
-            }
-        }
-
-        return data;
-    }
-
-    private static List<GoldenCase> Load(string file)
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "Reference", file);
-        using FileStream stream = System.IO.File.OpenRead(path);
-        using JsonDocument doc = JsonDocument.Parse(stream);
-        var cases = new List<GoldenCase>();
-        foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
-        {
-            var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (JsonProperty p in c.GetProperty("params").EnumerateObject())
-            {
-                parameters[p.Name] = p.Value.Clone();
-            }
-
-            cases.Add(new GoldenCase
-            {
-                File = file,
-                Name = c.GetProperty("name").GetString()!,
-                Loss = c.GetProperty("loss").GetString()!,
-                Params = parameters,
-                Input = Tensor(c.GetProperty("input")),
-                OptionalTarget = Optional(c, "target"),
-                Weight = Optional(c, "weight"),
-                PosWeight = Optional(c, "pos_weight"),
-                Labels = Optional(c, "labels"),
-                Scores = Optional(c, "scores"),
-                ClassAlpha = Optional(c, "class_alpha"),
-                OptionalUpstream = Optional(c, "upstream"),
-                Value = Tensor(c.GetProperty("value")),
-                OptionalGradInput = Optional(c, "grad_input"),
-            });
-        }
-
-        return cases;
-    }
-
-    private static GoldenTensor? Optional(JsonElement c, string key) =>
-        c.TryGetProperty(key, out JsonElement e) ? Tensor(e) : null;
-
-    private static GoldenTensor Tensor(JsonElement e)
-    {
-        int[] shape = e.GetProperty("shape").EnumerateArray().Select(s => s.GetInt32()).ToArray();
-        JsonElement data = e.GetProperty("data");
-        var values = new double[data.GetArrayLength()];
-        int i = 0;
-        foreach (JsonElement v in data.EnumerateArray())
-        {
-            values[i++] = v.ValueKind switch
-            {
-                JsonValueKind.Number => v.GetDouble(),
-                JsonValueKind.String => v.GetString() switch
-                {
-                    "NaN" => double.NaN,
-                    "Infinity" => double.PositiveInfinity,
-                    "-Infinity" => double.NegativeInfinity,
-                    string s => throw new InvalidDataException($"unexpected string '{s}' in golden data"),
-                    null => throw new InvalidDataException("null in golden data"),
-                },
-                _ => throw new InvalidDataException($"unexpected {v.ValueKind} in golden data"),
-            };
-        }
-
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (count != values.Length)
-        {
-            throw new InvalidDataException($"shape [{string.Join(",", shape)}] does not match {values.Length} values");
-        }
-
-        return new GoldenTensor(shape, values);
-    }
+            File = file,
+            Name = c.GetProperty("name").GetString()!,
+            Loss = c.GetProperty("loss").GetString()!,
+            Params = GoldenJson.Params(c),
+            Input = GoldenJson.Tensor(c.GetProperty("input")),
+            OptionalTarget = GoldenJson.OptionalTensor(c, "target"),
+            Weight = GoldenJson.OptionalTensor(c, "weight"),
+            PosWeight = GoldenJson.OptionalTensor(c, "pos_weight"),
+            Labels = GoldenJson.OptionalTensor(c, "labels"),
+            Scores = GoldenJson.OptionalTensor(c, "scores"),
+            ClassAlpha = GoldenJson.OptionalTensor(c, "class_alpha"),
+            OptionalUpstream = GoldenJson.OptionalTensor(c, "upstream"),
+            Value = GoldenJson.Tensor(c.GetProperty("value")),
+            OptionalGradInput = GoldenJson.OptionalTensor(c, "grad_input"),
+        });
 }

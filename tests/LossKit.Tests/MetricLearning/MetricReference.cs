@@ -52,77 +52,18 @@ public static class MetricGolden
     /// <summary>xunit member data: the names of the cases of the given loss ids (comma-separated).</summary>
     public static TheoryData<string> Names(string losses)
     {
-        var ids = losses.Split(',');
-        var data = new TheoryData<string>();
-        foreach (MetricCase c in All)
-        {
-            if (ids.Contains(c.Loss))
-            {
-                data.Add(c.Name);
-            }
-        }
-
-        return data;
+        string[] ids = losses.Split(',');
+        return GoldenJson.Names(All, c => ids.Contains(c.Loss), c => c.Name);
     }
 
-    private static List<MetricCase> Load()
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "Reference", FileName);
-        using FileStream stream = File.OpenRead(path);
-        using JsonDocument doc = JsonDocument.Parse(stream);
-        var cases = new List<MetricCase>();
-        foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
+    private static List<MetricCase> Load() =>
+        GoldenJson.LoadCases(FileName, c => new MetricCase
         {
-            var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (JsonProperty p in c.GetProperty("params").EnumerateObject())
-            {
-                parameters[p.Name] = p.Value.Clone();
-            }
-
-            var tensors = new Dictionary<string, GoldenTensor>(StringComparer.Ordinal);
-            foreach (JsonProperty p in c.EnumerateObject())
-            {
-                if (p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty("shape", out _))
-                {
-                    tensors[p.Name] = Tensor(p.Value);
-                }
-            }
-
-            cases.Add(new MetricCase
-            {
-                Name = c.GetProperty("name").GetString()!,
-                Loss = c.GetProperty("loss").GetString()!,
-                Params = parameters,
-                Tensors = tensors,
-            });
-        }
-
-        return cases;
-    }
-
-    private static GoldenTensor Tensor(JsonElement e)
-    {
-        int[] shape = e.GetProperty("shape").EnumerateArray().Select(s => s.GetInt32()).ToArray();
-        var values = new List<double>();
-        foreach (JsonElement v in e.GetProperty("data").EnumerateArray())
-        {
-            values.Add(v.ValueKind switch
-            {
-                JsonValueKind.Number => v.GetDouble(),
-                JsonValueKind.String => v.GetString() switch
-                {
-                    "NaN" => double.NaN,
-                    "Infinity" => double.PositiveInfinity,
-                    "-Infinity" => double.NegativeInfinity,
-                    string s => throw new InvalidDataException($"unexpected string '{s}'"),
-                    null => throw new InvalidDataException("null in golden data"),
-                },
-                _ => throw new InvalidDataException($"unexpected {v.ValueKind}"),
-            });
-        }
-
-        return new GoldenTensor(shape, [.. values]);
-    }
+            Name = c.GetProperty("name").GetString()!,
+            Loss = c.GetProperty("loss").GetString()!,
+            Params = GoldenJson.Params(c),
+            Tensors = GoldenJson.Tensors(c),
+        });
 }
 
 /// <summary>Worst normalised errors of one case in one type: value (all entry points) and gradient (all tensors, all entry points).</summary>
