@@ -133,7 +133,7 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
         Vector<T> sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
         Vector<T> l = Vector<T>.One + (pw - Vector<T>.One) * y;
         gradient = sigma * l - pw * y;
-        return (Vector<T>.One - y) * x + l * (Vector.Max(-x, Vector<T>.Zero) + log1p);
+        return (Vector<T>.One - y) * x + l * (VMath.PositivePart(-x) + log1p);
     }
 
     /// <summary>Without pos_weight: ((1 − y)·x + max(−x, 0)) + log1p(e^(−|x|)), ATen's grouping, exact in the far tail for hard targets.</summary>
@@ -154,7 +154,7 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
         {
             Vector<T> sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
             gradient = sigma - y;
-            return ((Vector<T>.One - y) * x + Vector.Max(-x, Vector<T>.Zero)) + log1p;
+            return ((Vector<T>.One - y) * x + VMath.PositivePart(-x)) + log1p;
         }
     }
 

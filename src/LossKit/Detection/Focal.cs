@@ -48,18 +48,24 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
     public double Gamma { get; }
 
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Pointwise.Run(new Op(Alpha, Gamma), input, target, weight, values, gradient, scale, upstream);
+        Gamma == 2.0
+            ? Pointwise.Run(new Op<SquarePower<T>, IdentityPower<T>>(Alpha, Gamma, default, default), input, target, weight, values, gradient, scale, upstream)
+            : Pointwise.Run(new Op<FocalPower<T>, FocalPower<T>>(Alpha, Gamma, new(Gamma), new(Gamma - 1.0)), input, target, weight, values, gradient, scale, upstream);
 
-    private readonly struct Op : IPointwiseOp<T>
+    /// <summary>The element math; q^γ and q^(γ−1) come from the power structs, so γ = 2 compiles to q·q and q.</summary>
+    private readonly struct Op<TPower, TDerivative> : IPointwiseOp<T>
+        where TPower : unmanaged, IFocalPower<T>
+        where TDerivative : unmanaged, IFocalPower<T>
     {
-        private readonly FocalPower<T> _power, _derivativePower;
+        private readonly TPower _power;
+        private readonly TDerivative _derivativePower;
         private readonly T _gamma, _alpha, _oneMinusAlpha;
         private readonly bool _useAlpha, _hasDerivative;
 
-        public Op(double alpha, double gamma)
+        public Op(double alpha, double gamma, TPower power, TDerivative derivativePower)
         {
-            _power = new FocalPower<T>(gamma);
-            _derivativePower = new FocalPower<T>(gamma - 1.0);
+            _power = power;
+            _derivativePower = derivativePower;
             _hasDerivative = gamma != 0.0;
             _gamma = T.CreateTruncating(gamma);
             _useAlpha = alpha >= 0.0;
@@ -67,8 +73,10 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             _oneMinusAlpha = T.CreateTruncating(1.0 - alpha);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public T Value(T x, T y) => Value(x, y, out _);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public T Value(T x, T t, out T gradient)
         {
             T p = VMath.SigmoidAndLog1pExpNegAbs(x, out T log1p);
@@ -100,14 +108,17 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             return loss;
         }
 
+        // Inlined into the driver: the forward-only call drops the gradient arithmetic as dead code.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector<T> Value(Vector<T> x, Vector<T> y) => Value(x, y, out _);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector<T> Value(Vector<T> x, Vector<T> t, out Vector<T> gradient)
         {
             Vector<T> one = Vector<T>.One;
             Vector<T> p = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
             Vector<T> oneMinusT = one - t;
-            Vector<T> ce = (oneMinusT * x + Vector.Max(-x, Vector<T>.Zero)) + log1p;
+            Vector<T> ce = (oneMinusT * x + VMath.PositivePart(-x)) + log1p;
             Vector<T> oneMinusP = one - p;
             Vector<T> q = one - (p * t + oneMinusP * oneMinusT);
             Vector<T> modulation = _power.Of(q);
@@ -292,13 +303,44 @@ internal static class FocalChecks
     }
 }
 
+/// <summary>x^e for a fixed exponent e, in scalar and vector form (the kernels take it as a struct type argument).</summary>
+internal interface IFocalPower<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    T Of(T x);
+
+    Vector<T> Of(Vector<T> x);
+}
+
+/// <summary>x² (the default γ = 2), as <see cref="FocalPower{T}"/> computes it, without its switch.</summary>
+internal readonly struct SquarePower<T> : IFocalPower<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Of(T x) => x * x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector<T> Of(Vector<T> x) => x * x;
+}
+
+/// <summary>x¹ (the derivative power for γ = 2).</summary>
+internal readonly struct IdentityPower<T> : IFocalPower<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Of(T x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector<T> Of(Vector<T> x) => x;
+}
+
 /// <summary>
 /// x^e for a fixed exponent e, with PyTorch's <c>pow(tensor, scalar)</c> special cases: e = 0 gives 1 (even for NaN or
 /// 0), e = 1 the input, e = 2 and 3 products, e = 0.5 and −0.5 (inverse) square roots. Other small integers use
 /// repeated multiplication (the same in both forms, so negative bases work); general exponents use T.Pow in the
 /// scalar form and e^(e·ln x) in the vector form, which gives 0^e = 0 for e &gt; 0, ∞ for e &lt; 0, NaN for x &lt; 0.
 /// </summary>
-internal readonly struct FocalPower<T>
+internal readonly struct FocalPower<T> : IFocalPower<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int MaxIntegerExponent = 64;

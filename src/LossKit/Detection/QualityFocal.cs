@@ -142,11 +142,23 @@ public sealed class QualityFocalLoss<T>
         fixed (T* x = input, q = scores, w = weight, v = values, g = gradient, u = upstream)
         fixed (int* y = labels)
         {
-            var kernel = new Kernel
+            // β = 2 (the default) gets power structs without a switch: s·s and s.
+            if (Beta == 2.0)
+            {
+                var square = new Kernel<SquarePower<T>, IdentityPower<T>>
+                {
+                    X = x, Labels = y, Scores = q, W = weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
+                    G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes,
+                    Element = new ElementMath<SquarePower<T>, IdentityPower<T>>(Beta, default, default),
+                };
+                return RowDriver.Run(ref square, batch, classes);
+            }
+
+            var kernel = new Kernel<FocalPower<T>, FocalPower<T>>
             {
                 X = x, Labels = y, Scores = q, W = weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
                 G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes,
-                Element = new ElementMath(Beta),
+                Element = new ElementMath<FocalPower<T>, FocalPower<T>>(Beta, new(Beta), new(Beta - 1.0)),
             };
             return RowDriver.Run(ref kernel, batch, classes);
         }
@@ -216,16 +228,19 @@ public sealed class QualityFocalLoss<T>
     /// BCE-with-logits is evaluated as ((1 − t)·x + max(−x, 0)) + log1p(e^(−|x|)) (PyTorch 1.13's grouping: the first sum
     /// is exact for t ∈ {0, 1}, so the result keeps its digits where e^(−|x|) is tiny).
     /// </summary>
-    private readonly struct ElementMath
+    private readonly struct ElementMath<TPower, TDerivative>
+        where TPower : unmanaged, IFocalPower<T>
+        where TDerivative : unmanaged, IFocalPower<T>
     {
-        private readonly FocalPower<T> _power, _derivativePower;
+        private readonly TPower _power;
+        private readonly TDerivative _derivativePower;
         private readonly T _beta;
         private readonly bool _hasDerivative;
 
-        public ElementMath(double beta)
+        public ElementMath(double beta, TPower power, TDerivative derivativePower)
         {
-            _power = new FocalPower<T>(beta);
-            _derivativePower = new FocalPower<T>(beta - 1.0);
+            _power = power;
+            _derivativePower = derivativePower;
             _beta = T.CreateTruncating(beta);
             _hasDerivative = beta != 0.0;
         }
@@ -250,7 +265,7 @@ public sealed class QualityFocalLoss<T>
         public Vector<T> Negative(Vector<T> x, out Vector<T> gradient)
         {
             Vector<T> s = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
-            Vector<T> ce = Vector.Max(x, Vector<T>.Zero) + log1p;
+            Vector<T> ce = VMath.PositivePart(x) + log1p;
             Vector<T> modulation = _power.Of(s);
             Vector<T> g = modulation * s;
             if (_hasDerivative)
@@ -282,64 +297,148 @@ public sealed class QualityFocalLoss<T>
         }
     }
 
-    /// <summary>Rows of anchors; lanes run along the classes. A vector block holding the positive class runs scalar.</summary>
-    private unsafe struct Kernel : IRowKernel
+    /// <summary>
+    /// Rows of anchors; lanes run along the classes. A vector block holding the positive class runs scalar. Without
+    /// per-anchor values, weights or upstream (the reduced calls), a run of consecutive background anchors is one
+    /// stretch of negative entries that only adds to the total, so it runs as one flat vector loop with a single
+    /// scalar tail instead of row by row (GFL batches are ~99 % background).
+    /// </summary>
+    private unsafe struct Kernel<TPower, TDerivative> : IRowKernel
+        where TPower : unmanaged, IFocalPower<T>
+        where TDerivative : unmanaged, IFocalPower<T>
     {
         public T* X, Scores, W, Values, G, Up;
         public int* Labels;
         public T Scale;
         public int C;
-        public ElementMath Element;
+        public ElementMath<TPower, TDerivative> Element;
 
+        // Compiled on its own (not inlined into the row driver's job) so the element math gets the whole inlining budget.
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public readonly double Run(int start, int end)
         {
             double total = 0;
-            for (int r = start; r < end; r++)
+            if (Values != null || W != null || Up != null)
             {
-                T* x = X + (long)r * C;
-                T* g = G == null ? null : G + (long)r * C;
-                int label = Labels[r];
-                int positive = (uint)label < (uint)C ? label : -1;
-                T score = positive >= 0 ? Scores[r] : T.Zero;
-                T wr = W == null ? T.One : W[r];
-                T k = g == null ? T.Zero : (Up == null ? Scale : Up[r]) * wr;
-                T rowSum = T.Zero;
-                int i = 0;
-                if (VMath.IsVectorized<T>() && C >= Vector<T>.Count)
+                for (int r = start; r < end; r++)
                 {
-                    Vector<T> acc = Vector<T>.Zero, vk = new(k);
-                    for (; i <= C - Vector<T>.Count; i += Vector<T>.Count)
-                    {
-                        if ((uint)(positive - i) < (uint)Vector<T>.Count)
-                        {
-                            // The block with the positive class: one lane differs, run the block scalar.
-                            rowSum += ScalarBlock(x, g, i, i + Vector<T>.Count, positive, score, k);
-                            continue;
-                        }
-
-                        Vector<T> l = Element.Negative(Vector.Load(x + i), out Vector<T> gv);
-                        acc += l;
-                        if (g != null)
-                        {
-                            (gv * vk).Store(g + i);
-                        }
-                    }
-
-                    rowSum += Vector.Sum(acc);
+                    total += double.CreateTruncating(Row(r));
                 }
 
-                // Scalar tail (the whole row where vectors are not used).
-                rowSum += ScalarBlock(x, g, i, C, positive, score, k);
-                T loss = rowSum * wr;
-                if (Values != null)
+                return total;
+            }
+
+            int row = start;
+            while (row < end)
+            {
+                if ((uint)Labels[row] < (uint)C)
                 {
-                    Values[r] = loss;
+                    total += double.CreateTruncating(Row(row));
+                    row++;
+                    continue;
                 }
 
-                total += double.CreateTruncating(loss);
+                int runEnd = row + 1;
+                while (runEnd < end && (uint)Labels[runEnd] >= (uint)C)
+                {
+                    runEnd++;
+                }
+
+                long offset = (long)row * C;
+                total += double.CreateTruncating(Negatives(X + offset, G == null ? null : G + offset, (runEnd - row) * C));
+                row = runEnd;
             }
 
             return total;
+        }
+
+        /// <summary>Σ of n negative entries (background anchors, upstream Scale, no weight); writes their gradients when wanted.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own inlining budget, as Run's
+        private readonly T Negatives(T* x, T* g, int n)
+        {
+            int i = 0;
+            T sum = T.Zero;
+            if (VMath.IsVectorized<T>())
+            {
+                // Lanes: full Vector<T> blocks; the scalar loop below takes the last n mod Count entries.
+                Vector<T> acc = Vector<T>.Zero;
+                int last = n - Vector<T>.Count;
+                if (g == null)
+                {
+                    for (; i <= last; i += Vector<T>.Count)
+                    {
+                        acc += Element.Negative(Vector.Load(x + i), out _);
+                    }
+                }
+                else
+                {
+                    Vector<T> k = new(Scale);
+                    for (; i <= last; i += Vector<T>.Count)
+                    {
+                        acc += Element.Negative(Vector.Load(x + i), out Vector<T> gv);
+                        (gv * k).Store(g + i);
+                    }
+                }
+
+                sum = Vector.Sum(acc);
+            }
+
+            for (; i < n; i++)
+            {
+                sum += Element.Negative(x[i], out T gi);
+                if (g != null)
+                {
+                    g[i] = gi * Scale;
+                }
+            }
+
+            return sum;
+        }
+
+        /// <summary>One anchor's loss (times its weight), its value stored and its gradient written when wanted.</summary>
+        private readonly T Row(int r)
+        {
+            T* x = X + (long)r * C;
+            T* g = G == null ? null : G + (long)r * C;
+            int label = Labels[r];
+            int positive = (uint)label < (uint)C ? label : -1;
+            T score = positive >= 0 ? Scores[r] : T.Zero;
+            T wr = W == null ? T.One : W[r];
+            T k = g == null ? T.Zero : (Up == null ? Scale : Up[r]) * wr;
+            T rowSum = T.Zero;
+            int i = 0;
+            if (VMath.IsVectorized<T>() && C >= Vector<T>.Count)
+            {
+                Vector<T> acc = Vector<T>.Zero, vk = new(k);
+                for (; i <= C - Vector<T>.Count; i += Vector<T>.Count)
+                {
+                    if ((uint)(positive - i) < (uint)Vector<T>.Count)
+                    {
+                        // The block with the positive class: one lane differs, run the block scalar.
+                        rowSum += ScalarBlock(x, g, i, i + Vector<T>.Count, positive, score, k);
+                        continue;
+                    }
+
+                    Vector<T> l = Element.Negative(Vector.Load(x + i), out Vector<T> gv);
+                    acc += l;
+                    if (g != null)
+                    {
+                        (gv * vk).Store(g + i);
+                    }
+                }
+
+                rowSum += Vector.Sum(acc);
+            }
+
+            // Scalar tail (the whole row where vectors are not used).
+            rowSum += ScalarBlock(x, g, i, C, positive, score, k);
+            T loss = rowSum * wr;
+            if (Values != null)
+            {
+                Values[r] = loss;
+            }
+
+            return loss;
         }
 
         private readonly T ScalarBlock(T* x, T* g, int from, int to, int positive, T score, T k)

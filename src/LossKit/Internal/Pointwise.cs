@@ -75,46 +75,74 @@ internal static unsafe class Pointwise
 
         public readonly double Run(int start, int end) => double.CreateTruncating(Sum(start, end));
 
+        // Not inlined into the row driver's job: compiled on its own, this loop keeps the JIT's whole inlining budget
+        // for the element math (exp/log1p polynomials, vector constructors), which must all inline to stay in registers.
+        [MethodImpl(MethodImplOptions.NoInlining)]
         private readonly T Sum(int start, int end)
         {
+            // Fields to locals: the loops below then keep pointers and the op in registers.
+            TOp op = Op;
+            T* x = X, y = Y, w = W, values = Values, gradient = Gradient, upstream = Upstream;
             int i = start;
             T sum = T.Zero;
-            bool wantGradient = Gradient != null;
             if (VMath.IsVectorized<T>())
             {
+                // Lanes: full Vector<T> blocks [start, last]; the scalar loop below takes the tail (< Count elements).
                 Vector<T> acc = Vector<T>.Zero;
                 Vector<T> scale = new(Scale);
                 int last = end - Vector<T>.Count;
-                for (; i <= last; i += Vector<T>.Count)
+                if (w == null && values == null && upstream == null)
                 {
-                    Vector<T> vx = Vector.Load(X + i), vy = Vector.Load(Y + i);
-                    Vector<T> l, g = default;
-                    if (wantGradient)
+                    // The reduced call (Mean/Sum, no weight): Σ l, and g·scale when a gradient is wanted.
+                    if (gradient == null)
                     {
-                        l = Op.Value(vx, vy, out g);
+                        for (; i <= last; i += Vector<T>.Count)
+                        {
+                            acc += op.Value(Vector.Load(x + i), Vector.Load(y + i));
+                        }
                     }
                     else
                     {
-                        l = Op.Value(vx, vy);
+                        for (; i <= last; i += Vector<T>.Count)
+                        {
+                            acc += op.Value(Vector.Load(x + i), Vector.Load(y + i), out Vector<T> g);
+                            (g * scale).Store(gradient + i);
+                        }
                     }
-
-                    if (W != null)
+                }
+                else
+                {
+                    for (; i <= last; i += Vector<T>.Count)
                     {
-                        Vector<T> vw = Vector.Load(W + i);
-                        l *= vw;
-                        g *= vw;
-                    }
+                        Vector<T> vx = Vector.Load(x + i), vy = Vector.Load(y + i);
+                        Vector<T> l, g = default;
+                        if (gradient != null)
+                        {
+                            l = op.Value(vx, vy, out g);
+                        }
+                        else
+                        {
+                            l = op.Value(vx, vy);
+                        }
 
-                    if (Values != null)
-                    {
-                        l.Store(Values + i);
-                    }
+                        if (w != null)
+                        {
+                            Vector<T> vw = Vector.Load(w + i);
+                            l *= vw;
+                            g *= vw;
+                        }
 
-                    acc += l;
-                    if (wantGradient)
-                    {
-                        g *= Upstream != null ? Vector.Load(Upstream + i) : scale;
-                        g.Store(Gradient + i);
+                        if (values != null)
+                        {
+                            l.Store(values + i);
+                        }
+
+                        acc += l;
+                        if (gradient != null)
+                        {
+                            g *= upstream != null ? Vector.Load(upstream + i) : scale;
+                            g.Store(gradient + i);
+                        }
                     }
                 }
 
@@ -125,30 +153,30 @@ internal static unsafe class Pointwise
             for (; i < end; i++)
             {
                 T l, g = T.Zero;
-                if (wantGradient)
+                if (gradient != null)
                 {
-                    l = Op.Value(X[i], Y[i], out g);
+                    l = op.Value(x[i], y[i], out g);
                 }
                 else
                 {
-                    l = Op.Value(X[i], Y[i]);
+                    l = op.Value(x[i], y[i]);
                 }
 
-                if (W != null)
+                if (w != null)
                 {
-                    l *= W[i];
-                    g *= W[i];
+                    l *= w[i];
+                    g *= w[i];
                 }
 
-                if (Values != null)
+                if (values != null)
                 {
-                    Values[i] = l;
+                    values[i] = l;
                 }
 
                 sum += l;
-                if (wantGradient)
+                if (gradient != null)
                 {
-                    Gradient[i] = g * (Upstream != null ? Upstream[i] : Scale);
+                    gradient[i] = g * (upstream != null ? upstream[i] : Scale);
                 }
             }
 

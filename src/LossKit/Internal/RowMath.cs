@@ -12,7 +12,9 @@ internal static unsafe class RowMath
     public static T Max<T>(T* x, int n)
         where T : unmanaged, IFloatingPointIeee754<T> => VMath.Max(new ReadOnlySpan<T>(x, n));
 
-    /// <summary>Σ e^(xᵢ − m); when <paramref name="store"/> is not null also stores each e^(xᵢ − m) there.</summary>
+    /// <summary>Σ e^(xᵢ − m); when <paramref name="store"/> is not null also stores each e^(xᵢ − m) there. <paramref name="m"/>
+    /// must be the row maximum (every caller passes <see cref="Max{T}"/>), so xᵢ − m ≤ 0 and the float vector path uses
+    /// <see cref="VMath.ExpNonPositive{T}(Vector{T})"/>.</summary>
     public static T SumExpShifted<T>(T* x, T* store, int n, T m)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -23,7 +25,7 @@ internal static unsafe class RowMath
             Vector<T> vm = new(m), acc = Vector<T>.Zero;
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {
-                Vector<T> e = VMath.Exp(Vector.Load(x + i) - vm);
+                Vector<T> e = VMath.ExpNonPositive(Vector.Load(x + i) - vm);
                 if (store != null)
                 {
                     e.Store(store + i);
