@@ -106,7 +106,13 @@ public class BoxLosses<T>
     public T GIoUForwardBackward() => _giou.ForwardBackward(_predicted, _target, _gradient);
 
     [Benchmark]
+    public T DIoUForward() => _diou.Forward(_predicted, _target);
+
+    [Benchmark]
     public T DIoUForwardBackward() => _diou.ForwardBackward(_predicted, _target, _gradient);
+
+    [Benchmark]
+    public T CIoUForward() => _ciou.Forward(_predicted, _target);
 
     [Benchmark]
     public T CIoUForwardBackward() => _ciou.ForwardBackward(_predicted, _target, _gradient);

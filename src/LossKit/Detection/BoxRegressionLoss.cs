@@ -35,7 +35,11 @@ public enum BoxLossConvention
 /// <para>Gradients are the exact derivatives of the reference formula as PyTorch autograd takes them: ties between
 /// predicted and target edges (identical or touching boxes) give half the gradient to each side, clamps pass the
 /// gradient at their bound, detached terms (CIoU's α) are constants. They are computed in forward mode alongside the
-/// value, in the caller's box format.</para>
+/// value, in the caller's box format. Under the torchvision convention, the IoU (linear and square), GIoU, DIoU and
+/// CIoU losses in float and double run a hand-written reverse-mode kernel over vectors of boxes instead and hand every
+/// box it does not cover (an exact tie between a predicted and a target edge, a zero-size, inverted or non-finite box,
+/// a non-finite result) to the forward-mode path, so the semantics above hold box by box: values are the same bits
+/// (CIoU's aspect term aside, see <see cref="CIoULoss{T}"/>) and gradients agree to rounding.</para>
 /// <para>Degenerate boxes are not rejected by default (as in the references): zero-size, inverted or disjoint boxes
 /// give whatever the reference formula gives, which is finite except where the reference divides by zero (CIoU's
 /// w/h with h = 0 under the torchvision convention gives NaN, as torchvision; the MMDetection and Ultralytics
@@ -73,6 +77,10 @@ public abstract class BoxRegressionLoss<T>
 
     /// <summary>Whether every call rejects NaN and inverted boxes (see <see cref="ValidateBoxes"/>).</summary>
     public bool Validates { get; }
+
+    /// <summary>Whether losses with a hand-written kernel (<see cref="IFastBoxOp{T}"/>) use it; false runs every box on
+    /// the dual numbers, the reference the fast kernels are tested against.</summary>
+    internal bool FastKernels { get; init; } = true;
 
     /// <summary>Computes the loss.</summary>
     /// <param name="predicted">Predicted boxes, N × 4 in <see cref="Format"/>.</param>
@@ -170,14 +178,40 @@ public abstract class BoxRegressionLoss<T>
     {
         fixed (T* p = predicted, t = target, w = weight, v = values, g = gradient, u = upstream)
         {
-            var kernel = new BoxKernel<T, TOp>
+            var kernel = Kernel(op, p, t, weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale);
+            return RowDriver.Run(ref kernel, predicted.Length / 4, 16);
+        }
+    }
+
+    /// <summary>
+    /// Runs the hand-written operator <paramref name="fast"/> where it holds and the dual-number operator
+    /// <paramref name="exact"/> for the boxes it declines (or for all boxes when <see cref="FastKernels"/> is off);
+    /// same chunking as <see cref="Run{TOp}"/>.
+    /// </summary>
+    private protected unsafe double Run<TOp, TFast>(in TOp exact, in TFast fast, ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight,
+        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+        where TOp : unmanaged, IBoxOp<T>
+        where TFast : unmanaged, IFastBoxOp<T>
+    {
+        if (!FastKernels)
+        {
+            return Run(exact, predicted, target, weight, values, gradient, scale, upstream);
+        }
+
+        fixed (T* p = predicted, t = target, w = weight, v = values, g = gradient, u = upstream)
+        {
+            var kernel = new FastBoxKernel<T, TOp, TFast>
             {
-                Op = op, P = p, Target = t, W = weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v, G = gradient.IsEmpty ? null : g,
-                Up = upstream.IsEmpty ? null : u, Scale = scale, Format = Format,
+                Exact = Kernel(exact, p, t, weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale),
+                Fast = fast,
             };
             return RowDriver.Run(ref kernel, predicted.Length / 4, 16);
         }
     }
+
+    private unsafe BoxKernel<T, TOp> Kernel<TOp>(in TOp op, T* p, T* t, T* w, T* v, T* g, T* u, T scale)
+        where TOp : unmanaged, IBoxOp<T> =>
+        new() { Op = op, P = p, Target = t, W = w, Values = v, G = g, Up = u, Scale = scale, Format = Format };
 
     /// <summary>torchvision's box losses define the mean of nothing as 0 (0·sum); mmdetection and ultralytics take a plain mean (NaN).</summary>
     private bool EmptyMeanIsZero(int n) => Reduction == Reduction.Mean && n == 0 && Convention == BoxLossConvention.Torchvision;

@@ -50,8 +50,18 @@ public sealed class IoULoss<T> : BoxRegressionLoss<T>
     /// <summary>Linear, Square or Log.</summary>
     public IoULossMode Mode { get; }
 
-    private protected override double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.IoU, Convention, Eps, Format, Mode), predicted, target, weight, values, gradient, scale, upstream);
+    private protected override double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        var exact = new IoUFormulas<T>(IoUFormulas<T>.Kind.IoU, Convention, Eps, Format, Mode);
+        if (!TorchvisionIoU<T, IoULinearKind>.Covers(Convention) || Mode == IoULossMode.Log)
+        {
+            return Run(exact, predicted, target, weight, values, gradient, scale, upstream);
+        }
+
+        return Mode == IoULossMode.Square
+            ? Run(exact, new TorchvisionIoU<T, IoUSquareKind>(Eps), predicted, target, weight, values, gradient, scale, upstream)
+            : Run(exact, new TorchvisionIoU<T, IoULinearKind>(Eps), predicted, target, weight, values, gradient, scale, upstream);
+    }
 }
 
 /// <summary>
@@ -78,7 +88,10 @@ public sealed class GIoULoss<T> : BoxRegressionLoss<T>
     }
 
     private protected override double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.GIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
+        TorchvisionIoU<T, GIoUKind>.Covers(Convention)
+            ? Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.GIoU, Convention, Eps, Format), new TorchvisionIoU<T, GIoUKind>(Eps),
+                predicted, target, weight, values, gradient, scale, upstream)
+            : Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.GIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
 }
 
 /// <summary>
@@ -103,7 +116,10 @@ public sealed class DIoULoss<T> : BoxRegressionLoss<T>
     }
 
     private protected override double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.DIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
+        TorchvisionIoU<T, DIoUKind>.Covers(Convention)
+            ? Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.DIoU, Convention, Eps, Format), new TorchvisionIoU<T, DIoUKind>(Eps),
+                predicted, target, weight, values, gradient, scale, upstream)
+            : Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.DIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
 }
 
 /// <summary>
@@ -114,7 +130,9 @@ public sealed class DIoULoss<T> : BoxRegressionLoss<T>
 /// MMDetection: <c>CIoULoss</c> — eps on h, α gated on IoU &gt; 0.5, result clamped to [−1, 1] (identical float boxes
 /// can give α = 0/0 = NaN there, as mmdetection). Ultralytics: α = v/(v − IoU + (1 + eps)).
 /// </summary>
-/// <remarks>See <see cref="BoxRegressionLoss{T}"/>.</remarks>
+/// <remarks>See <see cref="BoxRegressionLoss{T}"/>. Under the torchvision convention in float and double the fast kernel
+/// evaluates atan(w_g/h_g) − atan(w/h) as the single arctangent atan((w_g·h − w·h_g)/(h_g·h + w_g·w)) (the same for
+/// positive sides; evaluated to within 2 ulp), so CIoU values can differ from torchvision's in the last bits.</remarks>
 public sealed class CIoULoss<T> : BoxRegressionLoss<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -131,7 +149,10 @@ public sealed class CIoULoss<T> : BoxRegressionLoss<T>
     }
 
     private protected override double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.CIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
+        TorchvisionIoU<T, CIoUKind>.Covers(Convention)
+            ? Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.CIoU, Convention, Eps, Format), new TorchvisionIoU<T, CIoUKind>(Eps),
+                predicted, target, weight, values, gradient, scale, upstream)
+            : Run(new IoUFormulas<T>(IoUFormulas<T>.Kind.CIoU, Convention, Eps, Format), predicted, target, weight, values, gradient, scale, upstream);
 }
 
 /// <summary>
@@ -213,6 +234,8 @@ public sealed class ExtendedIoULoss<T> : BoxRegressionLoss<T>
 /// <summary>
 /// The per-box formulas of every IoU-type loss under every convention, written on dual numbers in the reference's
 /// order of operations (so values agree to the last bits and gradients follow autograd's tie and clamp rules).
+/// Under the torchvision convention the IoU (linear, square), GIoU, DIoU and CIoU losses in float and double run
+/// <see cref="TorchvisionIoU{T, TLoss}"/> first; these formulas are its reference and compute the boxes it declines.
 /// </summary>
 internal readonly struct IoUFormulas<T> : IBoxOp<T>
     where T : unmanaged, IFloatingPointIeee754<T>
