@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using LossKit.Cli.Simulation;
 using Spectre.Console;
 
@@ -19,12 +21,14 @@ internal static class SimulateCommand
         var svg = new Option<string>("--svg") { Description = "SVG of the error curves.", DefaultValueFactory = _ => "simulation.svg" };
         var logY = new Option<bool>("--log-y") { Description = "Log-scale error axis in the SVG." };
         var threads = new Option<int?>("--threads") { Description = "Most threads per loss call (default: all cores)." };
+        var centers = new Option<string?>("--centers") { Description = "Also write the anchor centres as CSV (x,y per line), e.g. for bench/compare's PyTorch simulation." };
+        var json = new Option<string?>("--json") { Description = "Also write {seconds, cases, losses: {name: {seconds, error: [E(0) … E(T)]}}} as JSON." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar." };
         var command = new Command("simulate",
             "The DIoU paper's simulation: 7 targets × anchors of 7 areas × 7 ratios around (10, 10), regressed for 200 iterations with " +
             "IoU, GIoU, DIoU, CIoU, EIoU and SIoU (exact gradients); writes a CSV and an SVG and prints the final errors.")
         {
-            points, seed, iterations, losses, dtype, csv, svg, logY, threads, quiet,
+            points, seed, iterations, losses, dtype, csv, svg, logY, threads, centers, json, quiet,
         };
         command.SetAction(parse => io.Guard(() =>
         {
@@ -46,7 +50,7 @@ internal static class SimulateCommand
             io.WithProgress(parse.GetValue(quiet), progress =>
             {
                 var bars = config.Losses.ToDictionary(l => l, l => progress.Add($"{DiouSimulation.Names[l]} ({config.Points * DiouSimulation.CasesPerPoint:N0} cases)", config.Iterations));
-                result = DiouSimulation.Run(config, l => bars[l].Increment());
+                result = DiouSimulation.Run(config, (l, amount) => bars[l].Increment(amount));
                 foreach (ProgressTaskHandle bar in bars.Values)
                 {
                     bar.Complete();
@@ -56,8 +60,21 @@ internal static class SimulateCommand
             string csvPath = parse.GetValue(csv)!, svgPath = parse.GetValue(svg)!;
             WriteFile(csvPath, DiouSimulation.ToCsv(result));
             WriteFile(svgPath, DiouSimulation.Curves(result, parse.GetValue(logY)).ToSvg());
+            var written = new List<string> { csvPath, svgPath };
+            if (parse.GetValue(centers) is string centersPath)
+            {
+                WriteFile(centersPath, CentersCsv(result));
+                written.Add(centersPath);
+            }
+
+            if (parse.GetValue(json) is string jsonPath)
+            {
+                WriteFile(jsonPath, Json(result));
+                written.Add(jsonPath);
+            }
+
             PrintTable(io.Out, result);
-            io.Out.WriteLine($"wrote {csvPath} and {svgPath}");
+            io.Out.WriteLine($"wall time {result.WallSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s; wrote {string.Join(", ", written)}");
             return 0;
         }));
         return command;
@@ -68,7 +85,7 @@ internal static class SimulateCommand
         IAnsiConsole console = CommandIO.Console(writer);
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"Final error after {r.Config.Iterations} iterations ({r.Cases:N0} cases, {(r.Config.Float32 ? "float32" : "float64")})");
-        table.AddColumns("Loss", "E(0)", $"E({r.Config.Iterations})", "per case", "E(T)/E(0)", "paper per case*", "non-finite", "time");
+        table.AddColumns("Loss", "E(0)", $"E({r.Config.Iterations})", "per case", "E(T)/E(0)", "paper per case*", "non-finite", "compute†");
         for (int i = 0; i < r.Losses.Length; i++)
         {
             double e0 = r.Error[i][0], e = r.Error[i][^1];
@@ -78,8 +95,37 @@ internal static class SimulateCommand
                 r.NonFinite[i].ToString(CultureInfo.InvariantCulture), r.Seconds[i].ToString("0.0", CultureInfo.InvariantCulture) + " s");
         }
 
-        table.Caption("* read off the paper's Fig. 3(b) (hand-derived gradients; initial ≈ 3.79 per case)");
+        table.Caption("* read off the paper's Fig. 3(b) (hand-derived gradients; initial ≈ 3.79 per case)\n" +
+            "† thread time spent on the loss (losses and blocks of cases share the cores; the wall time is below)");
         console.Write(table);
+    }
+
+    internal static string CentersCsv(SimulationResult r)
+    {
+        var sb = new StringBuilder("x,y\n");
+        for (int p = 0; p < r.PointX.Length; p++)
+        {
+            sb.Append(r.PointX[p].ToString("R", CultureInfo.InvariantCulture)).Append(',')
+              .Append(r.PointY[p].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    internal static string Json(SimulationResult r)
+    {
+        var losses = new Dictionary<string, object>();
+        for (int i = 0; i < r.Losses.Length; i++)
+        {
+            losses[r.Losses[i]] = new { seconds = r.Seconds[i], error = r.Error[i], non_finite = r.NonFinite[i] };
+        }
+
+        var doc = new
+        {
+            seconds = r.WallSeconds, cases = r.Cases, iterations = r.Config.Iterations, dtype = r.Config.Float32 ? "float32" : "float64",
+            threads = LossKitSettings.MaxDegreeOfParallelism, losses,
+        };
+        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
 
     internal static int Positive(int value, string name) =>

@@ -30,7 +30,7 @@ internal sealed class BoxRegressionExperiment : IExperiment
         report.Setup.Add("SIoU uses the paper's distance cost γ = Λ − 2 (mmdetection's neg_gamma=True); \"SIoU (mmdet γ)\" is mmdetection's default γ = 2 − Λ, shown for comparison.");
 
         var bars = Losses.ToDictionary(l => l, l => ctx.Progress.Add($"4 boxes: {DiouSimulation.Names[l]} ({Fmt.I(cases)} cases)", config.Iterations));
-        SimulationResult r = DiouSimulation.Run(config, l => bars[l].Increment());
+        SimulationResult r = DiouSimulation.Run(config, (l, amount) => bars[l].Increment(amount));
         foreach (var bar in bars.Values)
         {
             bar.Complete();

@@ -38,7 +38,11 @@ internal sealed class SimulationResult
     /// <summary>Cases whose box became NaN or infinite, per loss (excluded from the error sums).</summary>
     public required int[] NonFinite { get; init; }
 
+    /// <summary>Seconds per loss (losses run side by side, so these overlap).</summary>
     public required double[] Seconds { get; init; }
+
+    /// <summary>Wall-clock seconds of the whole run, all losses (building the cases excluded).</summary>
+    public required double WallSeconds { get; init; }
 
     public required double[] PointX { get; init; }
 
@@ -54,7 +58,8 @@ internal sealed class SimulationResult
 /// 7 targets of area 1 at (10, 10) with aspect ratios 1:4 … 4:1; anchors centred uniformly in the disc of radius 3, of 7
 /// areas × the same 7 ratios; every (anchor, target) pair regressed on (x, y, w, h) by B ← B − η·(2 − IoU)·∇_B L for 200
 /// iterations (η = 0.1 to t = 160, 0.01 to 180, 0.001 to 200). Each iteration is one batched <c>ForwardBackward</c> per loss
-/// over all cases (Reduction.None, BoxFormat.Cxcywh, so the gradient comes back in (x, y, w, h)).
+/// over a block of cases (Reduction.Sum, so each box gets its own loss's gradient; BoxFormat.Cxcywh, so the gradient comes
+/// back in (x, y, w, h)), then one fused pass for the update (<see cref="RegressionStep"/>).
 /// </summary>
 internal static class DiouSimulation
 {
@@ -138,98 +143,128 @@ internal static class DiouSimulation
         return (anchors, targets, px, py);
     }
 
-    public static BoxRegressionLoss<T> CreateLoss<T>(string name)
+    public static BoxRegressionLoss<T> CreateLoss<T>(string name, Reduction reduction = Reduction.None)
         where T : unmanaged, IFloatingPointIeee754<T> => name switch
         {
-            "iou" => new IoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
-            "giou" => new GIoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
-            "diou" => new DIoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
-            "ciou" => new CIoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
-            "eiou" => new EIoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
+            "iou" => new IoULoss<T>(reduction, format: BoxFormat.Cxcywh),
+            "giou" => new GIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
+            "diou" => new DIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
+            "ciou" => new CIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
+            "eiou" => new EIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
             // The paper's distance cost, γ = Λ − 2 (mmdetection's neg_gamma=True); mmdetection's default γ = 2 − Λ makes the
             // distance cost negative (farther is cheaper), kept as "siou_mmdet" for comparison.
-            "siou" => new SIoULoss<T>(Reduction.None, negGamma: true, format: BoxFormat.Cxcywh),
-            "siou_mmdet" => new SIoULoss<T>(Reduction.None, format: BoxFormat.Cxcywh),
+            "siou" => new SIoULoss<T>(reduction, negGamma: true, format: BoxFormat.Cxcywh),
+            "siou_mmdet" => new SIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
             _ => throw new Commands.CliException($"unknown simulation loss '{name}'"),
         };
 
-    /// <summary>Runs every configured loss; <paramref name="onIteration"/> is called after each iteration of each loss.</summary>
-    public static SimulationResult Run(SimulationConfig config, Action<string>? onIteration = null)
+    /// <summary>
+    /// Runs every configured loss. The cases are independent, so each loss regresses them in blocks of
+    /// <see cref="BlockCases"/> (all iterations on one block while it sits in cache), blocks and losses spread over the
+    /// cores; E(t) adds the blocks' sums in block order, so the result does not depend on the thread count.
+    /// <paramref name="onProgress"/> gets (loss, iterations' worth of progress) as blocks finish.
+    /// </summary>
+    public static SimulationResult Run(SimulationConfig config, Action<string, double>? onProgress = null)
     {
         CheckLosses(config.Losses);
         (double[] anchors, double[] targets, double[] px, double[] py) = BuildCases(config.Points, config.Seed);
         string[] losses = [.. config.Losses];
+        int n = anchors.Length / 4, blocks = (n + BlockCases - 1) / BlockCases;
+        var curves = new double[losses.Length * blocks][];
+        var finalError = new double[losses.Length][];
+        var nonFinite = new int[losses.Length];
+        var ticks = new long[losses.Length];
+        for (int i = 0; i < losses.Length; i++)
+        {
+            finalError[i] = new double[n];
+        }
+
+        var wall = Stopwatch.StartNew();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(LossKitSettings.MaxDegreeOfParallelism, Environment.ProcessorCount)) };
+        Parallel.For(0, losses.Length * blocks, options, item =>
+        {
+            int li = item / blocks, first = item % blocks * BlockCases, count = Math.Min(BlockCases, n - first);
+            long start = Stopwatch.GetTimestamp();
+            int bad;
+            (curves[item], bad) = config.Float32
+                ? RegressBlock<float>(losses[li], anchors, targets, first, count, config.Iterations, finalError[li])
+                : RegressBlock<double>(losses[li], anchors, targets, first, count, config.Iterations, finalError[li]);
+            Interlocked.Add(ref nonFinite[li], bad);
+            Interlocked.Add(ref ticks[li], Stopwatch.GetTimestamp() - start);
+            onProgress?.Invoke(losses[li], (double)config.Iterations * count / n);
+        });
+        double wallSeconds = wall.Elapsed.TotalSeconds;
+
         var error = new double[losses.Length][];
         var perPoint = new double[losses.Length][];
-        var nonFinite = new int[losses.Length];
-        var seconds = new double[losses.Length];
-        // Losses run side by side (each is deterministic; the library's own pool runs a busy caller's chunks inline).
-        Parallel.For(0, losses.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(LossKitSettings.MaxDegreeOfParallelism, Environment.ProcessorCount)) }, i =>
+        for (int li = 0; li < losses.Length; li++)
         {
-            var watch = Stopwatch.StartNew();
-            (error[i], perPoint[i], nonFinite[i]) = config.Float32
-                ? Regress<float>(losses[i], anchors, targets, config, onIteration)
-                : Regress<double>(losses[i], anchors, targets, config, onIteration);
-            seconds[i] = watch.Elapsed.TotalSeconds;
-        });
-
-        return new SimulationResult
-        {
-            Config = config, Losses = losses, Error = error, FinalErrorPerPoint = perPoint, NonFinite = nonFinite, Seconds = seconds,
-            PointX = px, PointY = py,
-        };
-    }
-
-    private static (double[] Error, double[] PerPoint, int NonFinite) Regress<T>(string name, double[] anchors, double[] targets,
-        SimulationConfig config, Action<string>? onIteration)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        BoxRegressionLoss<T> loss = CreateLoss<T>(name);
-        int n = anchors.Length / 4;
-        T[] boxes = [.. anchors.Select(T.CreateTruncating)];
-        T[] target = [.. targets.Select(T.CreateTruncating)];
-        var targetXyxy = new T[target.Length];
-        BoxConvert.Convert<T>(target, BoxFormat.Cxcywh, BoxFormat.Xyxy, targetXyxy);
-        var gradient = new T[boxes.Length];
-        var values = new T[n];
-        var xyxy = new T[boxes.Length];
-        var iou = new T[n];
-        var error = new double[config.Iterations + 1];
-        error[0] = Error(boxes, target, out _);
-        for (int t = 1; t <= config.Iterations; t++)
-        {
-            // One batched call: per-box losses and d loss / d (x, y, w, h) for every case.
-            loss.ForwardBackward(boxes, target, gradient, values);
-            BoxConvert.Convert<T>(boxes, BoxFormat.Cxcywh, BoxFormat.Xyxy, xyxy);
-            BoxOps.ElementwiseIou<T>(xyxy, targetXyxy, iou);
-            double eta = LearningRate(t);
-            for (int i = 0; i < n; i++)
+            error[li] = new double[config.Iterations + 1];
+            for (int b = 0; b < blocks; b++)
             {
-                // IoU of two disjoint boxes is 0; a degenerate (NaN) IoU counts as 0 as well.
-                double overlap = double.CreateTruncating(iou[i]);
-                T step = T.CreateTruncating(eta * (2 - (double.IsFinite(overlap) ? overlap : 0)));
-                for (int k = 4 * i; k < 4 * i + 4; k++)
+                double[] curve = curves[li * blocks + b];
+                for (int t = 0; t <= config.Iterations; t++)
                 {
-                    boxes[k] -= step * gradient[k];
+                    error[li][t] += curve[t];
                 }
             }
 
-            error[t] = Error(boxes, target, out _);
-            onIteration?.Invoke(name);
-        }
-
-        Error(boxes, target, out int bad);
-        var perPoint = new double[n / CasesPerPoint];
-        for (int i = 0; i < n; i++)
-        {
-            double e = CaseError(boxes, target, i);
-            if (double.IsFinite(e))
+            perPoint[li] = new double[config.Points];
+            for (int i = 0; i < n; i++)
             {
-                perPoint[i / CasesPerPoint] += e;
+                if (double.IsFinite(finalError[li][i]))
+                {
+                    perPoint[li][i / CasesPerPoint] += finalError[li][i];
+                }
             }
         }
 
-        return (error, perPoint, bad);
+        return new SimulationResult
+        {
+            Config = config, Losses = losses, Error = error, FinalErrorPerPoint = perPoint, NonFinite = nonFinite,
+            Seconds = [.. ticks.Select(t => (double)t / Stopwatch.Frequency)], WallSeconds = wallSeconds, PointX = px, PointY = py,
+        };
+    }
+
+    /// <summary>Cases per block: boxes, targets and gradient of a block (3 × 64 KiB in float64) stay in L2.</summary>
+    public const int BlockCases = 2048;
+
+    /// <summary>
+    /// Regresses cases [first, first + count) for all iterations: E(t) of the block for t = 0 … iterations, the number of
+    /// cases that end non-finite, and each case's final error written to <paramref name="finalError"/> (NaN if non-finite).
+    /// </summary>
+    private static (double[] Error, int NonFinite) RegressBlock<T>(string name, double[] anchors, double[] targets, int first, int count,
+        int iterations, double[] finalError)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BoxRegressionLoss<T> loss = CreateLoss<T>(name, Reduction.Sum);
+        T[] boxes = [.. anchors.AsSpan(4 * first, 4 * count).ToArray().Select(T.CreateTruncating)];
+        T[] target = [.. targets.AsSpan(4 * first, 4 * count).ToArray().Select(T.CreateTruncating)];
+        var gradient = new T[boxes.Length];
+        var error = new double[iterations + 1];
+        int bad = 0;
+        for (int i = 0; i < count; i++)
+        {
+            double e = CaseError(boxes, target, i);
+            error[0] += double.IsFinite(e) ? e : 0;
+        }
+
+        for (int t = 1; t <= iterations; t++)
+        {
+            // Summed loss: its gradient is each case's own d loss / d (x, y, w, h); then one pass takes the step and sums
+            // the new error.
+            loss.ForwardBackward(boxes, target, gradient);
+            error[t] = RegressionStep.Apply<T>(boxes, target, gradient, LearningRate(t));
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            double e = CaseError(boxes, target, i);
+            finalError[first + i] = double.IsFinite(e) ? e : double.NaN;
+            bad += double.IsFinite(e) ? 0 : 1;
+        }
+
+        return (error, bad);
     }
 
     private static double CaseError<T>(T[] boxes, T[] target, int i)
@@ -242,28 +277,6 @@ internal static class DiouSimulation
         }
 
         return e;
-    }
-
-    /// <summary>Σ over cases of |Δx| + |Δy| + |Δw| + |Δh|, skipping (and counting) non-finite cases.</summary>
-    private static double Error<T>(T[] boxes, T[] target, out int nonFinite)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double total = 0;
-        nonFinite = 0;
-        for (int i = 0; i < boxes.Length / 4; i++)
-        {
-            double e = CaseError(boxes, target, i);
-            if (double.IsFinite(e))
-            {
-                total += e;
-            }
-            else
-            {
-                nonFinite++;
-            }
-        }
-
-        return total;
     }
 
     public static string ToCsv(SimulationResult r)
