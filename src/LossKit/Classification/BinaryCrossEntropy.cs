@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using LossKit.Internal;
 
 namespace LossKit.Classification;
@@ -155,6 +156,18 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
             Vector<T> sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
             gradient = sigma - y;
             return ((Vector<T>.One - y) * x + VMath.PositivePart(-x)) + log1p;
+        }
+        // Float also at 512 bits (compute-bound: one exp, two divisions and two polynomials per element).
+        public static bool HasVector512 => typeof(T) == typeof(float);
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y) => Value(x, y, out _);
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient)
+        {
+            Vector512<float> xf = x.As<T, float>(), yf = y.As<T, float>();
+            Vector512<float> sigma = VMath.SigmoidAndLog1pExpNegAbs(xf, out Vector512<float> log1p);
+            gradient = (sigma - yf).As<float, T>();
+            return (((Vector512<float>.One - yf) * xf + VMath.PositivePart(-xf)) + log1p).As<float, T>();
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace LossKit.Internal;
 
@@ -17,6 +18,20 @@ internal interface IPointwiseOp<T>
     Vector<T> Value(Vector<T> x, Vector<T> y);
 
     Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient);
+
+    /// <summary>
+    /// True when the op also has a <see cref="Vector512{T}"/> form for this T. <see cref="Vector{T}"/> stays 256 bits on
+    /// AVX-512 hardware, and on cores with full-width 512-bit units (Zen 5, Sapphire Rapids) the compute-bound ops run
+    /// about twice as fast at 512 bits; the driver then takes the reduced, unweighted call (the training step) 16 floats
+    /// at a time. A constant per op type, so the JIT drops the branch for every op that leaves it false.
+    /// </summary>
+    static virtual bool HasVector512 => false;
+
+    /// <summary>The 512-bit form, same math lane by lane; called only when <see cref="HasVector512"/> is true.</summary>
+    Vector512<T> Value(Vector512<T> x, Vector512<T> y) => throw new NotSupportedException();
+
+    /// <inheritdoc cref="Value(Vector512{T}, Vector512{T})"/>
+    Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => throw new NotSupportedException();
 }
 
 /// <summary>
@@ -93,7 +108,13 @@ internal static unsafe class Pointwise
                 int last = end - Vector<T>.Count;
                 if (w == null && values == null && upstream == null)
                 {
-                    // The reduced call (Mean/Sum, no weight): Σ l, and g·scale when a gradient is wanted.
+                    // The reduced call (Mean/Sum, no weight): Σ l, and g·scale when a gradient is wanted; 512-bit blocks
+                    // first where the op has them, then Vector<T> blocks for the rest.
+                    if (TOp.HasVector512 && Vector512.IsHardwareAccelerated)
+                    {
+                        sum = SumWide(op, x, y, gradient, Scale, ref i, end);
+                    }
+
                     if (gradient == null)
                     {
                         for (; i <= last; i += Vector<T>.Count)
@@ -146,7 +167,7 @@ internal static unsafe class Pointwise
                     }
                 }
 
-                sum = Vector.Sum(acc);
+                sum += Vector.Sum(acc);
             }
 
             // Scalar tail (and the whole range where vectors are not used): the same math one element at a time.
@@ -181,6 +202,32 @@ internal static unsafe class Pointwise
             }
 
             return sum;
+        }
+
+        /// <summary>Σ l over whole <see cref="Vector512{T}"/> blocks from <paramref name="i"/> (advanced past them), with g·scale stored when wanted.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static T SumWide(in TOp op, T* x, T* y, T* gradient, T scale, ref int i, int end)
+        {
+            Vector512<T> acc = Vector512<T>.Zero;
+            int last = end - Vector512<T>.Count;
+            if (gradient == null)
+            {
+                for (; i <= last; i += Vector512<T>.Count)
+                {
+                    acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i));
+                }
+            }
+            else
+            {
+                Vector512<T> s = Vector512.Create(scale);
+                for (; i <= last; i += Vector512<T>.Count)
+                {
+                    acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i), out Vector512<T> g);
+                    (g * s).Store(gradient + i);
+                }
+            }
+
+            return Vector512.Sum(acc);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace LossKit.Internal;
 
@@ -114,8 +115,8 @@ internal static class VMath
     }
 
     /// <summary>
-    /// Float sigmoid and softplus(−|x|) from one e = e^(−|x|) (<see cref="ExpNonPositive"/>): σ(|x|) = 1/(1 + e),
-    /// σ(−|x|) = e/(1 + e), and log1p(e) = 2·atanh(e/(2 + e)) (<see cref="Log1pUnit"/>), so neither needs a log of a
+    /// Float sigmoid and softplus(−|x|) from one e = e^(−|x|) (<see cref="ExpNonPositive(Vector{float})"/>): σ(|x|) = 1/(1 + e),
+    /// σ(−|x|) = e/(1 + e), and log1p(e) = 2·atanh(e/(2 + e)) (<see cref="Log1pUnit(Vector{float})"/>), so neither needs a log of a
     /// rounded 1 + e. Both divisions are exact IEEE divisions; the results are within about 2 ulp of the exact values
     /// (the scalar form uses the libm Exp/Log). NaN propagates; ±∞ gives σ = 1 or 0 and softplus 0.
     /// </summary>
@@ -134,11 +135,16 @@ internal static class VMath
     /// then 2ⁿ built in the exponent field. Results below 2⁻¹²⁶ (x &lt; −87) are scaled in two steps so subnormals are
     /// right; x &lt; −104 (and −∞) gives 0; NaN stays NaN.
     /// </summary>
+    // ExpNonPositive's constants: n = round(x·log₂e) by the 1.5·2²³ trick, a two-part ln 2 (Ln2Hi has 9 bits, so n·Ln2Hi
+    // is exact), Cephes expf's polynomial P0…P5, and the thresholds for subnormal results and for 0.
+    private const float Log2E = 1.44269504088896341f, RoundMagic = 12582912f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float ExpP0 = 5.0000001201e-1f, ExpP1 = 1.6666665459e-1f, ExpP2 = 4.1665795894e-2f;
+    private const float ExpP3 = 8.3334519073e-3f, ExpP4 = 1.3981999507e-3f, ExpP5 = 1.9875691500e-4f;
+    private const float SubnormalBelow = -87f, ZeroBelow = -104f, TwoToMinus64 = 5.42101086e-20f;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> ExpNonPositive(Vector<float> x)
     {
-        const float Log2E = 1.44269504088896341f, RoundMagic = 12582912f; // 1.5·2²³
-        const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;     // Ln2Hi has 9 bits: n·Ln2Hi is exact
         Vector<float> t = Vector.MultiplyAddEstimate(x, new Vector<float>(Log2E), new Vector<float>(RoundMagic));
         Vector<float> n = t - new Vector<float>(RoundMagic);
         Vector<float> r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Hi), x);
@@ -147,24 +153,24 @@ internal static class VMath
         // e^r = 1 + r + r²·P(r), Cephes expf's P, evaluated in Estrin's scheme (pairs, then r²) rather than Horner's:
         // the same terms with a shorter dependency chain (a few per cent faster in the focal kernels).
         Vector<float> r2 = r * r;
-        Vector<float> p01 = Vector.MultiplyAddEstimate(new Vector<float>(1.6666665459e-1f), r, new Vector<float>(5.0000001201e-1f));
-        Vector<float> p23 = Vector.MultiplyAddEstimate(new Vector<float>(8.3334519073e-3f), r, new Vector<float>(4.1665795894e-2f));
-        Vector<float> p45 = Vector.MultiplyAddEstimate(new Vector<float>(1.9875691500e-4f), r, new Vector<float>(1.3981999507e-3f));
+        Vector<float> p01 = Vector.MultiplyAddEstimate(new Vector<float>(ExpP1), r, new Vector<float>(ExpP0));
+        Vector<float> p23 = Vector.MultiplyAddEstimate(new Vector<float>(ExpP3), r, new Vector<float>(ExpP2));
+        Vector<float> p45 = Vector.MultiplyAddEstimate(new Vector<float>(ExpP5), r, new Vector<float>(ExpP4));
         Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, r2, p23), r2, p01);
         Vector<float> y = Vector.MultiplyAddEstimate(p, r2, r) + Vector<float>.One;
 
         // bits(t) = bits(1.5·2²³) + n; shifting (bits + 127) left by 23 drops the magic's high bits and leaves the
         // exponent field of 2ⁿ (n ≥ −126 for x ≥ −87).
         Vector<int> bits = t.As<float, int>();
-        if (!Vector.LessThanAny(x, new Vector<float>(-87f)))
+        if (!Vector.LessThanAny(x, new Vector<float>(SubnormalBelow)))
         {
             return y * Vector.ShiftLeft(bits + new Vector<int>(127), 23).As<int, float>();
         }
 
         // Rare lanes below −87: 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding once into
         // the subnormal range; lanes below −104 (e^x &lt; 2⁻¹⁵⁰, also −∞) are 0, where t and n are meaningless.
-        Vector<float> scaled = y * Vector.ShiftLeft(bits + new Vector<int>(127 + 64), 23).As<int, float>() * new Vector<float>(5.42101086e-20f); // 2⁻⁶⁴
-        return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(-104f)), Vector<float>.Zero, scaled);
+        Vector<float> scaled = y * Vector.ShiftLeft(bits + new Vector<int>(127 + 64), 23).As<int, float>() * new Vector<float>(TwoToMinus64);
+        return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(ZeroBelow)), Vector<float>.Zero, scaled);
     }
 
     /// <summary>
@@ -185,6 +191,64 @@ internal static class VMath
         Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, z2, p23), z2, p01);
         return Vector.MultiplyAddEstimate(twoS * z, p, twoS);
     }
+
+    /// <summary>
+    /// <see cref="SigmoidAndLog1pExpNegAbs(Vector{float}, out Vector{float})"/> 16 lanes at a time, the same operations
+    /// lane by lane (so the same results), for the kernels that also run at 512 bits (IPointwiseOp.HasVector512).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidAndLog1pExpNegAbs(Vector512<float> x, out Vector512<float> log1pExpNegAbs)
+    {
+        Vector512<float> e = ExpNonPositive(-Vector512.Abs(x));
+        log1pExpNegAbs = Log1pUnit(e);
+        Vector512<float> r = Vector512<float>.One / (Vector512<float>.One + e);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, e * r);
+    }
+
+    // The 512-bit forms below repeat the Vector<T> ones above step for step: the vector types share no public
+    // interface (ISimdVector is internal), so the polynomial cannot be written once for both.
+
+    /// <inheritdoc cref="ExpNonPositive(Vector{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExpNonPositive(Vector512<float> x)
+    {
+        Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic));
+        Vector512<float> n = t - Vector512.Create(RoundMagic);
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
+        Vector512<float> r2 = r * r;
+        Vector512<float> p01 = Vector512.FusedMultiplyAdd(Vector512.Create(ExpP1), r, Vector512.Create(ExpP0));
+        Vector512<float> p23 = Vector512.FusedMultiplyAdd(Vector512.Create(ExpP3), r, Vector512.Create(ExpP2));
+        Vector512<float> p45 = Vector512.FusedMultiplyAdd(Vector512.Create(ExpP5), r, Vector512.Create(ExpP4));
+        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, r2, p23), r2, p01);
+        Vector512<float> y = Vector512.FusedMultiplyAdd(p, r2, r) + Vector512<float>.One;
+        Vector512<int> bits = t.AsInt32();
+        if (!Vector512.LessThanAny(x, Vector512.Create(SubnormalBelow)))
+        {
+            return y * Vector512.ShiftLeft(bits + Vector512.Create(127), 23).AsSingle();
+        }
+
+        Vector512<float> scaled = y * Vector512.ShiftLeft(bits + Vector512.Create(127 + 64), 23).AsSingle() * Vector512.Create(TwoToMinus64);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(ZeroBelow)), Vector512<float>.Zero, scaled);
+    }
+
+    /// <inheritdoc cref="Log1pUnit(Vector{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Log1pUnit(Vector512<float> u)
+    {
+        Vector512<float> twoS = (u + u) / (Vector512.Create(2f) + u);
+        Vector512<float> z = twoS * twoS * Vector512.Create(0.25f);
+        Vector512<float> z2 = z * z;
+        Vector512<float> p01 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 5), z, Vector512.Create(1f / 3));
+        Vector512<float> p23 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 9), z, Vector512.Create(1f / 7));
+        Vector512<float> p45 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 13), z, Vector512.Create(1f / 11));
+        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, z2, p23), z2, p01);
+        return Vector512.FusedMultiplyAdd(twoS * z, p, twoS);
+    }
+
+    /// <inheritdoc cref="PositivePart{T}(Vector{T})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> PositivePart<T>(Vector512<T> x) => x & Vector512.GreaterThan(x, Vector512<T>.Zero);
 
     /// <summary>
     /// max(x, 0) for the softplus sums, in two instructions (compare, and) instead of <see cref="Vector.Max{T}"/>'s

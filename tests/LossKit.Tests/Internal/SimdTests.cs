@@ -97,6 +97,35 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         Tolerance.AssertClose(Tolerance.Widen<T>(g), singleGradient, Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: vector vs scalar gradients");
     }
 
+    /// <summary>
+    /// The reduced, unweighted call (the training step, which runs 512-bit blocks for the ops that have them) against
+    /// the unreduced call over the same elements (Vector&lt;T&gt; blocks): the sum equals Σ of the per-element values
+    /// and the gradients are the same, over a length with full blocks of every width and a ragged tail.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LossSetup.ElementwiseIds), MemberType = typeof(LossSetup))]
+    public void ReducedKernels_AgreeWithUnreducedPath(string loss)
+    {
+        Scenario s = Scenarios.Random(new Variant(loss, Reduction.Sum), 1, 1031, 17);
+        CompareReduced<double>(s, 1e-13);
+        CompareReduced<float>(s, 1e-5);
+    }
+
+    private static void CompareReduced<T>(Scenario s, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = s.Input.Length;
+        T[] x = LossRunner<T>.Convert(s.Input);
+        var g = new T[n];
+        T sum = LossRunner<T>.Create(s.Setup).ForwardBackward(x, g, default);
+        var values = new T[n];
+        var unreducedGradient = new T[n];
+        LossRunner<T>.Create(s.Setup.With(Reduction.None)).ForwardBackward(x, unreducedGradient, values);
+        double expected = Tolerance.Widen<T>(values).Sum();
+        Tolerance.AssertClose([double.CreateTruncating(sum)], [expected], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: reduced sum vs Σ values");
+        Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: reduced vs unreduced gradients");
+    }
+
     /// <summary>Half runs the scalar path; it agrees with double on Half-representable data within Half precision.</summary>
     [Theory]
     [InlineData("l1")]

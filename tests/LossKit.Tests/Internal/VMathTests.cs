@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using LossKit.Internal;
 using Xunit.Abstractions;
 
@@ -35,6 +36,65 @@ public class VMathTests(ITestOutputHelper output)
         }
 
         return y;
+    }
+
+    /// <summary><see cref="Map"/> 16 lanes at a time through the 512-bit forms (emulated where Vector512 is not accelerated).</summary>
+    private static float[] Map512(int count, Func<int, float> sample, Func<Vector512<float>, Vector512<float>> f)
+    {
+        var x = new float[(count + 15) / 16 * 16];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = sample(Math.Min(i, count - 1));
+        }
+
+        var y = new float[x.Length];
+        for (int i = 0; i < x.Length; i += 16)
+        {
+            f(Vector512.Create(x.AsSpan(i, 16))).CopyTo(y, i);
+        }
+
+        return y;
+    }
+
+    [Fact]
+    public void Vector512Forms_MeetTheSameBounds_AgainstDoubleLibm()
+    {
+        const int n = 400_000;
+        float ExpSample(int i) => -110f * i / (n - 1);
+        float[] e = Map512(n, ExpSample, VMath.ExpNonPositive);
+        float LogSample(int i) => i < n / 2 ? (float)Math.Pow(10, -40.0 * i / (n / 2)) : (float)(1.0 - (i - n / 2) / (double)n);
+        float[] l = Map512(n, LogSample, VMath.Log1pUnit);
+        float Sample(int i) => -120f + 240f * i / (n - 1);
+        float[] sigmoid = Map512(n, Sample, v => VMath.SigmoidAndLog1pExpNegAbs(v, out _));
+        float[] softplus = Map512(n, Sample, v => { VMath.SigmoidAndLog1pExpNegAbs(v, out Vector512<float> sp); return sp; });
+        double worstExp = 0, worstLog = 0, worstSigmoid = 0, worstSoftplus = 0;
+        static double Err(float got, double reference) =>
+            reference < float.Epsilon / 2 ? (got == 0 ? 0 : double.PositiveInfinity) : Ulps(got, reference);
+        for (int i = 0; i < n; i++)
+        {
+            worstExp = Math.Max(worstExp, Err(e[i], Math.Exp(ExpSample(i))));
+            double u = LogSample(i);
+            worstLog = Math.Max(worstLog, Err(l[i], u < 1e-8 ? u - u * u / 2 : Math.Log(1.0 + u)));
+            double x = Sample(i), ex = Math.Exp(-Math.Abs(x));
+            worstSigmoid = Math.Max(worstSigmoid, Err(sigmoid[i], x >= 0 ? 1 / (1 + ex) : ex / (1 + ex)));
+            worstSoftplus = Math.Max(worstSoftplus, Err(softplus[i], ex < 1e-8 ? ex - ex * ex / 2 : Math.Log(1 + ex)));
+        }
+
+        output.WriteLine($"512-bit: exp {worstExp:F3}, log1p {worstLog:F3}, sigmoid {worstSigmoid:F3}, softplus {worstSoftplus:F3} ulp (Vector512 accelerated: {Vector512.IsHardwareAccelerated})");
+        Assert.True(worstExp <= 1.0, $"exp worst {worstExp} ulp");
+        Assert.True(worstLog <= 2.0, $"log1p worst {worstLog} ulp");
+        Assert.True(worstSigmoid <= 3.0, $"sigmoid worst {worstSigmoid} ulp");
+        Assert.True(worstSoftplus <= 3.0, $"softplus worst {worstSoftplus} ulp");
+
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e4f, -1e4f, 0f, -0f, float.MaxValue];
+        float[] expected = [float.NaN, 1f, 0f, 1f, 0f, 0.5f, 0.5f, 1f];
+        float[] sg = Map512(special.Length, i => special[i], v => VMath.SigmoidAndLog1pExpNegAbs(v, out _));
+        float[] sp2 = Map512(special.Length, i => special[i], v => { VMath.SigmoidAndLog1pExpNegAbs(v, out Vector512<float> sp); return sp; });
+        for (int i = 0; i < special.Length; i++)
+        {
+            Assert.Equal(expected[i], sg[i]);
+            Assert.True(float.IsNaN(special[i]) ? float.IsNaN(sp2[i]) : Math.Abs(sp2[i] - (Math.Abs(special[i]) == 0 ? MathF.Log(2f) : 0f)) <= 1e-7f, $"softplus({special[i]}) = {sp2[i]}");
+        }
     }
 
     [Fact]
