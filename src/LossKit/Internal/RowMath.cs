@@ -1,16 +1,50 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace LossKit.Internal;
 
 /// <summary>
 /// Vectorised row primitives for the softmax-based kernels: max, Σ e^(x − m) (optionally storing the exponentials),
-/// weighted sums. Full <see cref="Vector{T}"/> blocks, then a scalar tail computing the same thing.
+/// weighted sums. Where Vector512 is accelerated, full 512-bit blocks first (<see cref="Vector{T}"/> stays 256 bits
+/// on AVX-512 hardware, and on cores with full-width units these rows run about twice as fast at 512), then full
+/// <see cref="Vector{T}"/> blocks, then a scalar tail computing the same thing.
 /// </summary>
 internal static unsafe class RowMath
 {
     /// <summary>max over the row; NaN if any element is NaN.</summary>
     public static T Max<T>(T* x, int n)
-        where T : unmanaged, IFloatingPointIeee754<T> => VMath.Max(new ReadOnlySpan<T>(x, n));
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!VMath.IsWide<T>() || n < Vector512<T>.Count)
+        {
+            return VMath.Max(new ReadOnlySpan<T>(x, n));
+        }
+
+        // The raw max instruction per block (no NaN or signed-zero handling), NaN lanes tracked on the side; a ragged
+        // end is covered by one last block overlapping the previous one (max does not mind seeing elements twice).
+        Vector512<T> m = Vector512.Load(x), nan = Vector512.IsNaN(m);
+        for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+        {
+            Vector512<T> v = Vector512.Load(x + Math.Min(i, n - Vector512<T>.Count));
+            m = Vector512.MaxNative(m, v);
+            nan |= Vector512.IsNaN(v);
+        }
+
+        if (nan.AsByte() != Vector512<byte>.Zero)
+        {
+            return T.NaN;
+        }
+
+        Vector128<T> q = Vector128.MaxNative(Vector128.MaxNative(m.GetLower().GetLower(), m.GetLower().GetUpper()),
+            Vector128.MaxNative(m.GetUpper().GetLower(), m.GetUpper().GetUpper()));
+        T r = q[0];
+        for (int k = 1; k < Vector128<T>.Count; k++)
+        {
+            r = T.Max(r, q[k]);
+        }
+
+        return r;
+    }
 
     /// <summary>Σ e^(xᵢ − m); when <paramref name="store"/> is not null also stores each e^(xᵢ − m) there. <paramref name="m"/>
     /// must be the row maximum (every caller passes <see cref="Max{T}"/>), so xᵢ − m ≤ 0 and the float vector path uses
@@ -20,7 +54,24 @@ internal static unsafe class RowMath
     {
         int i = 0;
         T sum = T.Zero;
-        if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
+        if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
+        {
+            Vector512<T> vm = Vector512.Create(m), acc = Vector512<T>.Zero;
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                Vector512<T> e = VMath.ExpNonPositive(Vector512.Load(x + i) - vm);
+                if (store != null)
+                {
+                    e.Store(store + i);
+                }
+
+                acc += e;
+            }
+
+            sum = Vector512.Sum(acc);
+        }
+
+        if (VMath.IsVectorized<T>() && n - i >= Vector<T>.Count)
         {
             Vector<T> vm = new(m), acc = Vector<T>.Zero;
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
@@ -34,7 +85,7 @@ internal static unsafe class RowMath
                 acc += e;
             }
 
-            sum = Vector.Sum(acc);
+            sum += Vector.Sum(acc);
         }
 
         for (; i < n; i++)
@@ -58,7 +109,19 @@ internal static unsafe class RowMath
     {
         int i = 0;
         T sum = T.Zero;
-        if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
+        if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
+        {
+            Vector512<T> vc = Vector512.Create(c), vd = Vector512.Create(d), acc = Vector512<T>.Zero;
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                Vector512<T> t = (vc - Vector512.Load(x + i)) + vd;
+                acc += w == null ? t : t * Vector512.Load(w + i);
+            }
+
+            sum = Vector512.Sum(acc);
+        }
+
+        if (VMath.IsVectorized<T>() && n - i >= Vector<T>.Count)
         {
             Vector<T> vc = new(c), vd = new(d), acc = Vector<T>.Zero;
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
@@ -67,7 +130,7 @@ internal static unsafe class RowMath
                 acc += w == null ? t : t * Vector.Load(w + i);
             }
 
-            sum = Vector.Sum(acc);
+            sum += Vector.Sum(acc);
         }
 
         for (; i < n; i++)
@@ -84,7 +147,17 @@ internal static unsafe class RowMath
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
-        if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
+        if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
+        {
+            Vector512<T> va = Vector512.Create(a), vb = Vector512.Create(b);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                Vector512<T> r = Vector512.Load(g + i) * va - (w == null ? vb : vb * Vector512.Load(w + i));
+                r.Store(g + i);
+            }
+        }
+
+        if (VMath.IsVectorized<T>() && n - i >= Vector<T>.Count)
         {
             Vector<T> va = new(a), vb = new(b);
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)

@@ -16,6 +16,30 @@ internal static class VMath
     public static bool IsVectorized<T>() =>
         Vector.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
+    /// <summary>
+    /// True when the row kernels also run 512-bit blocks for <typeparamref name="T"/>: Vector512 is accelerated (it is
+    /// not under DOTNET_EnableAVX512=0) and T is float or double.
+    /// </summary>
+    public static bool IsWide<T>() =>
+        Vector512.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
+    /// <summary>e^x for x ≤ 0 (or NaN) at 512 bits: float by <see cref="ExpNonPositive(Vector512{float})"/>, double by the runtime's Exp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ExpNonPositive<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return ExpNonPositive(x.As<T, float>()).As<float, T>();
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return Vector512.Exp(x.As<T, double>()).As<double, T>();
+        }
+
+        throw new NotSupportedException();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Exp<T>(Vector<T> x)
     {

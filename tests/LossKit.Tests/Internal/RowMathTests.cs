@@ -1,0 +1,148 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using LossKit.Internal;
+using Xunit.Abstractions;
+
+namespace LossKit.Tests.Internal;
+
+/// <summary>
+/// The row primitives of the softmax kernels against plain double loops, over every row length from 1 to 100 (so
+/// every mix of 512-bit blocks, Vector&lt;T&gt; blocks and scalar tails is taken, whichever widths this run has), with
+/// NaN at each position for the max.
+/// </summary>
+public unsafe class RowMathTests(ITestOutputHelper output)
+{
+    private const int MaxLength = 100;
+
+    private static T[] Row<T>(int n, int seed)
+        where T : IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        var row = new T[n];
+        for (int i = 0; i < n; i++)
+        {
+            row[i] = T.CreateTruncating(rng.NextDouble() * 20 - 10);
+        }
+
+        return row;
+    }
+
+    [Fact]
+    public void Max_IsTheRowMaximum_AndNaNAnywhereGivesNaN()
+    {
+        Check<float>();
+        Check<double>();
+        output.WriteLine($"Vector512 accelerated: {Vector512.IsHardwareAccelerated}, Vector<T> {Vector<byte>.Count * 8}-bit");
+
+        static void Check<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            for (int n = 1; n <= MaxLength; n++)
+            {
+                T[] row = Row<T>(n, n);
+                T expected = row[0];
+                foreach (T v in row)
+                {
+                    expected = v > expected ? v : expected;
+                }
+
+                fixed (T* p = row)
+                {
+                    Assert.Equal(expected, RowMath.Max(p, n));
+                }
+
+                for (int at = 0; at < n; at++)
+                {
+                    T[] withNaN = (T[])row.Clone();
+                    withNaN[at] = T.NaN;
+                    fixed (T* p = withNaN)
+                    {
+                        Assert.True(T.IsNaN(RowMath.Max(p, n)), $"{typeof(T).Name} n={n}: NaN at {at} lost");
+                    }
+                }
+
+                // The maximum in the last element only (the overlapping last block must see it).
+                T[] lastBig = (T[])row.Clone();
+                lastBig[n - 1] = T.CreateTruncating(1e6);
+                fixed (T* p = lastBig)
+                {
+                    Assert.Equal(T.CreateTruncating(1e6), RowMath.Max(p, n));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void SumExpShifted_StoresAndSumsTheExponentials()
+    {
+        Check<float>(2e-6);
+        Check<double>(1e-14);
+
+        static void Check<T>(double tolerance)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            for (int n = 1; n <= MaxLength; n++)
+            {
+                T[] row = Row<T>(n, 100 + n);
+                var store = new T[n];
+                T m, s;
+                fixed (T* p = row, q = store)
+                {
+                    m = RowMath.Max(p, n);
+                    s = RowMath.SumExpShifted(p, q, n, m);
+                    Assert.Equal(s, RowMath.SumExpShifted(p, null, n, m));
+                }
+
+                double sum = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    double e = Math.Exp(double.CreateTruncating(row[i]) - double.CreateTruncating(m));
+                    sum += e;
+                    Assert.True(Math.Abs(double.CreateTruncating(store[i]) - e) <= tolerance * e, $"{typeof(T).Name} n={n} e[{i}] = {store[i]}, expected {e}");
+                }
+
+                Assert.True(Math.Abs(double.CreateTruncating(s) - sum) <= tolerance * sum, $"{typeof(T).Name} n={n}: sum {s}, expected {sum}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ScaleSubtract_AndWeightedNegativeLogSoftmaxSum_MatchPlainLoops()
+    {
+        Check<float>(1e-5);
+        Check<double>(1e-13);
+
+        static void Check<T>(double tolerance)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T a = T.CreateTruncating(0.37), b = T.CreateTruncating(0.011), c = T.CreateTruncating(10.5), d = T.CreateTruncating(2.25);
+            for (int n = 1; n <= MaxLength; n++)
+            {
+                T[] g = Row<T>(n, 200 + n), w = Row<T>(n, 300 + n), x = Row<T>(n, 400 + n);
+                foreach (bool weighted in new[] { false, true })
+                {
+                    var actual = (T[])g.Clone();
+                    T sum;
+                    fixed (T* pg = actual, pw = w, px = x)
+                    {
+                        RowMath.ScaleSubtract(pg, weighted ? pw : null, n, a, b);
+                        sum = RowMath.WeightedNegativeLogSoftmaxSum(px, weighted ? pw : null, n, c, d);
+                    }
+
+                    double expectedSum = 0, scale = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        double wi = weighted ? double.CreateTruncating(w[i]) : 1;
+                        double expected = double.CreateTruncating(g[i]) * double.CreateTruncating(a) - double.CreateTruncating(b) * wi;
+                        Assert.True(Math.Abs(double.CreateTruncating(actual[i]) - expected) <= tolerance * (Math.Abs(expected) + 1), $"{typeof(T).Name} n={n} g[{i}]");
+                        double term = wi * ((double.CreateTruncating(c) - double.CreateTruncating(x[i])) + double.CreateTruncating(d));
+                        expectedSum += term;
+                        scale += Math.Abs(term);
+                    }
+
+                    Assert.True(Math.Abs(double.CreateTruncating(sum) - expectedSum) <= tolerance * (scale + 1), $"{typeof(T).Name} n={n} weighted={weighted}: {sum} vs {expectedSum}");
+                }
+            }
+        }
+    }
+}
