@@ -30,6 +30,36 @@ internal static unsafe class RowMath
             nan |= Vector512.IsNaN(v);
         }
 
+        return HorizontalMax(m, nan);
+    }
+
+    /// <summary>
+    /// <see cref="Max{T}"/> of two rows of length <paramref name="n"/> at once, their instructions interleaved so the
+    /// CPU overlaps the two dependency chains; each result equals that row's <see cref="Max{T}"/>. Only where
+    /// <see cref="VMath.IsWide{T}"/> and <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count.
+    /// </summary>
+    public static T Max2<T>(T* x0, T* x1, int n, out T max1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> m0 = Vector512.Load(x0), m1 = Vector512.Load(x1), nan0 = Vector512.IsNaN(m0), nan1 = Vector512.IsNaN(m1);
+        for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+        {
+            int o = Math.Min(i, n - Vector512<T>.Count);
+            Vector512<T> v0 = Vector512.Load(x0 + o), v1 = Vector512.Load(x1 + o);
+            m0 = Vector512.MaxNative(m0, v0);
+            m1 = Vector512.MaxNative(m1, v1);
+            nan0 |= Vector512.IsNaN(v0);
+            nan1 |= Vector512.IsNaN(v1);
+        }
+
+        max1 = HorizontalMax(m1, nan1);
+        return HorizontalMax(m0, nan0);
+    }
+
+    /// <summary>The largest lane of <paramref name="m"/>, or NaN when any lane of <paramref name="nan"/> is set.</summary>
+    private static T HorizontalMax<T>(Vector512<T> m, Vector512<T> nan)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (nan.AsByte() != Vector512<byte>.Zero)
         {
             return T.NaN;
@@ -71,6 +101,42 @@ internal static unsafe class RowMath
             sum = Vector512.Sum(acc);
         }
 
+        return SumExpShiftedRest(x, store, n, m, i, sum);
+    }
+
+    /// <summary>
+    /// <see cref="SumExpShifted{T}"/> of two rows at once, their 512-bit blocks interleaved (see <see cref="Max2{T}"/>);
+    /// each sum, and each stored exponential, equals what <see cref="SumExpShifted{T}"/> gives for that row.
+    /// <paramref name="store0"/> and <paramref name="store1"/> are both null or both not. Only where
+    /// <see cref="VMath.IsWide{T}"/> and <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count.
+    /// </summary>
+    public static T SumExpShifted2<T>(T* x0, T* store0, T m0, T* x1, T* store1, T m1, int n, out T sum1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> vm0 = Vector512.Create(m0), vm1 = Vector512.Create(m1), acc0 = Vector512<T>.Zero, acc1 = Vector512<T>.Zero;
+        int i = 0;
+        for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+        {
+            Vector512<T> e0 = VMath.ExpNonPositive(Vector512.Load(x0 + i) - vm0);
+            Vector512<T> e1 = VMath.ExpNonPositive(Vector512.Load(x1 + i) - vm1);
+            if (store0 != null)
+            {
+                e0.Store(store0 + i);
+                e1.Store(store1 + i);
+            }
+
+            acc0 += e0;
+            acc1 += e1;
+        }
+
+        sum1 = SumExpShiftedRest(x1, store1, n, m1, i, Vector512.Sum(acc1));
+        return SumExpShiftedRest(x0, store0, n, m0, i, Vector512.Sum(acc0));
+    }
+
+    /// <summary>The part of <see cref="SumExpShifted{T}"/> after the 512-bit blocks: elements from <paramref name="i"/> on, added to <paramref name="sum"/>.</summary>
+    private static T SumExpShiftedRest<T>(T* x, T* store, int n, T m, int i, T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (VMath.IsVectorized<T>() && n - i >= Vector<T>.Count)
         {
             Vector<T> vm = new(m), acc = Vector<T>.Zero;
