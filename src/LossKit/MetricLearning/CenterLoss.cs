@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Classification;
@@ -214,13 +215,28 @@ public sealed class CenterLoss<T>
 
             if (!centersGradient.IsEmpty)
             {
-                var job = new CenterJob
+                // The rows of each class, in batch order (a stable counting sort of the targets), so that each chunk of
+                // classes visits its own rows only instead of scanning the whole batch. Pooled: no allocation once warm.
+                int[] order = ArrayPool<int>.Shared.Rent(batch), first = ArrayPool<int>.Shared.Rent(classes + 1);
+                try
                 {
-                    X = x, Centers = c, Y = y, G = gc, Up = upstream.IsEmpty ? null : u, Scale = scale, Batch = batch, Dim = dim,
-                    Classes = classes, KaiyangZhou = kz, Lo = T.CreateTruncating(ClampMin), Hi = T.CreateTruncating(ClampMax),
-                    ClassesPerChunk = ClassesPerChunk(classes),
-                };
-                RunCenterJob(ref job, batch, dim);
+                    fixed (int* o = order, f = first)
+                    {
+                        SortByClass(y, batch, classes, o, f);
+                        var job = new CenterJob
+                        {
+                            X = x, Centers = c, Y = y, Order = o, First = f, G = gc, Up = upstream.IsEmpty ? null : u, Scale = scale,
+                            Batch = batch, Dim = dim, Classes = classes, KaiyangZhou = kz, Lo = T.CreateTruncating(ClampMin),
+                            Hi = T.CreateTruncating(ClampMax), ClassesPerChunk = ClassesPerChunk(classes),
+                        };
+                        RunCenterJob(ref job, batch, dim);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(order);
+                    ArrayPool<int>.Shared.Return(first);
+                }
             }
         }
 
@@ -296,6 +312,36 @@ public sealed class CenterLoss<T>
         {
             TensorArgs.SameShape(centersGradient.Lengths, centers.Lengths, nameof(centersGradient));
         }
+    }
+
+    /// <summary>
+    /// Stable counting sort of row indices by class: the rows of class j are order[first[j] .. first[j + 1]), ascending.
+    /// </summary>
+    private static unsafe void SortByClass(int* y, int batch, int classes, int* order, int* first)
+    {
+        new Span<int>(first, classes + 1).Clear();
+        for (int i = 0; i < batch; i++)
+        {
+            first[y[i] + 1]++;
+        }
+
+        for (int j = 0; j < classes; j++)
+        {
+            first[j + 1] += first[j];
+        }
+
+        // Fill with a moving cursor per class (first[j] advances to first[j + 1]), then shift back.
+        for (int i = 0; i < batch; i++)
+        {
+            order[first[y[i]]++] = i;
+        }
+
+        for (int j = classes; j > 0; j--)
+        {
+            first[j] = first[j - 1];
+        }
+
+        first[0] = 0;
     }
 
     /// <summary>Classes per chunk of the center pass: a function of the class count only (at most 64 chunks).</summary>
@@ -425,14 +471,14 @@ public sealed class CenterLoss<T>
     }
 
     /// <summary>
-    /// The per-class pass, chunked by class ranges so that every center row is written by one chunk, with the samples in
-    /// batch order (deterministic whatever the thread count): either d/dc_j = −Σ_{yᵢ=j} kᵢ·factorᵢ·(xᵢ − c_j), or the
-    /// paper's update.
+    /// The per-class pass, chunked by class ranges so that every center row is written by one chunk, with each class's
+    /// samples in batch order (from the class-sorted row index, or a scan of the batch for the update; deterministic
+    /// whatever the thread count): either d/dc_j = −Σ_{yᵢ=j} kᵢ·factorᵢ·(xᵢ − c_j), or the paper's update.
     /// </summary>
     private unsafe struct CenterJob : IChunkJob
     {
         public T* X, Centers, G, Up;
-        public int* Y, Counts;
+        public int* Y, Counts, Order, First;
         public T Scale, Lo, Hi, Alpha;
         public int Batch, Dim, Classes, ClassesPerChunk;
         public bool KaiyangZhou, Update;
@@ -448,14 +494,9 @@ public sealed class CenterLoss<T>
 
             new Span<T>(G + (long)first * Dim, (last - first) * Dim).Clear();
             T two = T.CreateTruncating(2);
-            for (int i = 0; i < Batch; i++)
+            for (int r = First[first]; r < First[last]; r++)
             {
-                int j = Y[i];
-                if (j < first || j >= last)
-                {
-                    continue;
-                }
-
+                int i = Order[r], j = Y[i];
                 T* x = X + (long)i * Dim;
                 T* c = Centers + (long)j * Dim;
                 T factor = T.One;

@@ -258,4 +258,71 @@ public class CenterLossTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tol, $"{what}[{i}]: {actual[i]:R} vs {expected[i]:R}");
         }
     }
+
+    /// <summary>
+    /// At a size that runs in parallel (rows gathered per class for the center pass), each center's gradient is minus
+    /// the sum of its rows' input gradients (d/dc_j = −Σ_{yᵢ=j} d/dxᵢ for both conventions), rows of every class
+    /// present or absent.
+    /// </summary>
+    [Theory]
+    [InlineData(CenterLossConvention.Paper)]
+    [InlineData(CenterLossConvention.KaiyangZhou)]
+    public void CenterGradient_IsMinusTheSumOfItsRows_AtParallelSize(CenterLossConvention convention)
+    {
+        const int batch = 2500, dim = 40, classes = 9;
+        var rng = new Random(5);
+        double[] x = Enumerable.Range(0, batch * dim).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        double[] c = Enumerable.Range(0, classes * dim).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        int[] y = Enumerable.Range(0, batch).Select(_ => rng.Next(classes - 1)).ToArray(); // class 8 has no rows
+        var loss = new CenterLoss<double>(Reduction.Sum, convention);
+        var gx = new double[batch * dim];
+        var gc = new double[classes * dim];
+        loss.ForwardBackward(x, y, c, batch, classes, dim, gx, gc);
+        var expected = new double[classes * dim];
+        for (int i = 0; i < batch; i++)
+        {
+            for (int q = 0; q < dim; q++)
+            {
+                expected[y[i] * dim + q] -= gx[i * dim + q];
+            }
+        }
+
+        for (int k = 0; k < expected.Length; k++)
+        {
+            Assert.True(Math.Abs(gc[k] - expected[k]) <= 1e-11 * (1 + Math.Abs(expected[k])), $"centersGradient[{k}] = {gc[k]}, expected {expected[k]}");
+        }
+
+        Assert.All(gc.AsSpan((classes - 1) * dim).ToArray(), v => Assert.Equal(0.0, v));
+    }
+}
+
+/// <summary>The center gradient is the same bit for bit on one thread and on all cores (changes a global setting).</summary>
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
+public class CenterLossThreadTests
+{
+    [Fact]
+    public void CenterGradient_OneThreadEqualsAllCores()
+    {
+        const int batch = 3000, dim = 40, classes = 7;
+        var rng = new Random(9);
+        float[] x = Enumerable.Range(0, batch * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] c = Enumerable.Range(0, classes * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        int[] y = Enumerable.Range(0, batch).Select(_ => rng.Next(classes)).ToArray();
+        var loss = new CenterLoss<float>(Reduction.Mean, CenterLossConvention.KaiyangZhou);
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            var one = new float[classes * dim];
+            LossKitSettings.MaxDegreeOfParallelism = 1;
+            loss.ForwardBackward(x, y, c, batch, classes, dim, new float[batch * dim], one);
+            var many = new float[classes * dim];
+            LossKitSettings.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
+            loss.ForwardBackward(x, y, c, batch, classes, dim, new float[batch * dim], many);
+            Assert.Equal(one, many);
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
 }
