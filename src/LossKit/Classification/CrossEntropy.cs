@@ -106,7 +106,7 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
             {
                 X = x, Y = y, W = Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v, G = gradient.IsEmpty ? null : g,
                 Up = upstream.IsEmpty ? null : u, Scale = scale, C = classes, Ignore = IgnoreIndex,
-                Epsilon = T.CreateTruncating(LabelSmoothing), WeightSum = WeightSum(classes),
+                Epsilon = T.CreateTruncating(LabelSmoothing), WeightSum = WeightSum(classes), InvC = T.One / T.CreateTruncating(classes),
             };
             return RowDriver.Run(ref kernel, batch, classes);
         }
@@ -167,7 +167,7 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
     {
         public T* X, W, Values, G, Up;
         public int* Y;
-        public T Scale, Epsilon, WeightSum;
+        public T Scale, Epsilon, WeightSum, InvC;
         public int C, Ignore;
 
         public readonly double Run(int start, int end)
@@ -219,7 +219,7 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
         {
             int y = Y[r];
             T logS = T.Log(s);
-            T invC = T.One / T.CreateTruncating(C);
+            T invC = InvC;
 
             // −log p_y = (m − x_y) + ln s, PyTorch's grouping: exact when x_y is the row maximum, whatever |m|.
             T wy = W == null ? T.One : W[y];
