@@ -111,6 +111,34 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         CompareReduced<float>(s, 1e-5);
     }
 
+    /// <summary>The same for the sigmoid focal loss (512-bit at γ = 2): hard and soft targets, with and without α.</summary>
+    [Theory]
+    [InlineData(0.25, 2.0, false)]
+    [InlineData(-1.0, 2.0, true)]
+    [InlineData(0.25, 1.5, true)]
+    public void ReducedSigmoidFocal_AgreesWithUnreducedPath(double alpha, double gamma, bool softTargets)
+    {
+        const int n = 1031;
+        var rng = new Random(3);
+        double[] x = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 24 - 12).ToArray();
+        double[] t = Enumerable.Range(0, n).Select(_ => softTargets ? rng.NextDouble() : rng.Next(2)).ToArray();
+        Check<float>(1e-5);
+        Check<double>(1e-13);
+
+        void Check<T>(double tolerance)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] xt = LossRunner<T>.Convert(x), tt = LossRunner<T>.Convert(t);
+            var g = new T[n];
+            T sum = new LossKit.Detection.SigmoidFocalLoss<T>(Reduction.Sum, alpha, gamma).ForwardBackward(xt, tt, g);
+            var values = new T[n];
+            var unreducedGradient = new T[n];
+            new LossKit.Detection.SigmoidFocalLoss<T>(Reduction.None, alpha, gamma).ForwardBackward(xt, tt, unreducedGradient, values);
+            Tolerance.AssertClose([double.CreateTruncating(sum)], [Tolerance.Widen<T>(values).Sum()], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} focal: reduced sum vs Σ values");
+            Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} focal: reduced vs unreduced gradients");
+        }
+    }
+
     private static void CompareReduced<T>(Scenario s, double tolerance)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
