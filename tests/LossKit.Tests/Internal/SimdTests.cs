@@ -139,6 +139,38 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         }
     }
 
+    /// <summary>
+    /// Quality focal loss: the reduced call (runs of background anchors as one flat loop, 512-bit at β = 2) against
+    /// the unreduced call (anchor by anchor), with background runs of many lengths between the positive anchors.
+    /// </summary>
+    [Theory]
+    [InlineData(2.0, 7)]
+    [InlineData(2.0, 80)]
+    [InlineData(1.5, 80)]
+    public void ReducedQualityFocal_AgreesWithUnreducedPath(double beta, int classes)
+    {
+        const int batch = 97;
+        var rng = new Random(classes);
+        double[] x = Enumerable.Range(0, batch * classes).Select(_ => rng.NextDouble() * 24 - 12).ToArray();
+        int[] labels = Enumerable.Range(0, batch).Select(_ => rng.Next(8) == 0 ? rng.Next(classes) : classes).ToArray();
+        double[] scores = Enumerable.Range(0, batch).Select(_ => rng.NextDouble()).ToArray();
+        Check<float>(1e-5);
+        Check<double>(1e-13);
+
+        void Check<T>(double tolerance)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] xt = LossRunner<T>.Convert(x), st = LossRunner<T>.Convert(scores);
+            var g = new T[x.Length];
+            T sum = new LossKit.Detection.QualityFocalLoss<T>(Reduction.Sum, beta).ForwardBackward(xt, labels, st, batch, classes, g);
+            var values = new T[batch];
+            var unreducedGradient = new T[x.Length];
+            new LossKit.Detection.QualityFocalLoss<T>(Reduction.None, beta).ForwardBackward(xt, labels, st, batch, classes, unreducedGradient, values);
+            Tolerance.AssertClose([double.CreateTruncating(sum)], [Tolerance.Widen<T>(values).Sum()], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} QFL: reduced sum vs Σ values");
+            Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} QFL: reduced vs unreduced gradients");
+        }
+    }
+
     private static void CompareReduced<T>(Scenario s, double tolerance)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
