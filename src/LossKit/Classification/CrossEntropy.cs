@@ -200,22 +200,37 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
                     T* g1 = g == null ? null : g + C;
                     T m0 = RowMath.Max2(x, x1, C, out T m1);
                     T s0 = RowMath.SumExpShifted2(x, g, m0, x1, g1, m1, C, out T s1);
-                    total += Finish(r, x, g, m0, s0);
-                    total += Finish(r + 1, x1, g1, m1, s1);
+                    total += Finish(r, x, m0, s0, g != null, out T a0, out T b0, out T fix0);
+                    total += Finish(r + 1, x1, m1, s1, g != null, out T a1, out T b1, out T fix1);
+                    if (g != null)
+                    {
+                        RowMath.ScaleSubtract2(g, a0, b0, g1, a1, b1, W, C);
+                        g[Y[r]] -= fix0;
+                        g1[Y[r + 1]] -= fix1;
+                    }
+
                     r++;
                     continue;
                 }
 
                 T m = RowMath.Max(x, C);
-                total += Finish(r, x, g, m, RowMath.SumExpShifted(x, g, C, m));
+                total += Finish(r, x, m, RowMath.SumExpShifted(x, g, C, m), g != null, out T a, out T b, out T fix);
+                if (g != null)
+                {
+                    RowMath.ScaleSubtract(g, W, C, a, b);
+                    g[Y[r]] -= fix;
+                }
             }
 
             return total;
         }
 
-        /// <summary>Row r's loss from its max m and s = Σ e^(x − m), and its gradient from the exponentials stored in g.</summary>
+        /// <summary>
+        /// Row r's loss from its max m and s = Σ e^(x − m), and (when <paramref name="gradient"/>) the coefficients of its
+        /// gradient from the exponentials e stored in the gradient row: g = e·a − b·w, then g[y] −= fix.
+        /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        private readonly double Finish(int r, T* x, T* g, T m, T s)
+        private readonly double Finish(int r, T* x, T m, T s, bool gradient, out T a, out T b, out T fix)
         {
             int y = Y[r];
             T logS = T.Log(s);
@@ -234,12 +249,13 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
                 Values[r] = loss;
             }
 
-            if (g != null)
+            (a, b, fix) = (T.Zero, T.Zero, T.Zero);
+            if (gradient)
             {
                 T k = Up == null ? Scale : Up[r];
-                T a = k * ((T.One - Epsilon) * wy + Epsilon * invC * WeightSum) / s;
-                RowMath.ScaleSubtract(g, W, C, a, k * Epsilon * invC);
-                g[y] -= k * (T.One - Epsilon) * wy;
+                a = k * ((T.One - Epsilon) * wy + Epsilon * invC * WeightSum) / s;
+                b = k * Epsilon * invC;
+                fix = k * (T.One - Epsilon) * wy;
             }
 
             return double.CreateTruncating(loss);
