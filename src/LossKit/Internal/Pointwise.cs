@@ -110,7 +110,7 @@ internal static unsafe class Pointwise
                 {
                     // The reduced call (Mean/Sum, no weight): Σ l, and g·scale when a gradient is wanted; 512-bit blocks
                     // first where the op has them, then Vector<T> blocks for the rest.
-                    if (TOp.HasVector512 && Vector512.IsHardwareAccelerated)
+                    if (TOp.HasVector512 && VMath.IsWide<T>())
                     {
                         sum = SumWide(op, x, y, gradient, Scale, ref i, end);
                     }

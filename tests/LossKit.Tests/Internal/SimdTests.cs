@@ -134,8 +134,7 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
             var values = new T[n];
             var unreducedGradient = new T[n];
             new LossKit.Detection.SigmoidFocalLoss<T>(Reduction.None, alpha, gamma).ForwardBackward(xt, tt, unreducedGradient, values);
-            Tolerance.AssertClose([double.CreateTruncating(sum)], [Tolerance.Widen<T>(values).Sum()], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} focal: reduced sum vs Σ values");
-            Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} focal: reduced vs unreduced gradients");
+            AssertReducedAgrees(sum, values, g, unreducedGradient, tolerance, "focal");
         }
     }
 
@@ -166,8 +165,7 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
             var values = new T[batch];
             var unreducedGradient = new T[x.Length];
             new LossKit.Detection.QualityFocalLoss<T>(Reduction.None, beta).ForwardBackward(xt, labels, st, batch, classes, unreducedGradient, values);
-            Tolerance.AssertClose([double.CreateTruncating(sum)], [Tolerance.Widen<T>(values).Sum()], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} QFL: reduced sum vs Σ values");
-            Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} QFL: reduced vs unreduced gradients");
+            AssertReducedAgrees(sum, values, g, unreducedGradient, tolerance, "QFL");
         }
     }
 
@@ -181,9 +179,15 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         var values = new T[n];
         var unreducedGradient = new T[n];
         LossRunner<T>.Create(s.Setup.With(Reduction.None)).ForwardBackward(x, unreducedGradient, values);
-        double expected = Tolerance.Widen<T>(values).Sum();
-        Tolerance.AssertClose([double.CreateTruncating(sum)], [expected], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: reduced sum vs Σ values");
-        Tolerance.AssertClose(Tolerance.Widen<T>(g), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {s.Setup.Loss}: reduced vs unreduced gradients");
+        AssertReducedAgrees(sum, values, g, unreducedGradient, tolerance, s.Setup.Loss);
+    }
+
+    /// <summary>The reduced call's sum equals Σ of the unreduced per-element values, and its gradient the unreduced one.</summary>
+    private static void AssertReducedAgrees<T>(T sum, T[] values, T[] gradient, T[] unreducedGradient, double tolerance, string loss)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tolerance.AssertClose([double.CreateTruncating(sum)], [Tolerance.Widen<T>(values).Sum()], Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {loss}: reduced sum vs Σ values");
+        Tolerance.AssertClose(Tolerance.Widen<T>(gradient), Tolerance.Widen<T>(unreducedGradient), Tolerance.For<T>(), tolerance, $"{typeof(T).Name} {loss}: reduced vs unreduced gradients");
     }
 
     /// <summary>Half runs the scalar path; it agrees with double on Half-representable data within Half precision.</summary>
