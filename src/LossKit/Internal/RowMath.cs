@@ -34,26 +34,83 @@ internal static unsafe class RowMath
     }
 
     /// <summary>
-    /// <see cref="Max{T}"/> of two rows of length <paramref name="n"/> at once, their instructions interleaved so the
-    /// CPU overlaps the two dependency chains; each result equals that row's <see cref="Max{T}"/>. Only where
-    /// <see cref="VMath.IsWide{T}"/> and <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count.
+    /// For each of <paramref name="rows"/> consecutive rows of length <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count
+    /// (where <see cref="VMath.IsWide{T}"/>): max[k], the row maximum, and sum[k] = Σ e^(x − max[k]), storing each
+    /// e^(x − max[k]) into the matching row of <paramref name="store"/> unless it is null. One call for a block of rows
+    /// keeps the per-row work inside one loop. The maximum is taken with raw max instructions, reduced across lanes by
+    /// shuffles: unlike <see cref="Max{T}"/> a NaN element may be dropped, but the row's exponential sum is then NaN,
+    /// so whatever the caller derives from it is NaN as well; for every other row the maximum equals <see cref="Max{T}"/>,
+    /// and each row's results do not depend on the other rows.
     /// </summary>
-    public static T Max2<T>(T* x0, T* x1, int n, out T max1)
+    public static void MaxAndSumExp<T>(T* x, T* store, int n, int rows, T* max, T* sum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Vector512<T> m0 = Vector512.Load(x0), m1 = Vector512.Load(x1), nan0 = Vector512.IsNaN(m0), nan1 = Vector512.IsNaN(m1);
-        for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+        for (int k = 0; k < rows; k++, x += n)
         {
-            int o = Math.Min(i, n - Vector512<T>.Count);
-            Vector512<T> v0 = Vector512.Load(x0 + o), v1 = Vector512.Load(x1 + o);
-            m0 = Vector512.MaxNative(m0, v0);
-            m1 = Vector512.MaxNative(m1, v1);
-            nan0 |= Vector512.IsNaN(v0);
-            nan1 |= Vector512.IsNaN(v1);
+            Vector512<T> m = Vector512.Load(x);
+            for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+            {
+                m = Vector512.MaxNative(m, Vector512.Load(x + Math.Min(i, n - Vector512<T>.Count)));
+            }
+
+            T mk = HorizontalMaxQuiet(m);
+            Vector512<T> vm = Vector512.Create(mk), acc = Vector512<T>.Zero;
+            int j = 0;
+            for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
+            {
+                Vector512<T> e = VMath.ExpNonPositive(Vector512.Load(x + j) - vm);
+                if (store != null)
+                {
+                    e.Store(store + j);
+                }
+
+                acc += e;
+            }
+
+            max[k] = mk;
+            sum[k] = SumExpShiftedRest(x, store, n, mk, j, HorizontalSum(acc));
+            store = store == null ? null : store + n;
+        }
+    }
+
+    /// <summary>The largest lane of <paramref name="m"/> by raw max instructions (a NaN lane may or may not win).</summary>
+    private static T HorizontalMaxQuiet<T>(Vector512<T> m)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> h = Vector256.MaxNative(m.GetLower(), m.GetUpper());
+        Vector128<T> q = Vector128.MaxNative(h.GetLower(), h.GetUpper());
+        if (typeof(T) == typeof(float))
+        {
+            Vector128<float> f = q.As<T, float>();
+            f = Vector128.MaxNative(f, Vector128.Shuffle(f, Vector128.Create(2, 3, 0, 1)));
+            f = Vector128.MaxNative(f, Vector128.Shuffle(f, Vector128.Create(1, 0, 3, 2)));
+            return f.As<float, T>().ToScalar();
         }
 
-        max1 = HorizontalMax(m1, nan1);
-        return HorizontalMax(m0, nan0);
+        Vector128<double> d = q.As<T, double>();
+        return Vector128.MaxNative(d, Vector128.Shuffle(d, Vector128.Create(1L, 0L))).As<double, T>().ToScalar();
+    }
+
+    /// <summary>Rows per <see cref="LogBlock{T}(T*, T*, int)"/> call: one 512-bit float vector.</summary>
+    public const int BlockRows = 16;
+
+    /// <summary>
+    /// destination[k] = ln source[k] for k &lt; <paramref name="n"/> ≤ <see cref="BlockRows"/>, all
+    /// <see cref="BlockRows"/> lanes computed with the runtime's 512-bit Log (lanes at or past n read and write the
+    /// buffers' unused tail, so each result is the same whatever n is). Only where <see cref="VMath.IsWide{T}"/>.
+    /// </summary>
+    public static void LogBlock<T>(T* source, T* destination, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int k = n; k < BlockRows; k++)
+        {
+            source[k] = T.One;
+        }
+
+        for (int k = 0; k < BlockRows; k += Vector512<T>.Count)
+        {
+            VMath.Log(Vector512.Load(source + k)).Store(destination + k);
+        }
     }
 
     /// <summary>
@@ -113,35 +170,6 @@ internal static unsafe class RowMath
         }
 
         return SumExpShiftedRest(x, store, n, m, i, sum);
-    }
-
-    /// <summary>
-    /// <see cref="SumExpShifted{T}"/> of two rows at once, their 512-bit blocks interleaved (see <see cref="Max2{T}"/>);
-    /// each sum, and each stored exponential, equals what <see cref="SumExpShifted{T}"/> gives for that row.
-    /// <paramref name="store0"/> and <paramref name="store1"/> are both null or both not. Only where
-    /// <see cref="VMath.IsWide{T}"/> and <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count.
-    /// </summary>
-    public static T SumExpShifted2<T>(T* x0, T* store0, T m0, T* x1, T* store1, T m1, int n, out T sum1)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector512<T> vm0 = Vector512.Create(m0), vm1 = Vector512.Create(m1), acc0 = Vector512<T>.Zero, acc1 = Vector512<T>.Zero;
-        int i = 0;
-        for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-        {
-            Vector512<T> e0 = VMath.ExpNonPositive(Vector512.Load(x0 + i) - vm0);
-            Vector512<T> e1 = VMath.ExpNonPositive(Vector512.Load(x1 + i) - vm1);
-            if (store0 != null)
-            {
-                e0.Store(store0 + i);
-                e1.Store(store1 + i);
-            }
-
-            acc0 += e0;
-            acc1 += e1;
-        }
-
-        sum1 = SumExpShiftedRest(x1, store1, n, m1, i, HorizontalSum(acc1));
-        return SumExpShiftedRest(x0, store0, n, m0, i, HorizontalSum(acc0));
     }
 
     /// <summary>The part of <see cref="SumExpShifted{T}"/> after the 512-bit blocks: elements from <paramref name="i"/> on, added to <paramref name="sum"/>.</summary>
@@ -238,24 +266,28 @@ internal static unsafe class RowMath
     }
 
     /// <summary>
-    /// <see cref="ScaleSubtract{T}"/> of two rows (same <paramref name="w"/>) with their 512-bit blocks interleaved;
-    /// each row ends as <see cref="ScaleSubtract{T}"/> leaves it. Only where <see cref="VMath.IsWide{T}"/>.
+    /// <see cref="ScaleSubtract{T}"/> over <paramref name="rows"/> consecutive rows of length <paramref name="n"/> (row k
+    /// with a[k] and b[k], all with the same <paramref name="w"/>) in one loop; each row ends as
+    /// <see cref="ScaleSubtract{T}"/> leaves it.
     /// </summary>
-    public static void ScaleSubtract2<T>(T* g0, T a0, T b0, T* g1, T a1, T b1, T* w, int n)
+    public static void ScaleSubtractRows<T>(T* g, T* w, int n, int rows, T* a, T* b)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Vector512<T> va0 = Vector512.Create(a0), vb0 = Vector512.Create(b0), va1 = Vector512.Create(a1), vb1 = Vector512.Create(b1);
-        int i = 0;
-        for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+        for (int k = 0; k < rows; k++, g += n)
         {
-            Vector512<T> r0 = Vector512.Load(g0 + i) * va0 - (w == null ? vb0 : vb0 * Vector512.Load(w + i));
-            Vector512<T> r1 = Vector512.Load(g1 + i) * va1 - (w == null ? vb1 : vb1 * Vector512.Load(w + i));
-            r0.Store(g0 + i);
-            r1.Store(g1 + i);
-        }
+            int i = 0;
+            if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
+            {
+                Vector512<T> va = Vector512.Create(a[k]), vb = Vector512.Create(b[k]);
+                for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                {
+                    Vector512<T> r = Vector512.Load(g + i) * va - (w == null ? vb : vb * Vector512.Load(w + i));
+                    r.Store(g + i);
+                }
+            }
 
-        ScaleSubtractRest(g0, w, n, a0, b0, i);
-        ScaleSubtractRest(g1, w, n, a1, b1, i);
+            ScaleSubtractRest(g, w, n, a[k], b[k], i);
+        }
     }
 
     /// <summary>The part of <see cref="ScaleSubtract{T}"/> after the 512-bit blocks: elements from <paramref name="i"/> on.</summary>

@@ -72,6 +72,23 @@ internal static class VMath
         throw new NotSupportedException();
     }
 
+    /// <summary>ln x at 512 bits for float and double (the runtime's Vector512.Log).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return Vector512.Log(x.As<T, float>()).As<float, T>();
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return Vector512.Log(x.As<T, double>()).As<double, T>();
+        }
+
+        throw new NotSupportedException();
+    }
+
     /// <summary>
     /// e^x for x ≤ 0 (or NaN), e.g. x − max over a row: float uses <see cref="ExpNonPositive(Vector{float})"/> (about
     /// 1 ulp), double the runtime's Exp.

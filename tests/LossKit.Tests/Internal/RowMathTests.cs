@@ -145,4 +145,142 @@ public unsafe class RowMathTests(ITestOutputHelper output)
             }
         }
     }
+
+    [Fact]
+    public void MaxAndSumExp_EqualsMaxAndSumExpShiftedRowByRow_AndNaNRowsSumToNaN()
+    {
+        if (!VMath.IsWide<float>())
+        {
+            output.WriteLine("Vector512 is not accelerated in this run: the block primitive is not used, nothing to check.");
+            return;
+        }
+
+        Check<float>();
+        Check<double>();
+
+        static void Check<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int rows = 3;
+            for (int n = Vector512<T>.Count; n <= MaxLength; n++)
+            {
+                T[] x = Row<T>(rows * n, 500 + n);
+                x[2 * n - 1] = T.CreateTruncating(1e3); // the middle row's maximum in its last element
+                T[] expectedMax = new T[rows], expectedSum = new T[rows], expectedStore = new T[rows * n];
+                fixed (T* p = x, q = expectedStore)
+                {
+                    for (int k = 0; k < rows; k++)
+                    {
+                        expectedMax[k] = RowMath.Max(p + k * n, n);
+                        expectedSum[k] = RowMath.SumExpShifted(p + k * n, q + k * n, n, expectedMax[k]);
+                    }
+                }
+
+                T[] max = new T[rows], sum = new T[rows], store = new T[rows * n];
+                fixed (T* p = x, q = store, pm = max, ps = sum)
+                {
+                    RowMath.MaxAndSumExp(p, q, n, rows, pm, ps);
+                }
+
+                Assert.Equal(expectedMax, max);
+                Assert.Equal(expectedSum, sum);
+                Assert.Equal(expectedStore, store);
+                Assert.Equal(T.CreateTruncating(1e3), max[1]);
+
+                for (int at = 0; at < n; at++)
+                {
+                    T[] withNaN = (T[])x.Clone();
+                    withNaN[n + at] = T.NaN;
+                    fixed (T* p = withNaN, pm = max, ps = sum)
+                    {
+                        RowMath.MaxAndSumExp(p, null, n, rows, pm, ps);
+                    }
+
+                    Assert.True(T.IsNaN(sum[1]), $"{typeof(T).Name} n={n}: NaN at {at} gave sum {sum[1]}");
+                    Assert.Equal(expectedSum[0], sum[0]);
+                    Assert.Equal(expectedSum[2], sum[2]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ScaleSubtractRows_EqualsScaleSubtractRowByRow()
+    {
+        Check<float>();
+        Check<double>();
+
+        static void Check<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int rows = 3;
+            T[] a = [T.CreateTruncating(0.37), T.CreateTruncating(-1.5), T.CreateTruncating(2.25)];
+            T[] b = [T.CreateTruncating(0.011), T.Zero, T.CreateTruncating(-0.3)];
+            for (int n = 1; n <= MaxLength; n++)
+            {
+                T[] g = Row<T>(rows * n, 600 + n), w = Row<T>(n, 700 + n);
+                foreach (bool weighted in new[] { false, true })
+                {
+                    T[] expected = (T[])g.Clone(), actual = (T[])g.Clone();
+                    fixed (T* pe = expected, pa = actual, pw = w, paa = a, pb = b)
+                    {
+                        for (int k = 0; k < rows; k++)
+                        {
+                            RowMath.ScaleSubtract(pe + k * n, weighted ? pw : null, n, a[k], b[k]);
+                        }
+
+                        RowMath.ScaleSubtractRows(pa, weighted ? pw : null, n, rows, paa, pb);
+                    }
+
+                    Assert.Equal(expected, actual);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void LogBlock_IsTheLog_WhateverTheBlockFill()
+    {
+        if (!VMath.IsWide<float>())
+        {
+            output.WriteLine("Vector512 is not accelerated in this run: the block primitive is not used, nothing to check.");
+            return;
+        }
+
+        Check<float>(2.5e-7);
+        Check<double>(4e-16);
+
+        static void Check<T>(double tolerance)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Random(7);
+            T[] source = Enumerable.Range(0, RowMath.BlockRows).Select(k => T.CreateTruncating(Math.Exp(rng.NextDouble() * 40 - 5))).ToArray();
+            source[0] = T.One;
+            source[1] = T.NaN;
+            source[2] = T.PositiveInfinity;
+            T[] full = new T[RowMath.BlockRows];
+            for (int n = RowMath.BlockRows; n >= 1; n--)
+            {
+                T[] src = (T[])source.Clone(), log = new T[RowMath.BlockRows];
+                fixed (T* ps = src, pl = log)
+                {
+                    RowMath.LogBlock(ps, pl, n);
+                }
+
+                if (n == RowMath.BlockRows)
+                {
+                    full = log;
+                }
+
+                for (int k = 0; k < n; k++)
+                {
+                    Assert.Equal(full[k], log[k]);
+                    double exact = Math.Log(double.CreateTruncating(source[k]));
+                    double got = double.CreateTruncating(log[k]);
+                    Assert.True(double.IsNaN(exact) ? double.IsNaN(got) : got == exact || Math.Abs(got - exact) <= tolerance * Math.Abs(exact) + tolerance,
+                        $"{typeof(T).Name} ln {source[k]} = {got}, expected {exact}");
+                }
+            }
+        }
+    }
 }
