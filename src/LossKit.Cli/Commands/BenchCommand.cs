@@ -70,6 +70,11 @@ internal static class BenchCommand
         foreach (string name in selected)
         {
             BenchCase c = BenchCases.Create(name);
+
+            // The triad's arrays and the previous case's data are garbage now: collect them before timing, so no
+            // collection of them lands inside this case's timed calls.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
             double f = BenchCases.MedianMs(c.Forward, reps, warmup);
             double fb = BenchCases.MedianMs(c.ForwardBackward, reps, warmup);
             results[name] = new() { ["forward_ms"] = f, ["fwd_bwd_ms"] = fb };
