@@ -204,12 +204,14 @@ internal static unsafe class Pointwise
             return sum;
         }
 
-        /// <summary>Σ l over whole <see cref="Vector512{T}"/> blocks from <paramref name="i"/> (advanced past them), with g·scale stored when wanted.</summary>
+        /// <summary>Σ l over whole <see cref="Vector512{T}"/> blocks from <paramref name="start"/> (advanced past them), with g·scale stored when wanted.</summary>
+        /// <remarks>The index runs in a local and is written back once: a loop on the ref itself kept it in memory (a load
+        /// and a read-modify-write per block), and the op is taken by value so it needs no null check per block.</remarks>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static T SumWide(in TOp op, T* x, T* y, T* gradient, T scale, ref int i, int end)
+        private static T SumWide(TOp op, T* x, T* y, T* gradient, T scale, ref int start, int end)
         {
             Vector512<T> acc = Vector512<T>.Zero;
-            int last = end - Vector512<T>.Count;
+            int i = start, last = end - Vector512<T>.Count;
             if (gradient == null)
             {
                 for (; i <= last; i += Vector512<T>.Count)
@@ -227,6 +229,7 @@ internal static unsafe class Pointwise
                 }
             }
 
+            start = i;
             return Vector512.Sum(acc);
         }
     }

@@ -5,6 +5,8 @@ using LossKit.Cli.Simulation;
 namespace LossKit.Tests.Cli;
 
 /// <summary>The simulation's fused update step, its blocking, and the machine-readable outputs bench/compare reads.</summary>
+// In the global-settings collection: a test here sets LossKitSettings.MaxDegreeOfParallelism.
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
 public class SimulationTests
 {
     /// <summary>Boxes around the target: overlapping, disjoint, touching, identical, zero-size and a few non-finite.</summary>

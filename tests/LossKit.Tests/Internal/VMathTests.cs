@@ -169,4 +169,21 @@ public class VMathTests(ITestOutputHelper output)
             Assert.True(float.IsNaN(expectedSoftplus[i]) ? float.IsNaN(sp[i]) : Math.Abs(sp[i] - expectedSoftplus[i]) <= 1e-7f, $"softplus({special[i]}) = {sp[i]}");
         }
     }
+
+    [Fact]
+    public void PositivePart_AtEveryWidth_IsXAboveZero_ZeroForNaNAndNegativeZero()
+    {
+        float[] special = [float.NaN, -0f, 0f, float.Epsilon, -float.Epsilon, 1e-40f, -1e-40f, 1f, -1f, float.MaxValue,
+            float.MinValue, float.PositiveInfinity, float.NegativeInfinity, 3.5f, -2.25f, 1e30f];
+        static float Expected(float v) => v > 0 ? v : 0f;
+        var at512 = new float[16];
+        VMath.PositivePart(Vector512.Create(special)).CopyTo(at512);
+        for (int i = 0; i < special.Length; i++)
+        {
+            // Bit patterns: −0 must come out +0, as T.Max(−0, 0) gives.
+            Assert.Equal(BitConverter.SingleToInt32Bits(Expected(special[i])), BitConverter.SingleToInt32Bits(at512[i]));
+            Vector<float> v = VMath.PositivePart(new Vector<float>(special[i]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(Expected(special[i])), BitConverter.SingleToInt32Bits(v[0]));
+        }
+    }
 }

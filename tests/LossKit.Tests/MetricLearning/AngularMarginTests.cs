@@ -9,6 +9,8 @@ using Xunit.Abstractions;
 namespace LossKit.Tests.MetricLearning;
 
 /// <summary>AngularMarginLoss: presets, branches, insightface's detached gradient, finite differences, entry points, bad input.</summary>
+// In the global-settings collection: a test here sets LossKitSettings.MaxDegreeOfParallelism.
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
 public sealed class AngularMarginTests(ITestOutputHelper output, DiagnosticOutput diagnostics) : IClassFixture<DiagnosticOutput>
 {
     private const double M = 0.5;

@@ -7,6 +7,9 @@ using LossKit.Tests.Infrastructure;
 namespace LossKit.Tests.MetricLearning;
 
 /// <summary>The blocked matrix product (Internal/Gemm) and the cosine head built on it.</summary>
+// In the global-settings collection: the Gemm thread test sets LossKitSettings.MaxDegreeOfParallelism, which other
+// tests (allocation counts on the calling thread, thread-count identities) rely on while they run.
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
 public class CosineHeadTests
 {
     // ---- Gemm -----------------------------------------------------------------------------------------------------
