@@ -90,8 +90,22 @@ def cases(g):
 
 
 def median_ms(fn, reps, warmup):
+    """Median of `reps` timed calls after `warmup` untimed ones and the same settling rule as `losskit bench`: untimed
+    rounds of at least 0.25 s until a round's fastest call is within 3 % of the round before's (at least two rounds,
+    at most 5 s), so both sides start timing warm."""
     for _ in range(warmup):
         fn()
+    start, previous, round_no = time.perf_counter(), float("inf"), 0
+    while warmup > 0 and time.perf_counter() - start < 5:
+        fastest, round_start = float("inf"), time.perf_counter()
+        while time.perf_counter() - round_start < 0.25:
+            t0 = time.perf_counter()
+            fn()
+            fastest = min(fastest, time.perf_counter() - t0)
+        if round_no >= 1 and fastest >= 0.97 * previous:
+            break
+        previous = min(previous, fastest)
+        round_no += 1
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
