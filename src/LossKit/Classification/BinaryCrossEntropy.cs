@@ -157,15 +157,22 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
             gradient = sigma - y;
             return ((Vector<T>.One - y) * x + VMath.PositivePart(-x)) + log1p;
         }
-        // Float also at 512 bits (compute-bound: one exp, two divisions and two polynomials per element).
+        // Float also at 512 bits (compute-bound: one exp, two divisions and two polynomials per element), with the
+        // exponential e^(−|x|) as a separate stage for the fused call.
         public static bool HasVector512 => typeof(T) == typeof(float);
+
+        public static bool HasStagedVector512 => typeof(T) == typeof(float);
 
         public Vector512<T> Value(Vector512<T> x, Vector512<T> y) => Value(x, y, out _);
 
-        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient)
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => Value(x, y, Stage(x), out gradient);
+
+        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNonPositive(-Vector512.Abs(x.As<T, float>())).As<float, T>();
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, Vector512<T> staged, out Vector512<T> gradient)
         {
             Vector512<float> xf = x.As<T, float>(), yf = y.As<T, float>();
-            Vector512<float> sigma = VMath.SigmoidAndLog1pExpNegAbs(xf, out Vector512<float> log1p);
+            Vector512<float> sigma = VMath.SigmoidAndLog1pFromExp(xf, staged.As<T, float>(), out Vector512<float> log1p);
             gradient = (sigma - yf).As<float, T>();
             return (((Vector512<float>.One - yf) * xf + VMath.PositivePart(-xf)) + log1p).As<float, T>();
         }

@@ -32,6 +32,21 @@ internal interface IPointwiseOp<T>
 
     /// <inheritdoc cref="Value(Vector512{T}, Vector512{T})"/>
     Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => throw new NotSupportedException();
+
+    /// <summary>
+    /// True when the 512-bit form splits in two: <see cref="Stage"/> (an exponential, say) and the rest, which takes
+    /// the staged value. The driver then runs the first stage over a block of elements into a small buffer before the
+    /// second: each half's dependency chain is short enough for the CPU to overlap many elements, where the whole
+    /// chain (exp, then a division and a polynomial on its result) kept too few in flight (BCE-with-logits: about a
+    /// quarter faster). The results are the same values either way.
+    /// </summary>
+    static virtual bool HasStagedVector512 => false;
+
+    /// <summary>The first stage of the 512-bit form; called only when <see cref="HasStagedVector512"/> is true.</summary>
+    Vector512<T> Stage(Vector512<T> x) => throw new NotSupportedException();
+
+    /// <summary>The 512-bit form from <paramref name="staged"/> = <see cref="Stage"/>(x), with the gradient.</summary>
+    Vector512<T> Value(Vector512<T> x, Vector512<T> y, Vector512<T> staged, out Vector512<T> gradient) => throw new NotSupportedException();
 }
 
 /// <summary>
@@ -110,7 +125,11 @@ internal static unsafe class Pointwise
                 {
                     // The reduced call (Mean/Sum, no weight): Σ l, and g·scale when a gradient is wanted; 512-bit blocks
                     // first where the op has them, then Vector<T> blocks for the rest.
-                    if (TOp.HasVector512 && VMath.IsWide<T>())
+                    if (TOp.HasStagedVector512 && VMath.IsWide<T>())
+                    {
+                        sum = SumWideStaged(op, x, y, gradient, Scale, ref i, end);
+                    }
+                    else if (TOp.HasVector512 && VMath.IsWide<T>())
                     {
                         sum = SumWide(op, x, y, gradient, Scale, ref i, end);
                     }
@@ -227,6 +246,52 @@ internal static unsafe class Pointwise
                     acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i), out Vector512<T> g);
                     (g * s).Store(gradient + i);
                 }
+            }
+
+            start = i;
+            return Vector512.Sum(acc);
+        }
+
+        /// <summary>Elements per block of <see cref="SumWideStaged"/>: the staged values fit a 1 KB (float) stack buffer.</summary>
+        private const int StageBlock = 256;
+
+        /// <summary>
+        /// <see cref="SumWide"/> for ops with <see cref="IPointwiseOp{T}.HasStagedVector512"/>: per block
+        /// of up to <see cref="StageBlock"/> elements, the first stage of every 512-bit block into a buffer, then the rest.
+        /// The same values and the same order of the sum as <see cref="SumWide"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        [SkipLocalsInit]
+        private static T SumWideStaged(TOp op, T* x, T* y, T* gradient, T scale, ref int start, int end)
+        {
+            T* staged = stackalloc T[StageBlock];
+            Vector512<T> acc = Vector512<T>.Zero, s = Vector512.Create(scale);
+            int i = start, wholeEnd = start + (end - start) / Vector512<T>.Count * Vector512<T>.Count;
+            while (i < wholeEnd)
+            {
+                int n = Math.Min(StageBlock, wholeEnd - i);
+                for (int k = 0; k < n; k += Vector512<T>.Count)
+                {
+                    op.Stage(Vector512.Load(x + i + k)).Store(staged + k);
+                }
+
+                if (gradient == null)
+                {
+                    for (int k = 0; k < n; k += Vector512<T>.Count)
+                    {
+                        acc += op.Value(Vector512.Load(x + i + k), Vector512.Load(y + i + k), Vector512.Load(staged + k), out _);
+                    }
+                }
+                else
+                {
+                    for (int k = 0; k < n; k += Vector512<T>.Count)
+                    {
+                        acc += op.Value(Vector512.Load(x + i + k), Vector512.Load(y + i + k), Vector512.Load(staged + k), out Vector512<T> g);
+                        (g * s).Store(gradient + i + k);
+                    }
+                }
+
+                i += n;
             }
 
             start = i;

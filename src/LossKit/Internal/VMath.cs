@@ -200,12 +200,13 @@ internal static class VMath
         Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, r2, p23), r2, p01);
         Vector<float> y = Vector.MultiplyAddEstimate(p, r2, r) + Vector<float>.One;
 
-        // bits(t) = bits(1.5·2²³) + n; shifting (bits + 127) left by 23 drops the magic's high bits and leaves the
-        // exponent field of 2ⁿ (n ≥ −126 for x ≥ −87).
+        // bits(t) = bits(1.5·2²³) + n; shifting bits left by 23 drops the magic's high bits and leaves n·2²³, which
+        // added to y's bits adds n to its exponent: y·2ⁿ exactly, since for x ≥ −87 both y and y·2ⁿ are normal (y is
+        // in [0.70, 1.42] and n ≥ −126, with n = −126 only where y > 1.39). An integer add instead of a multiply.
         Vector<int> bits = t.As<float, int>();
         if (!Vector.LessThanAny(x, new Vector<float>(SubnormalBelow)))
         {
-            return y * Vector.ShiftLeft(bits + new Vector<int>(127), 23).As<int, float>();
+            return (y.As<float, int>() + Vector.ShiftLeft(bits, 23)).As<int, float>();
         }
 
         // Rare lanes below −87: 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding once into
@@ -219,18 +220,26 @@ internal static class VMath
     /// 2·atanh(s) = 2s·(1 + s²/3 + s⁴/5 + … + s¹²/13) (the next term is below 2⁻²⁶ relative). 2s is formed as
     /// 2u/(2 + u), exact in the subnormal range. NaN propagates.
     /// </summary>
+    // Log1pUnit's coefficients 1/3, 1/5, …, 1/13 divided by powers of two (4, 16; 64, 256; 1024, 4096) so that the
+    // polynomial runs on w = (2s)² = 4z directly: each Estrin step then equals the z form's step divided by a power of
+    // two, which is exact, so the result is the same as forming z = w/4 first.
+    private const float Log1pC0 = 1f / 3 / 4, Log1pC1 = 1f / 5 / 16, Log1pC2 = 1f / 7 / 64, Log1pC3 = 1f / 9 / 256;
+    private const float Log1pC4 = 1f / 11 / 1024, Log1pC5 = 1f / 13 / 4096;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Log1pUnit(Vector<float> u)
     {
         Vector<float> twoS = (u + u) / (new Vector<float>(2f) + u);
-        Vector<float> z = twoS * twoS * new Vector<float>(0.25f);
-        // 1/3 + z/5 + … + z⁵/13 in Estrin's scheme (short dependency chain).
-        Vector<float> z2 = z * z;
-        Vector<float> p01 = Vector.MultiplyAddEstimate(new Vector<float>(1f / 5), z, new Vector<float>(1f / 3));
-        Vector<float> p23 = Vector.MultiplyAddEstimate(new Vector<float>(1f / 9), z, new Vector<float>(1f / 7));
-        Vector<float> p45 = Vector.MultiplyAddEstimate(new Vector<float>(1f / 13), z, new Vector<float>(1f / 11));
-        Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, z2, p23), z2, p01);
-        return Vector.MultiplyAddEstimate(twoS * z, p, twoS);
+        // 2s + 2s·z·P(z) with z = s², P(z) = 1/3 + z/5 + … + z⁵/13 in Estrin's scheme (short dependency chain), run on
+        // w = (2s)² = 4z with the powers of four folded into the coefficients (Log1pC*): the same values as forming
+        // z = w/4 first, one multiply fewer.
+        Vector<float> w = twoS * twoS;
+        Vector<float> w2 = w * w;
+        Vector<float> p01 = Vector.MultiplyAddEstimate(new Vector<float>(Log1pC1), w, new Vector<float>(Log1pC0));
+        Vector<float> p23 = Vector.MultiplyAddEstimate(new Vector<float>(Log1pC3), w, new Vector<float>(Log1pC2));
+        Vector<float> p45 = Vector.MultiplyAddEstimate(new Vector<float>(Log1pC5), w, new Vector<float>(Log1pC4));
+        Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, w2, p23), w2, p01);
+        return Vector.MultiplyAddEstimate(twoS * w, p, twoS);
     }
 
     /// <summary>
@@ -238,9 +247,16 @@ internal static class VMath
     /// lane by lane (so the same results), for the kernels that also run at 512 bits (IPointwiseOp.HasVector512).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> SigmoidAndLog1pExpNegAbs(Vector512<float> x, out Vector512<float> log1pExpNegAbs)
+    public static Vector512<float> SigmoidAndLog1pExpNegAbs(Vector512<float> x, out Vector512<float> log1pExpNegAbs) =>
+        SigmoidAndLog1pFromExp(x, ExpNonPositive(-Vector512.Abs(x)), out log1pExpNegAbs);
+
+    /// <summary>
+    /// <see cref="SigmoidAndLog1pExpNegAbs(Vector512{float}, out Vector512{float})"/> given e = e^(−|x|) already
+    /// computed (<see cref="ExpNonPositive(Vector512{float})"/> of −|x|), for kernels that stage the exponential.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidAndLog1pFromExp(Vector512<float> x, Vector512<float> e, out Vector512<float> log1pExpNegAbs)
     {
-        Vector512<float> e = ExpNonPositive(-Vector512.Abs(x));
         log1pExpNegAbs = Log1pUnit(e);
         Vector512<float> r = Vector512<float>.One / (Vector512<float>.One + e);
         return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, e * r);
@@ -266,7 +282,7 @@ internal static class VMath
         Vector512<int> bits = t.AsInt32();
         if (!Vector512.LessThanAny(x, Vector512.Create(SubnormalBelow)))
         {
-            return y * Vector512.ShiftLeft(bits + Vector512.Create(127), 23).AsSingle();
+            return (y.AsInt32() + Vector512.ShiftLeft(bits, 23)).AsSingle();
         }
 
         Vector512<float> scaled = y * Vector512.ShiftLeft(bits + Vector512.Create(127 + 64), 23).AsSingle() * Vector512.Create(TwoToMinus64);
@@ -278,13 +294,13 @@ internal static class VMath
     public static Vector512<float> Log1pUnit(Vector512<float> u)
     {
         Vector512<float> twoS = (u + u) / (Vector512.Create(2f) + u);
-        Vector512<float> z = twoS * twoS * Vector512.Create(0.25f);
-        Vector512<float> z2 = z * z;
-        Vector512<float> p01 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 5), z, Vector512.Create(1f / 3));
-        Vector512<float> p23 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 9), z, Vector512.Create(1f / 7));
-        Vector512<float> p45 = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 13), z, Vector512.Create(1f / 11));
-        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, z2, p23), z2, p01);
-        return Vector512.FusedMultiplyAdd(twoS * z, p, twoS);
+        Vector512<float> w = twoS * twoS;
+        Vector512<float> w2 = w * w;
+        Vector512<float> p01 = Vector512.FusedMultiplyAdd(Vector512.Create(Log1pC1), w, Vector512.Create(Log1pC0));
+        Vector512<float> p23 = Vector512.FusedMultiplyAdd(Vector512.Create(Log1pC3), w, Vector512.Create(Log1pC2));
+        Vector512<float> p45 = Vector512.FusedMultiplyAdd(Vector512.Create(Log1pC5), w, Vector512.Create(Log1pC4));
+        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, w2, p23), w2, p01);
+        return Vector512.FusedMultiplyAdd(twoS * w, p, twoS);
     }
 
     /// <inheritdoc cref="PositivePart{T}(Vector{T})"/>
