@@ -68,7 +68,9 @@ public sealed class BinaryCrossEntropyLoss<T> : ElementwiseLoss<T>
 /// <para>Stable for logits of any size (one e^(−|x|) per element, no exp of a positive number). Soft targets are
 /// allowed; they are not range-checked, as in PyTorch. pos_weight has one entry per class (the input's last
 /// dimension; the input length must be a multiple of its length) and broadcasts over rows.</para>
-/// <para>NaN propagates; ±∞ logits give ∞ or 0 loss with gradient σ − y (ATen gives NaN loss at ±∞); empty Mean is NaN.</para>
+/// <para>NaN propagates. ±∞ logits give the loss ATen's formula gives: ∞ for x = +∞ with y = 0, NaN for the other
+/// hard targets (the formula meets 0·∞ or ∞ − ∞ there); the gradient σ(x)·L − pos_weight·y stays finite. Empty Mean is
+/// NaN.</para>
 /// </remarks>
 public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
     where T : unmanaged, IFloatingPointIeee754<T>

@@ -193,4 +193,37 @@ public class BinaryCrossEntropyTests
     [InlineData(double.PositiveInfinity)]
     public void PosWeight_NotFinite_Throws(double bad) =>
         LossChecks.Throws<ArgumentOutOfRangeException>("posWeight", () => _ = new BinaryCrossEntropyWithLogitsLoss<double>(posWeight: new[] { 1.0, bad }));
+
+    /// <summary>
+    /// Infinite logits, against PyTorch 1.13 (F.binary_cross_entropy_with_logits, reduction='none', and its autograd
+    /// gradient): loss [∞, NaN, NaN, NaN] and gradient [1, 0, 0, −1] for (x, y) = (+∞, 0), (+∞, 1), (−∞, 0), (−∞, 1).
+    /// Long enough (40) that the 512-bit and Vector&lt;T&gt; paths see them too, float and double, every reduction's kernel.
+    /// </summary>
+    [Fact]
+    public void WithLogits_InfiniteLogits_MatchPyTorch()
+    {
+        Check<float>();
+        Check<double>();
+
+        static void Check<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] x = Enumerable.Range(0, 40).Select(i => i % 4 < 2 ? T.PositiveInfinity : T.NegativeInfinity).ToArray();
+            T[] y = Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? T.Zero : T.One).ToArray();
+            var values = new T[40];
+            var g = new T[40];
+            new BinaryCrossEntropyWithLogitsLoss<T>(Reduction.None).ForwardBackward(x, y, g, values);
+            var reducedGradient = new T[40];
+            T sum = new BinaryCrossEntropyWithLogitsLoss<T>(Reduction.Sum).ForwardBackward(x, y, reducedGradient);
+            for (int i = 0; i < 40; i++)
+            {
+                double expectedGradient = (i % 4) switch { 0 => 1, 3 => -1, _ => 0 };
+                Assert.True(i % 4 == 0 ? T.IsPositiveInfinity(values[i]) : T.IsNaN(values[i]), $"{typeof(T).Name} loss[{i}] = {values[i]}");
+                Assert.Equal(expectedGradient, double.CreateTruncating(g[i]));
+                Assert.Equal(expectedGradient, double.CreateTruncating(reducedGradient[i]));
+            }
+
+            Assert.True(T.IsNaN(sum));
+        }
+    }
 }
