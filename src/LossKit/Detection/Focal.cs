@@ -145,16 +145,25 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
 
         // Float with the default γ = 2 also at 512 bits (compute-bound, as BCE-with-logits): the same steps as the
         // Vector<T> form above with q^γ = q·q and q^(γ−1) = q written out.
+        // The exponential e^(−|x|) is a separate stage, as in BCE-with-logits (IPointwiseOp.HasStagedVector512).
         public static bool HasVector512 => typeof(T) == typeof(float) && typeof(TPower) == typeof(SquarePower<T>);
+
+        public static bool HasStagedVector512 => HasVector512;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<T> Value(Vector512<T> x, Vector512<T> y) => Value(x, y, out _);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<T> Value(Vector512<T> x, Vector512<T> t, out Vector512<T> gradient)
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> t, out Vector512<T> gradient) => Value(x, t, Stage(x), out gradient);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNonPositive(-Vector512.Abs(x.As<T, float>())).As<float, T>();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> t, Vector512<T> staged, out Vector512<T> gradient)
         {
             Vector512<float> xf = x.As<T, float>(), tf = t.As<T, float>(), one = Vector512<float>.One;
-            Vector512<float> p = VMath.SigmoidAndLog1pExpNegAbs(xf, out Vector512<float> log1p);
+            Vector512<float> p = VMath.SigmoidAndLog1pFromExp(xf, staged.As<T, float>(), out Vector512<float> log1p);
             Vector512<float> oneMinusT = one - tf;
             Vector512<float> ce = (oneMinusT * xf + VMath.PositivePart(-xf)) + log1p;
             Vector512<float> oneMinusP = one - p;
