@@ -257,21 +257,7 @@ internal static unsafe class RowMath
 
     /// <summary>gᵢ = eᵢ·a − b·wᵢ (wᵢ = 1 when <paramref name="w"/> is null), in place over <paramref name="g"/> holding eᵢ.</summary>
     public static void ScaleSubtract<T>(T* g, T* w, int n, T a, T b)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
-        {
-            Vector512<T> va = Vector512.Create(a), vb = Vector512.Create(b);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                Vector512<T> r = Vector512.Load(g + i) * va - (w == null ? vb : vb * Vector512.Load(w + i));
-                r.Store(g + i);
-            }
-        }
-
-        ScaleSubtractRest(g, w, n, a, b, i);
-    }
+        where T : unmanaged, IFloatingPointIeee754<T> => ScaleSubtractRows(g, w, n, 1, &a, &b);
 
     /// <summary>
     /// <see cref="ScaleSubtract{T}"/> over <paramref name="rows"/> consecutive rows of length <paramref name="n"/> (row k
