@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prints the bench/compare table from the two JSON files: medians, PyTorch / LossKit ratios, bandwidth fractions."""
+"""Prints the bench/compare table from the JSON files of each round (`--losskit F...` `--torch F...`): medians,
+PyTorch / LossKit ratios, bandwidth fractions, and with several rounds each side's fastest median per case."""
 import json
 import platform
 import sys
@@ -15,12 +16,16 @@ TARGETS = {  # fwd+bwd ratio targets from the performance issue
 def load(flag):
     """The JSON files after `flag` on the command line (one per round)."""
     args = sys.argv[1:]
-    start = args.index(flag) + 1
+    if flag not in args:
+        sys.exit(f"table.py: {flag} FILE... is required")
     files = []
-    for a in args[start:]:
+    for a in args[args.index(flag) + 1:]:
         if a.startswith("--"):
             break
-        files.append(json.load(open(a)))
+        with open(a) as f:
+            files.append(json.load(f))
+    if not files:
+        sys.exit(f"table.py: no files after {flag}")
     return files
 
 
@@ -31,7 +36,7 @@ def fastest(rounds):
         for name, fields in r.items():
             m = merged.setdefault(name, dict(fields))
             for k, v in fields.items():
-                m[k] = max(m[k], v) if name == "_triad" else min(m[k], v)
+                m[k] = max(m.get(k, v), v) if name == "_triad" else min(m.get(k, v), v)
     return merged
 
 

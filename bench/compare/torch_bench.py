@@ -91,8 +91,8 @@ def cases(g):
 
 def median_ms(fn, reps, warmup):
     """Median of `reps` timed calls after `warmup` untimed ones and the same settling rule as `losskit bench`: untimed
-    rounds of at least 0.25 s until a round's fastest call is within 3 % of the round before's (at least two rounds,
-    at most 5 s), so both sides start timing warm."""
+    rounds of at least 0.25 s until a round's fastest call no longer beats the best of the rounds before by more than
+    3 % (at least two rounds, at most 5 s), so both sides start timing warm."""
     for _ in range(warmup):
         fn()
     start, previous, round_no = time.perf_counter(), float("inf"), 0

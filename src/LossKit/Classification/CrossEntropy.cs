@@ -218,7 +218,9 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
         /// and exponential sum (<see cref="RowMath.MaxAndSumExp{T}"/>), then the block's logs in one vector
         /// (<see cref="RowMath.LogBlock{T}"/>), then each row's loss and gradient. Fewer instructions per row than one
         /// row at a time (no NaN lanes tracked, no scalar log calls), and a row's result does not depend on its
-        /// neighbours (a batch equals its rows computed one at a time, bit for bit).
+        /// neighbours (a batch equals its rows computed one at a time, bit for bit). The block's ln s comes from the
+        /// runtime's 512-bit Log and the one-row path's from T.Log, so results can differ in the last bit between a
+        /// run with Vector512 and one without.
         /// </summary>
         [System.Runtime.CompilerServices.SkipLocalsInit]
         private readonly double RunBlock(ref int r, int end)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
@@ -40,12 +41,14 @@ internal static unsafe class RowMath
     /// keeps the per-row work inside two loops (all the maxima, then all the exponentials: 5-8 % faster than one row
     /// after the other at 80 classes). The maximum is taken with raw max instructions, reduced across lanes by
     /// shuffles: unlike <see cref="Max{T}"/> a NaN element may be dropped, but the row's exponential sum is then NaN,
-    /// so whatever the caller derives from it is NaN as well; for every other row the maximum equals <see cref="Max{T}"/>,
-    /// and each row's results do not depend on the other rows.
+    /// so whatever the caller derives from it is NaN as well; for every other row the maximum equals <see cref="Max{T}"/>
+    /// (up to the sign of a zero maximum, which no e^(x − m) notices), and each row's results do not depend on the
+    /// other rows.
     /// </summary>
     public static void MaxAndSumExp<T>(T* x, T* store, int n, int rows, T* max, T* sum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(VMath.IsWide<T>() && n >= Vector512<T>.Count && rows >= 1);
         // All the rows' maxima first, then all their exponentials: the exponential loop then never waits on a
         // maximum just being reduced, and the CPU keeps more exponentials in flight.
         T* row = x;
@@ -110,6 +113,7 @@ internal static unsafe class RowMath
     public static void LogBlock<T>(T* source, T* destination, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(VMath.IsWide<T>() && n >= 1 && n <= BlockRows);
         for (int k = n; k < BlockRows; k++)
         {
             source[k] = T.One;

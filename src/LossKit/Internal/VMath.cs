@@ -202,15 +202,18 @@ internal static class VMath
 
         // bits(t) = bits(1.5·2²³) + n; shifting bits left by 23 drops the magic's high bits and leaves n·2²³, which
         // added to y's bits adds n to its exponent: y·2ⁿ exactly, since for x ≥ −87 both y and y·2ⁿ are normal (y is
-        // in [0.70, 1.42] and n ≥ −126, with n = −126 only where y > 1.39). An integer add instead of a multiply.
+        // in [0.70, 1.42] and n ≥ −126, with n = −126 only where y > 1.39). An integer add instead of a multiply. The
+        // test is "all lanes ≥ −87", not "no lane below −87", so NaN lanes take the multiplying path below: a NaN's
+        // payload bits would leak into the exponent add and could give a finite number.
         Vector<int> bits = t.As<float, int>();
-        if (!Vector.LessThanAny(x, new Vector<float>(SubnormalBelow)))
+        if (Vector.GreaterThanOrEqualAll(x, new Vector<float>(SubnormalBelow)))
         {
             return (y.As<float, int>() + Vector.ShiftLeft(bits, 23)).As<int, float>();
         }
 
-        // Rare lanes below −87: 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding once into
-        // the subnormal range; lanes below −104 (e^x &lt; 2⁻¹⁵⁰, also −∞) are 0, where t and n are meaningless.
+        // Rare lanes below −87 (or NaN): 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding
+        // once into the subnormal range; lanes below −104 (e^x &lt; 2⁻¹⁵⁰, also −∞) are 0, where t and n are
+        // meaningless; NaN lanes stay NaN through the multiply.
         Vector<float> scaled = y * Vector.ShiftLeft(bits + new Vector<int>(127 + 64), 23).As<int, float>() * new Vector<float>(TwoToMinus64);
         return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(ZeroBelow)), Vector<float>.Zero, scaled);
     }
@@ -280,7 +283,7 @@ internal static class VMath
         Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, r2, p23), r2, p01);
         Vector512<float> y = Vector512.FusedMultiplyAdd(p, r2, r) + Vector512<float>.One;
         Vector512<int> bits = t.AsInt32();
-        if (!Vector512.LessThanAny(x, Vector512.Create(SubnormalBelow)))
+        if (Vector512.GreaterThanOrEqualAll(x, Vector512.Create(SubnormalBelow)))
         {
             return (y.AsInt32() + Vector512.ShiftLeft(bits, 23)).AsSingle();
         }

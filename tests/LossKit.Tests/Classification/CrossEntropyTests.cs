@@ -344,9 +344,11 @@ public class CrossEntropyTests
     }
 
     /// <summary>
-    /// A batch (rows run two at a time where the row kernels are 512-bit) equals its rows computed one call each:
-    /// per-row losses and gradients bit for bit, with ignored rows at the start, inside and at the end of pairs,
-    /// class counts below, at and above a 512-bit block, class weights and label smoothing.
+    /// A batch (kept rows run in blocks of up to 16 where the row kernels are 512-bit) equals its rows computed one
+    /// call each: per-row losses and gradients bit for bit, with ignored rows first, inside and last (so full 16-row
+    /// blocks, a 17th row starting a new block and short blocks all occur), a kept row holding a NaN with payload bits
+    /// (its loss and whole gradient row NaN, its neighbours untouched), class counts below, at and above a 512-bit
+    /// block, class weights and label smoothing.
     /// </summary>
     [Theory]
     [InlineData(15, 0.0, false)]
@@ -362,10 +364,11 @@ public class CrossEntropyTests
         void Check<T>()
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            const int rows = 11;
+            const int rows = 45, nanRow = 30;
             var rng = new Random(classes);
             T[] x = Enumerable.Range(0, rows * classes).Select(_ => T.CreateTruncating(rng.NextDouble() * 16 - 8)).ToArray();
-            int[] y = Enumerable.Range(0, rows).Select(r => r is 0 or 4 or 7 or 10 ? -100 : rng.Next(classes)).ToArray();
+            x[nanRow * classes + classes / 2] = T.CreateTruncating(BitConverter.Int32BitsToSingle(0x7FC00001));
+            int[] y = Enumerable.Range(0, rows).Select(r => r is 0 or 23 or 40 or 44 ? -100 : rng.Next(classes)).ToArray();
             T[] w = weighted ? Enumerable.Range(0, classes).Select(_ => T.CreateTruncating(0.5 + rng.NextDouble())).ToArray() : [];
             var ce = new CrossEntropyLoss<T>(Reduction.None, w, labelSmoothing: smoothing);
             var values = new T[rows];
@@ -378,6 +381,8 @@ public class CrossEntropyTests
                 ce.ForwardBackward(x.AsSpan(r * classes, classes), y.AsSpan(r, 1), 1, classes, g1, v1);
                 Assert.Equal(v1[0], values[r]);
                 Assert.Equal(g1, g.AsSpan(r * classes, classes).ToArray());
+                Assert.Equal(r == nanRow, T.IsNaN(values[r]));
+                Assert.Equal(r == nanRow ? classes : 0, g1.Count(T.IsNaN));
             }
         }
     }

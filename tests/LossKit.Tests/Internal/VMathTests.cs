@@ -186,4 +186,27 @@ public class VMathTests(ITestOutputHelper output)
             Assert.Equal(BitConverter.SingleToInt32Bits(Expected(special[i])), BitConverter.SingleToInt32Bits(v[0]));
         }
     }
+
+    /// <summary>
+    /// NaNs with payload bits (not only float.NaN, whose low bits are 0) stay NaN through exp, sigmoid and softplus
+    /// at 512 bits and at Vector&lt;T&gt; width: the exponent-field add of 2ⁿ must not see a NaN's payload.
+    /// </summary>
+    [Fact]
+    public void NaNPayloads_StayNaN_AtEveryWidth()
+    {
+        int[] payloads = [0x7FC00001, 0x7FC000FF, 0x7FC12345, unchecked((int)0xFFC00001), unchecked((int)0xFFFFFFFF), 0x7FFFFFFF];
+        foreach (int bits in payloads)
+        {
+            float nan = BitConverter.Int32BitsToSingle(bits);
+            Assert.True(float.IsNaN(nan));
+            var v512 = Vector512.Create(nan);
+            Assert.True(float.IsNaN(VMath.ExpNonPositive(v512)[0]), $"exp512 of NaN 0x{bits:X8}");
+            Assert.True(float.IsNaN(VMath.SigmoidAndLog1pExpNegAbs(v512, out Vector512<float> sp512)[0]), $"sigmoid512 of NaN 0x{bits:X8}");
+            Assert.True(float.IsNaN(sp512[0]), $"softplus512 of NaN 0x{bits:X8}");
+            var v = new Vector<float>(nan);
+            Assert.True(float.IsNaN(VMath.ExpNonPositive(v)[0]), $"exp of NaN 0x{bits:X8}");
+            Assert.True(float.IsNaN(VMath.SigmoidAndLog1pExpNegAbs(v, out Vector<float> sp)[0]), $"sigmoid of NaN 0x{bits:X8}");
+            Assert.True(float.IsNaN(sp[0]), $"softplus of NaN 0x{bits:X8}");
+        }
+    }
 }
