@@ -57,7 +57,7 @@ if several:
     triads = " / ".join(f"{r['_triad']['gb_per_s']:.1f}" for r in lk_rounds if "_triad" in r)
     print(f"{len(lk_rounds)} rounds, each side's fastest median per case (triads by round: {triads} GB/s)")
 print("| case | LossKit fwd ms | PyTorch fwd ms | fwd ratio | LossKit fwd+bwd ms | PyTorch fwd+bwd ms | fwd+bwd ratio | target | % triad |"
-      + (" fwd+bwd ratio by round |" if several else ""))
+      + (" fwd+bwd ratio (% of that round's triad) by round |" if several else ""))
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if several else ""))
 for name, r in lk.items():
     if name.startswith("_") or name not in pt:
@@ -73,7 +73,13 @@ for name, r in lk.items():
         frac = f"{pct:.0f} % " + ("✓" if pct >= 50 else "✗")  # the issue's bar: at least 50 % of the triad
     by_round = ""
     if several:
-        by_round = " " + " / ".join(f"{pr[name]['fwd_bwd_ms'] / lr[name]['fwd_bwd_ms']:.1f}" for lr, pr in zip(lk_rounds, pt_rounds)
-                                    if name in lr and name in pr) + " |"
+        def one_round(lr, pr):
+            """That round's own ratio, and for the memory-bound cases its % of that round's triad."""
+            text = f"{pr[name]['fwd_bwd_ms'] / lr[name]['fwd_bwd_ms']:.2f}"
+            own_triad = lr.get("_triad", {}).get("gb_per_s")
+            if own_triad and "bytes_fwd_bwd" in lr[name]:
+                text += f" ({100 * lr[name]['bytes_fwd_bwd'] / (lr[name]['fwd_bwd_ms'] * 1e6) / own_triad:.0f} %)"
+            return text
+        by_round = " " + " / ".join(one_round(lr, pr) for lr, pr in zip(lk_rounds, pt_rounds) if name in lr and name in pr) + " |"
     print(f"| {name} | {r['forward_ms']:.3f} | {p['forward_ms']:.3f} | {p['forward_ms'] / r['forward_ms']:.1f}× | "
           f"{r['fwd_bwd_ms']:.3f} | {p['fwd_bwd_ms']:.3f} | {ratio:.1f}× | {met} | {frac} |{by_round}")
