@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace LossKit.Internal;
@@ -65,21 +66,7 @@ internal static unsafe class RowMath
 
         for (int k = 0; k < rows; k++, x += n)
         {
-            T mk = max[k];
-            Vector512<T> vm = Vector512.Create(mk), acc = Vector512<T>.Zero;
-            int j = 0;
-            for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
-            {
-                Vector512<T> e = VMath.ExpNonPositive(Vector512.Load(x + j) - vm);
-                if (store != null)
-                {
-                    e.Store(store + j);
-                }
-
-                acc += e;
-            }
-
-            sum[k] = SumExpShiftedRest(x, store, n, mk, j, HorizontalSum(acc));
+            sum[k] = SumExpShiftedInline(x, store, n, max[k]);
             store = store == null ? null : store + n;
         }
     }
@@ -160,6 +147,11 @@ internal static unsafe class RowMath
     /// must be the row maximum (every caller passes <see cref="Max{T}"/>), so xᵢ − m ≤ 0 and the float vector path uses
     /// <see cref="VMath.ExpNonPositive{T}(Vector{T})"/>.</summary>
     public static T SumExpShifted<T>(T* x, T* store, int n, T m)
+        where T : unmanaged, IFloatingPointIeee754<T> => SumExpShiftedInline(x, store, n, m);
+
+    /// <summary><see cref="SumExpShifted{T}"/>'s body, inlined into <see cref="MaxAndSumExp{T}"/>'s loop over rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T SumExpShiftedInline<T>(T* x, T* store, int n, T m)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
