@@ -606,16 +606,25 @@ public class CriteriaThreadingAndAllocationTests
             {
                 call();
                 call();
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 5; i++)
+
+                // Up to three windows of 5 calls; steady state means one of them allocates nothing. A loss that
+                // allocates per call does so in every window; a one-off allocation by the runtime on this thread
+                // (seen twice in full-suite runs, 1,560 B per call in one window, never in the step alone) does not.
+                long fewest = long.MaxValue;
+                for (int window = 0; window < 3 && fewest != 0; window++)
                 {
-                    call();
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 5; i++)
+                    {
+                        call();
+                    }
+
+                    fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
                 }
 
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                if (allocated != 0)
+                if (fewest != 0)
                 {
-                    report.Add($"{name}: {allocated / 5.0} B per call");
+                    report.Add($"{name}: {fewest / 5.0} B per call");
                 }
             }
         }
