@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit;
 
@@ -15,7 +16,7 @@ namespace LossKit;
 /// Targets must be in [0, classes) or equal the ignore index where the loss has one (ArgumentOutOfRangeException
 /// naming <c>target</c> otherwise).
 /// </remarks>
-public abstract class ClassIndexLoss<T>
+public abstract class ClassIndexLoss<T> : ILayoutKernel<T, ClassIndexCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly bool _hasIgnoreIndex;
@@ -51,70 +52,37 @@ public abstract class ClassIndexLoss<T>
     /// <param name="classes">Columns (≥ 1).</param>
     /// <param name="destination">With <see cref="Reduction.None"/>: receives the per-row losses (required, length batch).</param>
     /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead (not with Sum).</param>
-    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> destination = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, target, batch, classes, destination, default, Reduction == Reduction.None, false, avgFactor);
-        double sum = Run(input, target, batch, classes, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> destination = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, new ClassIndexCall<T>(input, target, batch, classes), destination, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × classes) for a scalar upstream gradient (Mean or Sum).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, T upstream, Span<T> gradient, double? avgFactor = null)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(input, target, batch, classes, default, gradient, false, true, avgFactor);
-        Run(input, target, batch, classes, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, T upstream, Span<T> gradient, double? avgFactor = null) =>
+        EntryPoints.Backward(this, new ClassIndexCall<T>(input, target, batch, classes), upstream, gradient, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × classes) for a per-row upstream gradient (Reduction.None).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
-        Validate(input, target, batch, classes, default, gradient, false, true, null);
-        Run(input, target, batch, classes, default, gradient, T.One, upstream);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient) =>
+        EntryPoints.Backward(this, new ClassIndexCall<T>(input, target, batch, classes), upstream, gradient);
 
     /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass.</summary>
-    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> gradient, Span<T> destination = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, target, batch, classes, destination, gradient, Reduction == Reduction.None, true, avgFactor);
-        double sum = Run(input, target, batch, classes, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, denominator), default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> gradient, Span<T> destination = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, new ClassIndexCall<T>(input, target, batch, classes), gradient, destination, avgFactor);
 
     /// <summary>Tensor form: <paramref name="input"/> [batch, classes], <paramref name="target"/> [batch].</summary>
-    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> destination = default)
-    {
-        (int batch, int classes) = Shape(input, target);
-        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> destination = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
 
     /// <summary>Tensor form of the scalar-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, T upstream, TensorSpan<T> gradient)
-    {
-        (int batch, int classes) = Shape(input, target);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, upstream, TensorArgs.Flat(gradient, nameof(gradient)));
-    }
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, T upstream, TensorSpan<T> gradient, double? avgFactor = null) =>
+        EntryPoints.Backward(this, ClassIndexCall<T>.From(input, target), upstream, EntryPoints.Gradient(gradient, input.Lengths), avgFactor);
 
     /// <summary>Tensor form of the per-row-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient)
-    {
-        (int batch, int classes) = Shape(input, target);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        TensorArgs.SameShape(upstream.Lengths, target.Lengths, nameof(upstream));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, TensorArgs.Flat(upstream, nameof(upstream)), TensorArgs.Flat(gradient, nameof(gradient)));
-    }
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient) =>
+        EntryPoints.Backward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Upstream(upstream, target.Lengths), EntryPoints.Gradient(gradient, input.Lengths));
 
     /// <summary>Tensor form of the fused pass.</summary>
-    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> gradient, TensorSpan<T> destination = default)
-    {
-        (int batch, int classes) = Shape(input, target);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes,
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> gradient, TensorSpan<T> destination = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Gradient(gradient, input.Lengths),
+            EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
 
     /// <summary>The loss's kernel: Σ of per-row losses; stores them and writes the scaled gradient when asked.</summary>
     private protected abstract double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
@@ -144,46 +112,22 @@ public abstract class ClassIndexLoss<T>
         return sum;
     }
 
-    /// <summary>Checks shapes, destinations and targets; returns the Mean denominator.</summary>
-    private protected double Validate(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
-        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient, double? avgFactor)
+    /// <summary>Checks the class weights against the classes; the per-class weights' length must match.</summary>
+    private protected void CheckClassWeights(int classes)
     {
-        ThrowHelper.CheckDimension(batch, nameof(batch));
-        if (classes < 1)
-        {
-            ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
-        }
-
-        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
-        ThrowHelper.CheckLength(target.Length, batch, nameof(target), "one class index per row");
         if (!Weight.IsEmpty)
         {
             ThrowHelper.CheckLength(Weight.Length, classes, "weight", "one weight per class");
         }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, batch, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
-        }
-
-        int kept = DataChecks.ClassIndices(target, classes, IgnoreIndex, _hasIgnoreIndex);
-        return avgFactor.HasValue ? Reductions.MeanDenominator(Reduction, batch, avgFactor) : MeanDenominator(target, kept);
     }
 
-    private static (int Batch, int Classes) Shape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<int> target)
+    double ILayoutKernel<T, ClassIndexCall<T>>.Prepare(scoped in ClassIndexCall<T> call, double? avgFactor)
     {
-        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, classes]");
-        TensorArgs.Rank(target.Lengths, 1, nameof(target), "[batch]");
-        if (target.Lengths[0] != input.Lengths[0])
-        {
-            ThrowHelper.Argument(nameof(target), $"target must have shape [{input.Lengths[0]}] to match input {TensorArgs.Shape(input.Lengths)}, got {TensorArgs.Shape(target.Lengths)}.");
-        }
-
-        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
+        CheckClassWeights(call.Classes);
+        int kept = DataChecks.ClassIndices(call.Target, call.Classes, IgnoreIndex, _hasIgnoreIndex);
+        return avgFactor.HasValue ? Reductions.MeanDenominator(Reduction, call.Batch, avgFactor) : MeanDenominator(call.Target, kept);
     }
+
+    double ILayoutKernel<T, ClassIndexCall<T>>.Run(scoped in ClassIndexCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
+        Run(call.Input, call.Target, call.Batch, call.Classes, values, gradient, scale, upstream);
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit.Classification;
 
@@ -22,7 +23,7 @@ namespace LossKit.Classification;
 /// PyTorch's log_softmax); finite logits of any size (±1e4 and beyond) give finite results. Empty batch: Sum 0,
 /// Mean NaN.</para>
 /// </remarks>
-public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
+public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>, ILayoutKernel<T, ProbabilityRowsCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the loss.</summary>
@@ -38,61 +39,46 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
     public double LabelSmoothing { get; }
 
     /// <summary>Loss value for probability targets (<paramref name="target"/> batch × classes).</summary>
-    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> destination = default)
-    {
-        ValidateProbabilities(input, target, batch, classes, destination, default, Reduction == Reduction.None, false);
-        double sum = RunProbabilities(input, target, batch, classes, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, batch);
-    }
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> destination = default) =>
+        EntryPoints.Forward(this, new ProbabilityRowsCall<T>(input, target, batch, classes), destination, null);
 
     /// <summary>d loss / d input for probability targets and a scalar upstream gradient.</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, T upstream, Span<T> gradient)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        ValidateProbabilities(input, target, batch, classes, default, gradient, false, true);
-        RunProbabilities(input, target, batch, classes, default, gradient, Reductions.GradientScale(Reduction, upstream, batch), default);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, T upstream, Span<T> gradient) =>
+        EntryPoints.Backward(this, new ProbabilityRowsCall<T>(input, target, batch, classes), upstream, gradient, null);
 
     /// <summary>d loss / d input for probability targets and a per-row upstream gradient (Reduction.None).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
-        ValidateProbabilities(input, target, batch, classes, default, gradient, false, true);
-        RunProbabilities(input, target, batch, classes, default, gradient, T.One, upstream);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, ReadOnlySpan<T> upstream, Span<T> gradient) =>
+        EntryPoints.Backward(this, new ProbabilityRowsCall<T>(input, target, batch, classes), upstream, gradient);
 
     /// <summary>Loss and gradient for probability targets in one pass.</summary>
-    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> gradient, Span<T> destination = default)
-    {
-        ValidateProbabilities(input, target, batch, classes, destination, gradient, Reduction == Reduction.None, true);
-        double sum = RunProbabilities(input, target, batch, classes, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, batch), default);
-        return Reductions.Finish<T>(Reduction, sum, batch);
-    }
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes, Span<T> gradient, Span<T> destination = default) =>
+        EntryPoints.ForwardBackward(this, new ProbabilityRowsCall<T>(input, target, batch, classes), gradient, destination, null);
 
     /// <summary>Tensor form, probability targets [batch, classes].</summary>
-    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default)
-    {
-        (int batch, int classes) = ProbabilityShape(input, target);
-        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default) =>
+        EntryPoints.Forward(this, ProbabilityRowsCall<T>.From(input, target), EntryPoints.Destination(destination, input.Lengths[..1], Reduction), null);
 
     /// <summary>Tensor form, probability targets, fused.</summary>
-    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default)
-    {
-        (int batch, int classes) = ProbabilityShape(input, target);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes,
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default) =>
+        EntryPoints.ForwardBackward(this, ProbabilityRowsCall<T>.From(input, target), EntryPoints.Gradient(gradient, input.Lengths),
+            EntryPoints.Destination(destination, input.Lengths[..1], Reduction), null);
 
     /// <summary>Tensor form, probability targets, scalar upstream.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient)
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient) =>
+        EntryPoints.Backward(this, ProbabilityRowsCall<T>.From(input, target), upstream, EntryPoints.Gradient(gradient, input.Lengths), null);
+
+    /// <summary>Tensor form, probability targets, per-row upstream [batch] (Reduction.None).</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient) =>
+        EntryPoints.Backward(this, ProbabilityRowsCall<T>.From(input, target), EntryPoints.Upstream(upstream, input.Lengths[..1]), EntryPoints.Gradient(gradient, input.Lengths));
+
+    double ILayoutKernel<T, ProbabilityRowsCall<T>>.Prepare(scoped in ProbabilityRowsCall<T> call, double? avgFactor)
     {
-        (int batch, int classes) = ProbabilityShape(input, target);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, classes, upstream, TensorArgs.Flat(gradient, nameof(gradient)));
+        CheckClassWeights(call.Classes);
+        return call.Batch;
     }
+
+    double ILayoutKernel<T, ProbabilityRowsCall<T>>.Run(scoped in ProbabilityRowsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
+        RunProbabilities(call.Input, call.Target, call.Batch, call.Classes, values, gradient, scale, upstream);
 
     private protected override double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => SumOfTargetWeights(target, keptRows);
 
@@ -127,40 +113,6 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>
     }
 
     private T WeightSum(int classes) => Weight.IsEmpty ? T.CreateTruncating(classes) : TensorPrimitives.Sum(Weight.Span);
-
-    private void ValidateProbabilities(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int classes,
-        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient)
-    {
-        ThrowHelper.CheckDimension(batch, nameof(batch));
-        if (classes < 1)
-        {
-            ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
-        }
-
-        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
-        ThrowHelper.CheckLength(target.Length, input.Length, nameof(target), "probability targets have the input's shape");
-        if (!Weight.IsEmpty)
-        {
-            ThrowHelper.CheckLength(Weight.Length, classes, "weight", "one weight per class");
-        }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, batch, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
-        }
-    }
-
-    private static (int Batch, int Classes) ProbabilityShape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<T> target)
-    {
-        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, classes]");
-        TensorArgs.SameShape(target.Lengths, input.Lengths, nameof(target));
-        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
-    }
 
     /// <summary>Class-index rows: max, Σ e^(x − m) stored into the gradient row, then g = e·A − B·w and the target fix-up.</summary>
     private unsafe struct IndexKernel : IRowKernel

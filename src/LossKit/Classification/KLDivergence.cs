@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit.Classification;
 
@@ -14,7 +15,7 @@ namespace LossKit.Classification;
 /// Sum, and <see cref="Reduction.BatchMean"/> (sum / batch, the mathematically correct KL per sample). Negative
 /// targets give NaN (log of a negative), as PyTorch. NaN propagates; t = 0 with x = −∞ gives NaN (0·∞), as PyTorch.
 /// Empty input: Sum 0, Mean and BatchMean NaN.</remarks>
-public sealed class KLDivergenceLoss<T>
+public sealed class KLDivergenceLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the loss.</summary>
@@ -37,90 +38,52 @@ public sealed class KLDivergenceLoss<T>
     /// <param name="target">Probabilities (or log-probabilities), same length.</param>
     /// <param name="batch">The first dimension (used by BatchMean; the length must be a multiple of it).</param>
     /// <param name="destination">With None: receives the pointwise terms (required).</param>
-    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, Span<T> destination = default)
-    {
-        double denominator = Validate(input, target, batch, destination, default, Reduction == Reduction.None, false);
-        double sum = Run(input, target, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+    public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, Span<T> destination = default) =>
+        EntryPoints.Forward(this, Call(input, target, batch), destination, null);
 
     /// <summary>d loss / d input for a scalar upstream gradient.</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, T upstream, Span<T> gradient)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(input, target, batch, default, gradient, false, true);
-        Run(input, target, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, T upstream, Span<T> gradient) =>
+        EntryPoints.Backward(this, Call(input, target, batch), upstream, gradient, null);
 
     /// <summary>d loss / d input for a per-element upstream gradient (Reduction.None).</summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, ReadOnlySpan<T> upstream, Span<T> gradient)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, input.Length);
-        Validate(input, target, batch, default, gradient, false, true);
-        Run(input, target, default, gradient, T.One, upstream);
-    }
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, ReadOnlySpan<T> upstream, Span<T> gradient) =>
+        EntryPoints.Backward(this, Call(input, target, batch), upstream, gradient);
 
     /// <summary>Loss and gradient in one pass.</summary>
-    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, Span<T> gradient, Span<T> destination = default)
-    {
-        double denominator = Validate(input, target, batch, destination, gradient, Reduction == Reduction.None, true);
-        double sum = Run(input, target, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, denominator), default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+    public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, Span<T> gradient, Span<T> destination = default) =>
+        EntryPoints.ForwardBackward(this, Call(input, target, batch), gradient, destination, null);
 
     /// <summary>Tensor form; the batch is the first dimension.</summary>
-    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default)
-    {
-        TensorArgs.SameShape(target.Lengths, input.Lengths, nameof(target));
-        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), BatchOf(input), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default) =>
+        EntryPoints.Forward(this, ElementwiseCall<T>.From(input, target, default, batched: true), EntryPoints.Destination(destination, input.Lengths, Reduction), null);
 
     /// <summary>Tensor form of the fused pass.</summary>
-    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default)
-    {
-        TensorArgs.SameShape(target.Lengths, input.Lengths, nameof(target));
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), BatchOf(input),
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default) =>
+        EntryPoints.ForwardBackward(this, ElementwiseCall<T>.From(input, target, default, batched: true), EntryPoints.Gradient(gradient, input.Lengths),
+            EntryPoints.Destination(destination, input.Lengths, Reduction), null);
 
     /// <summary>Tensor form of the scalar-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient)
-    {
-        TensorArgs.SameShape(target.Lengths, input.Lengths, nameof(target));
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), BatchOf(input), upstream, TensorArgs.Flat(gradient, nameof(gradient)));
-    }
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient) =>
+        EntryPoints.Backward(this, ElementwiseCall<T>.From(input, target, default, batched: true), upstream, EntryPoints.Gradient(gradient, input.Lengths), null);
 
-    private static int BatchOf(in ReadOnlyTensorSpan<T> input) => input.Rank == 0 ? 1 : checked((int)input.Lengths[0]);
+    /// <summary>Tensor form of the per-element-upstream backward (Reduction.None).</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient) =>
+        EntryPoints.Backward(this, ElementwiseCall<T>.From(input, target, default, batched: true), EntryPoints.Upstream(upstream, input.Lengths),
+            EntryPoints.Gradient(gradient, input.Lengths));
 
-    private double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        LogTarget
-            ? Pointwise.Run(default(LogTargetOp), input, target, default, values, gradient, scale, upstream)
-            : Pointwise.Run(default(ProbabilityOp), input, target, default, values, gradient, scale, upstream);
-
-    private double Validate(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient)
+    private static ElementwiseCall<T> Call(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch)
     {
         ThrowHelper.CheckDimension(batch, nameof(batch));
-        ThrowHelper.CheckLength(target.Length, input.Length, nameof(target), "one per input element");
-        if (batch == 0 ? input.Length != 0 : input.Length % batch != 0)
-        {
-            ThrowHelper.Argument(nameof(batch), $"input length {input.Length} is not a multiple of batch = {batch}.");
-        }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, input.Length, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
-        }
-
-        return Reduction == Reduction.BatchMean ? batch : input.Length;
+        return new ElementwiseCall<T>(input, target, default, batch);
     }
+
+    double ILayoutKernel<T, ElementwiseCall<T>>.Prepare(scoped in ElementwiseCall<T> call, double? avgFactor) =>
+        Reduction == Reduction.BatchMean ? call.Batch : call.Input.Length;
+
+    double ILayoutKernel<T, ElementwiseCall<T>>.Run(scoped in ElementwiseCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
+        LogTarget
+            ? Pointwise.Run(default(LogTargetOp), call.Input, call.Target, default, values, gradient, scale, upstream)
+            : Pointwise.Run(default(ProbabilityOp), call.Input, call.Target, default, values, gradient, scale, upstream);
 
     private readonly struct ProbabilityOp : IPointwiseOp<T>
     {
