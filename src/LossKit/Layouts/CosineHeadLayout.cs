@@ -1,0 +1,46 @@
+using System.Numerics;
+using LossKit.MetricLearning;
+
+namespace LossKit.Layouts;
+
+/// <summary>
+/// A head, not a loss: embeddings <c>input [batch, dim]</c> and class weights <c>weight [classes, dim]</c> give the cosine
+/// matrix <c>[batch, classes]</c>. Evaluated like a loss with Reduction.None: the values are the cosines, the value their
+/// sum, and the gradients those of the sum (upstream 1 for every cosine).
+/// </summary>
+public sealed class CosineHeadLayout : LossLayout
+{
+    internal CosineHeadLayout()
+        : base("cosine_head", "embeddings and class weights to the cosine matrix; gradients for both",
+            new LayoutInput("input", "[batch, dim] embeddings", Differentiable: true), new LayoutInput("weight", "[classes, dim] class weights", Differentiable: true))
+    {
+    }
+
+    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    {
+        CosineHead<T> head = call.As<CosineHead<T>>(loss);
+        LayoutTensor<T> x = call["input"], w = call["weight"];
+        (int batch, int dim) = call.Matrix(x);
+        (int classes, int weightDim) = call.Matrix(w);
+        if (weightDim != dim)
+        {
+            throw call.Mismatch($"weight has shape {w.ShapeText} but loss '{call.Loss}' needs [classes, {dim}] (the embedding size of input {x.ShapeText})");
+        }
+
+        var workspace = new T[CosineHead<T>.WorkspaceSize(batch, classes, dim)];
+        var cosines = new T[checked(batch * classes)];
+        head.Forward(x.Data, w.Data, batch, classes, dim, cosines, workspace);
+        var ones = new T[cosines.Length];
+        Array.Fill(ones, T.One);
+        var gx = new T[x.Data.Length];
+        var gw = new T[w.Data.Length];
+        head.Backward(x.Data, w.Data, batch, classes, dim, ones, gx, gw, workspace);
+        T sum = T.Zero;
+        foreach (T c in cosines)
+        {
+            sum += c;
+        }
+
+        return Call<T>.Result(sum, cosines, [batch, classes], new LayoutTensor<T>("input", x.Shape, gx), new LayoutTensor<T>("weight", w.Shape, gw));
+    }
+}
