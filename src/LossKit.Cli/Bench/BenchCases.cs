@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using LossKit.Classification;
-using LossKit.Detection;
-using LossKit.MetricLearning;
-using LossKit.Regression;
+using LossKit.Layouts;
+using LossKit.Registry;
 
 namespace LossKit.Cli.Bench;
 
@@ -19,107 +17,102 @@ internal static class BenchCases
     public const int M1 = 1_048_576, M4 = 4_194_304;
 
     /// <summary>All case names, in the order they run.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-    [
-        "cross_entropy[32768x80]", "cross_entropy_ls0.1[32768x80]", "bce_with_logits[1M]", "kl_div_batchmean[32768x80]",
-        "hinge_embedding[1M]", "multi_margin[32768x80]", "l1[4M]", "mse[4M]", "smooth_l1_beta1/9[4M]", "huber_delta1[4M]",
-        "sigmoid_focal[131072x80]", "giou[1M boxes]", "diou[1M boxes]", "ciou[1M boxes]", "quality_focal[131072x80]",
-        "distribution_focal[262144x17]", "arcface_on_cosines[4096x10000]", "center[4096x512,1000]",
-    ];
+    public static IReadOnlyList<string> Names { get; } = [.. Specs().Select(c => c.Name)];
 
-    /// <summary>Builds the named case (data allocation happens here, outside any timing).</summary>
+    /// <summary>
+    /// Builds the named case (data allocation and binding happen here, outside any timing): the registry entry's loss,
+    /// bound by its layout to the case's arrays, so the timed calls are the layout's entry points.
+    /// </summary>
     public static BenchCase Create(string name, int seed = 1234)
     {
-        var rng = new Random(seed);
-        switch (name)
+        Spec spec = Specs().FirstOrDefault(c => c.Name == name)
+            ?? throw new Commands.CliException($"unknown bench case '{name}' (known: {string.Join(", ", Names)})");
+        LossEntry entry = LossRegistry.Get(spec.Loss);
+        LossArguments args = entry.Arguments();
+        foreach ((string parameter, object value) in spec.Parameters)
         {
-            case "cross_entropy[32768x80]":
-                return ClassIndex(name, new CrossEntropyLoss<float>(), 32768, 80, rng);
-            case "cross_entropy_ls0.1[32768x80]":
-                return ClassIndex(name, new CrossEntropyLoss<float>(labelSmoothing: 0.1), 32768, 80, rng);
-            case "multi_margin[32768x80]":
-                return ClassIndex(name, new MultiMarginLoss<float>(), 32768, 80, rng);
-            case "bce_with_logits[1M]":
-                return Elementwise(name, new BinaryCrossEntropyWithLogitsLoss<float>(), Normal(rng, M1), Bernoulli(rng, M1, 0.5f), memoryBound: true);
-            case "hinge_embedding[1M]":
-                return Elementwise(name, new HingeEmbeddingLoss<float>(), Normal(rng, M1), Signs(rng, M1), memoryBound: false);
-            case "l1[4M]":
-                return Elementwise(name, new L1Loss<float>(), Normal(rng, M4), Normal(rng, M4), memoryBound: true);
-            case "mse[4M]":
-                return Elementwise(name, new MseLoss<float>(), Normal(rng, M4), Normal(rng, M4), memoryBound: true);
-            case "smooth_l1_beta1/9[4M]":
-                return Elementwise(name, new SmoothL1Loss<float>(beta: 1.0 / 9), Normal(rng, M4), Normal(rng, M4), memoryBound: true);
-            case "huber_delta1[4M]":
-                return Elementwise(name, new HuberLoss<float>(delta: 1.0), Normal(rng, M4), Normal(rng, M4), memoryBound: true);
-            case "sigmoid_focal[131072x80]":
-                return Elementwise(name, new SigmoidFocalLoss<float>(Reduction.Sum), Normal(rng, 131072 * 80), Bernoulli(rng, 131072 * 80, 0.01f), memoryBound: false);
-            case "kl_div_batchmean[32768x80]":
-            {
-                var loss = new KLDivergenceLoss<float>(Reduction.BatchMean);
-                float[] x = LogSoftmaxRows(Normal(rng, 32768 * 80), 80), t = SoftmaxRows(Normal(rng, 32768 * 80), 80);
-                var g = new float[x.Length];
-                return new BenchCase(name, () => loss.Forward(x, t, 32768), () => loss.ForwardBackward(x, t, 32768, g), 0);
-            }
-
-            case "giou[1M boxes]":
-                return Boxes(name, new GIoULoss<float>(Reduction.Mean), rng);
-            case "diou[1M boxes]":
-                return Boxes(name, new DIoULoss<float>(Reduction.Mean), rng);
-            case "ciou[1M boxes]":
-                return Boxes(name, new CIoULoss<float>(Reduction.Mean), rng);
-            case "quality_focal[131072x80]":
-            {
-                const int n = 131072, c = 80;
-                var loss = new QualityFocalLoss<float>();
-                float[] x = Normal(rng, n * c), scores = Uniform(rng, n, 0, 1), g = new float[n * c];
-                int[] labels = new int[n];
-                for (int i = 0; i < n; i++)
-                {
-                    labels[i] = rng.NextDouble() < 0.01 ? rng.Next(c) : c;
-                }
-
-                return new BenchCase(name, () => loss.Forward(x, labels, scores, n, c), () => loss.ForwardBackward(x, labels, scores, n, c, g), 0);
-            }
-
-            case "distribution_focal[262144x17]":
-            {
-                const int n = 262144, bins = 17;
-                var loss = new DistributionFocalLoss<float>();
-                float[] x = Normal(rng, n * bins), t = Uniform(rng, n, 0, 15.9f), g = new float[n * bins];
-                return new BenchCase(name, () => loss.Forward(x, t, n, bins), () => loss.ForwardBackward(x, t, n, bins, g), 0);
-            }
-
-            case "arcface_on_cosines[4096x10000]":
-            {
-                const int n = 4096, c = 10000;
-                var loss = AngularMarginLoss<float>.ArcFace(scale: 64, margin: 0.5);
-                float[] cos = Uniform(rng, n * c, -1, 1), g = new float[n * c];
-                int[] y = new int[n];
-                for (int i = 0; i < n; i++)
-                {
-                    y[i] = rng.Next(c);
-                }
-
-                return new BenchCase(name, () => loss.Forward(cos, y, n, c), () => loss.ForwardBackward(cos, y, n, c, g), 0);
-            }
-
-            case "center[4096x512,1000]":
-            {
-                const int n = 4096, d = 512, k = 1000;
-                var loss = new CenterLoss<float>();
-                float[] x = Normal(rng, n * d), centers = Normal(rng, k * d), gx = new float[n * d], gc = new float[k * d];
-                int[] y = new int[n];
-                for (int i = 0; i < n; i++)
-                {
-                    y[i] = rng.Next(k);
-                }
-
-                return new BenchCase(name, () => loss.Forward(x, y, centers, n, k, d), () => loss.ForwardBackward(x, y, centers, n, k, d, gx, gc), 0);
-            }
-
-            default:
-                throw new Commands.CliException($"unknown bench case '{name}' (known: {string.Join(", ", Names)})");
+            args.Set(parameter, value);
         }
+
+        Dictionary<string, LayoutTensor<float>> inputs = spec.Inputs(new Random(seed));
+        BoundLoss<float> bound = entry.Layout.Bind(entry.Create<float>(args), args, inputs);
+        long bytes = spec.MemoryBound ? 12L * inputs["input"].Data.Length : 0;
+        return new BenchCase(name, bound.Forward, bound.ForwardBackward, bytes);
+    }
+
+    /// <summary>A case: its name (as bench/compare/torch_bench.py), registry entry, parameters and seeded inputs.</summary>
+    private sealed record Spec(string Name, string Loss, (string Name, object Value)[] Parameters,
+        Func<Random, Dictionary<string, LayoutTensor<float>>> Inputs, bool MemoryBound = false);
+
+    private static Spec[] Specs() =>
+    [
+        new("cross_entropy[32768x80]", "cross_entropy", [], r => ClassRows(r, 32768, 80, Normal)),
+        new("cross_entropy_ls0.1[32768x80]", "cross_entropy", [("label_smoothing", 0.1)], r => ClassRows(r, 32768, 80, Normal)),
+        new("bce_with_logits[1M]", "bce_with_logits", [], r => Pair(Normal(r, M1), Bernoulli(r, M1, 0.5f)), MemoryBound: true),
+        new("kl_div_batchmean[32768x80]", "kl_div", [("reduction", Reduction.BatchMean)], r =>
+            Pair(LogSoftmaxRows(Normal(r, 32768 * 80), 80), SoftmaxRows(Normal(r, 32768 * 80), 80), 32768, 80)),
+        new("hinge_embedding[1M]", "hinge_embedding", [], r => Pair(Normal(r, M1), Signs(r, M1))),
+        new("multi_margin[32768x80]", "multi_margin", [], r => ClassRows(r, 32768, 80, Normal)),
+        new("l1[4M]", "l1", [], r => Pair(Normal(r, M4), Normal(r, M4)), MemoryBound: true),
+        new("mse[4M]", "mse", [], r => Pair(Normal(r, M4), Normal(r, M4)), MemoryBound: true),
+        new("smooth_l1_beta1/9[4M]", "smooth_l1", [("beta", 1.0 / 9)], r => Pair(Normal(r, M4), Normal(r, M4)), MemoryBound: true),
+        new("huber_delta1[4M]", "huber", [("delta", 1.0)], r => Pair(Normal(r, M4), Normal(r, M4)), MemoryBound: true),
+        new("sigmoid_focal[131072x80]", "sigmoid_focal", [("reduction", Reduction.Sum)], r => Pair(Normal(r, 131072 * 80), Bernoulli(r, 131072 * 80, 0.01f))),
+        new("giou[1M boxes]", "giou", [("reduction", Reduction.Mean)], r => Pair(RandomBoxes(r, M1), RandomBoxes(r, M1), M1, 4)),
+        new("diou[1M boxes]", "diou", [("reduction", Reduction.Mean)], r => Pair(RandomBoxes(r, M1), RandomBoxes(r, M1), M1, 4)),
+        new("ciou[1M boxes]", "ciou", [("reduction", Reduction.Mean)], r => Pair(RandomBoxes(r, M1), RandomBoxes(r, M1), M1, 4)),
+        new("quality_focal[131072x80]", "quality_focal", [], r => QualityFocalInputs(r, 131072, 80)),
+        new("distribution_focal[262144x17]", "distribution_focal", [], r => Pair(Normal(r, 262144 * 17), Uniform(r, 262144, 0, 15.9f), 262144, 17, vectorTarget: true)),
+        new("arcface_on_cosines[4096x10000]", "arcface", [("scale", 64.0), ("margin", 0.5)], r => ClassRows(r, 4096, 10000, (g, n) => Uniform(g, n, -1, 1))),
+        new("center[4096x512,1000]", "center", [], r => CenterInputs(r, 4096, 512, 1000)),
+    ];
+
+    private static LayoutTensor<float> Tensor(string name, float[] data, params int[] shape) => new(name, shape, data);
+
+    /// <summary>input and target of one shape ([n], or [rows, columns] when given; a [rows] target with vectorTarget).</summary>
+    private static Dictionary<string, LayoutTensor<float>> Pair(float[] x, float[] y, int rows = -1, int columns = -1, bool vectorTarget = false) => new()
+    {
+        ["input"] = rows < 0 ? Tensor("input", x, x.Length) : Tensor("input", x, rows, columns),
+        ["target"] = rows < 0 ? Tensor("target", y, y.Length) : vectorTarget ? Tensor("target", y, rows) : Tensor("target", y, rows, columns),
+    };
+
+    /// <summary>[rows, columns] scores from <paramref name="values"/> and a uniform class index per row.</summary>
+    private static Dictionary<string, LayoutTensor<float>> ClassRows(Random rng, int rows, int columns, Func<Random, int, float[]> values)
+    {
+        float[] x = values(rng, rows * columns);
+        return new() { ["input"] = Tensor("input", x, rows, columns), ["target"] = Indices("target", Labels(rng, rows, columns)) };
+    }
+
+    private static Dictionary<string, LayoutTensor<float>> QualityFocalInputs(Random rng, int n, int c)
+    {
+        float[] x = Normal(rng, n * c), scores = Uniform(rng, n, 0, 1);
+        var labels = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            labels[i] = rng.NextDouble() < 0.01 ? rng.Next(c) : c;
+        }
+
+        return new() { ["input"] = Tensor("input", x, n, c), ["labels"] = Indices("labels", labels), ["scores"] = Tensor("scores", scores, n) };
+    }
+
+    private static Dictionary<string, LayoutTensor<float>> CenterInputs(Random rng, int n, int d, int k)
+    {
+        float[] x = Normal(rng, n * d), centers = Normal(rng, k * d);
+        return new() { ["input"] = Tensor("input", x, n, d), ["target"] = Indices("target", Labels(rng, n, k)), ["centers"] = Tensor("centers", centers, k, d) };
+    }
+
+    private static LayoutTensor<float> Indices(string name, int[] indices) =>
+        new(name, [indices.Length], Array.ConvertAll(indices, i => (float)i)) { IndexData = indices };
+
+    private static int[] Labels(Random rng, int n, int classes)
+    {
+        var y = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = rng.Next(classes);
+        }
+
+        return y;
     }
 
     /// <summary>
@@ -209,30 +202,6 @@ internal static class BenchCases
         return best;
     }
 
-    private static BenchCase ClassIndex(string name, ClassIndexLoss<float> loss, int n, int c, Random rng)
-    {
-        float[] x = Normal(rng, n * c), g = new float[n * c];
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            y[i] = rng.Next(c);
-        }
-
-        return new BenchCase(name, () => loss.Forward(x, y, n, c), () => loss.ForwardBackward(x, y, n, c, g), 0);
-    }
-
-    private static BenchCase Elementwise(string name, ElementwiseLoss<float> loss, float[] x, float[] y, bool memoryBound)
-    {
-        var g = new float[x.Length];
-        return new BenchCase(name, () => loss.Forward(x, y), () => loss.ForwardBackward(x, y, g), memoryBound ? 12L * x.Length : 0);
-    }
-
-    private static BenchCase Boxes(string name, BoxRegressionLoss<float> loss, Random rng)
-    {
-        float[] p = RandomBoxes(rng, M1), t = RandomBoxes(rng, M1), g = new float[4 * M1];
-        return new BenchCase(name, () => loss.Forward(p, t), () => loss.ForwardBackward(p, t, g), 0);
-    }
-
     /// <summary><paramref name="n"/> random xyxy boxes with corners in [0, 100) and sides in [1, 51).</summary>
     internal static float[] RandomBoxes(Random rng, int n)
     {
@@ -249,7 +218,7 @@ internal static class BenchCases
         return b;
     }
 
-    private static float[] Normal(Random rng, int n)
+    internal static float[] Normal(Random rng, int n)
     {
         var a = new float[n];
         for (int i = 0; i < n; i++)

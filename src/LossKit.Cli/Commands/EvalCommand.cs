@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LossKit.Cli.Eval;
+using LossKit.Registry;
 
 namespace LossKit.Cli.Commands;
 
@@ -44,8 +45,9 @@ internal static class EvalCommand
     public static string Evaluate(string json, string? dtypeOption)
     {
         EvalDocument doc = EvalDocument.Parse(json);
-        LossSpec spec = LossTable.Find(doc.Loss)
-            ?? throw new CliException($"unknown loss '{doc.Loss}' (known: {string.Join(", ", LossTable.Entries.Select(e => e.Name))})");
+        LossEntry spec = LossRegistry.TryGet(doc.Loss, out LossEntry? found)
+            ? found
+            : throw new CliException($"unknown loss '{doc.Loss}' (known: {string.Join(", ", LossRegistry.Entries.Select(e => e.Id))})");
         string dtype = (dtypeOption ?? doc.Dtype ?? "float64") switch
         {
             "float64" or "double" => "float64",
@@ -55,20 +57,20 @@ internal static class EvalCommand
         try
         {
             return dtype == "float32"
-                ? JsonOut.Write(spec.Name, dtype, Evaluator.Run<float>(doc, spec))
-                : JsonOut.Write(spec.Name, dtype, Evaluator.Run<double>(doc, spec));
+                ? JsonOut.Write(spec.Id, dtype, Evaluator.Run<float>(doc, spec))
+                : JsonOut.Write(spec.Id, dtype, Evaluator.Run<double>(doc, spec));
         }
         catch (ArgumentException e)
         {
             // The library validates values (targets in range, weights' lengths, hyper-parameters): keep its message.
-            throw new CliException($"loss '{spec.Name}': {SnakeCaseNames(CommandIO.CleanMessage(e), spec)}");
+            throw new CliException($"loss '{spec.Id}': {SnakeCaseNames(CommandIO.CleanMessage(e), spec)}");
         }
     }
 
     /// <summary>The library names its arguments in camelCase (labelSmoothing); the document uses PyTorch's snake_case.</summary>
-    private static string SnakeCaseNames(string message, LossSpec spec)
+    private static string SnakeCaseNames(string message, LossEntry spec)
     {
-        foreach (string name in spec.Params.Where(n => n.Contains('_', StringComparison.Ordinal)))
+        foreach (string name in spec.Parameters.Select(p => p.Name).Where(n => n.Contains('_', StringComparison.Ordinal)))
         {
             string[] parts = name.Split('_');
             string camel = parts[0] + string.Concat(parts.Skip(1).Select(w => char.ToUpperInvariant(w[0]) + w[1..]));

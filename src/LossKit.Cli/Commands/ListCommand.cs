@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LossKit.Registry;
 using Spectre.Console;
 
 namespace LossKit.Cli.Commands;
@@ -14,20 +15,20 @@ internal static class ListCommand
         command.SetAction(parse =>
         {
             string? only = parse.GetValue(family);
-            var entries = Catalog.Entries.Where(e => only is null || e.Family.Equals(only, StringComparison.OrdinalIgnoreCase)).ToList();
+            var entries = LossRegistry.Entries.Where(e => only is null || e.Family.ToString().Equals(only, StringComparison.OrdinalIgnoreCase)).ToList();
             if (parse.GetValue(markdown))
             {
-                stdout.Write(Catalog.ToMarkdown());
+                stdout.Write(LossRegistry.ToMarkdown());
                 return 0;
             }
 
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Ansi = AnsiSupport.Detect, ColorSystem = ColorSystemSupport.Detect });
             console.Profile.Width = Math.Max(console.Profile.Width, 200);
             var table = new Table().Border(TableBorder.Rounded).Title($"LossKit catalog ({entries.Count} losses)");
-            table.AddColumns("Name", "Family", "Formula", "PyTorch equivalent", "Parameters (defaults)");
-            foreach (LossInfo e in entries)
+            table.AddColumns("Name", "Family", "Layout", "Formula", "Reference equivalent", "Parameters (defaults)");
+            foreach (LossEntry e in entries)
             {
-                table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Family), Markup.Escape(e.Formula), Markup.Escape(e.PyTorch), Markup.Escape(e.Parameters));
+                table.AddRow(Markup.Escape(e.Id), e.Family.ToString(), e.Layout.Name, Markup.Escape(e.Formula), Markup.Escape(e.Reference), Markup.Escape(e.DefaultsText));
             }
 
             console.Write(table);

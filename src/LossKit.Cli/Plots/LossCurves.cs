@@ -2,7 +2,7 @@ using System.Globalization;
 using LossKit.Classification;
 using LossKit.Cli.Svg;
 using LossKit.Detection;
-using LossKit.Regression;
+using LossKit.Registry;
 
 namespace LossKit.Cli.Plots;
 
@@ -85,16 +85,23 @@ internal static class LossCurves
         loss.Y.Max = Math.Min(range * range / 2 + 0.5, 5);
         foreach (string name in losses)
         {
-            (ElementwiseLoss<double> l, string label) = name switch
+            if (!LossRegistry.TryGet(name, out LossEntry? entry) || entry.Family != LossFamily.Regression)
             {
-                "l1" => ((ElementwiseLoss<double>)new L1Loss<double>(Reduction.None), "L1 |d|"),
-                "mse" or "l2" => (new MseLoss<double>(Reduction.None), "L2 d²"),
-                "smooth_l1" => (new SmoothL1Loss<double>(Reduction.None, beta), $"Smooth L1 (β = {G(beta)})"),
-                "huber" => (new HuberLoss<double>(Reduction.None, delta), $"Huber (δ = {G(delta)})"),
-                "balanced_l1" => (new BalancedL1Loss<double>(Reduction.None), "Balanced L1 (α 0.5, γ 1.5)"),
-                _ => throw new Commands.CliException($"unknown regression loss '{name}' (known: l1, mse, smooth_l1, huber, balanced_l1)"),
-            };
-            (double[] v, double[] g) = Evaluate(l, d, zeros);
+                throw new Commands.CliException(
+                    $"unknown regression loss '{name}' (known: {string.Join(", ", LossRegistry.Entries.Where(e => e.Family == LossFamily.Regression).Select(e => e.Id))})");
+            }
+
+            LossArguments args = entry.Arguments().Set("reduction", Reduction.None);
+            foreach ((string parameter, double value) in (ReadOnlySpan<(string, double)>)[("beta", beta), ("delta", delta)])
+            {
+                if (entry.Parameter(parameter) is not null)
+                {
+                    args.Set(parameter, value);
+                }
+            }
+
+            string label = Label(entry, args);
+            (double[] v, double[] g) = Evaluate((ElementwiseLoss<double>)entry.Create<double>(args), d, zeros);
             loss.Series.Add(new Series(label, d, v) { Dashed = name == "huber" });
             grad.Series.Add(new Series(label, d, g) { Dashed = name == "huber" });
         }
@@ -159,7 +166,7 @@ internal static class LossCurves
         lossOffset.Y.Min = lossRatio.Y.Min = 0;
         foreach (string name in losses)
         {
-            BoxRegressionLoss<double> loss = Simulation.DiouSimulation.CreateLoss<double>(name);
+            var loss = Simulation.DiouSimulation.CreateLoss<double>(name);
             string label = Simulation.DiouSimulation.Names[name];
             string color = Simulation.DiouSimulation.LossColor(name);
 
@@ -177,6 +184,14 @@ internal static class LossCurves
         }
 
         return new Figure("IoU-family losses (cxcywh, torchvision conventions; SIoU as mmdetection) — LossKit Detection", 2, lossOffset, gradOffset, lossRatio, gradRatio);
+    }
+
+    /// <summary>A series label: the entry's id and its hyper-parameters other than the reduction, e.g. <c>smooth_l1 (beta = 0.5)</c>.</summary>
+    private static string Label(LossEntry entry, LossArguments args)
+    {
+        var shown = entry.Parameters.Where(p => p.Role == ParameterRole.Construction && p.Type is ParameterType.Double or ParameterType.Int)
+            .Select(p => $"{p.Name} = {G(args.Double(p.Name))}").ToList();
+        return shown.Count == 0 ? entry.Id : $"{entry.Id} ({string.Join(", ", shown)})";
     }
 
     private static (double[] Values, double[] Gradient) Box(BoxRegressionLoss<double> loss, double[] predicted, double[] target)

@@ -5,6 +5,8 @@ using System.Text;
 using LossKit.Cli.Svg;
 using LossKit.Detection;
 
+using LossKit.Registry;
+
 namespace LossKit.Cli.Simulation;
 
 /// <summary>Settings of one simulation run.</summary>
@@ -144,19 +146,33 @@ internal static class DiouSimulation
     }
 
     public static BoxRegressionLoss<T> CreateLoss<T>(string name, Reduction reduction = Reduction.None)
-        where T : unmanaged, IFloatingPointIeee754<T> => name switch
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!Variants.TryGetValue(name, out (string Entry, bool NegGamma) v))
         {
-            "iou" => new IoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            "giou" => new GIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            "diou" => new DIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            "ciou" => new CIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            "eiou" => new EIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            // The paper's distance cost, γ = Λ − 2 (mmdetection's neg_gamma=True); mmdetection's default γ = 2 − Λ makes the
-            // distance cost negative (farther is cheaper), kept as "siou_mmdet" for comparison.
-            "siou" => new SIoULoss<T>(reduction, negGamma: true, format: BoxFormat.Cxcywh),
-            "siou_mmdet" => new SIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            _ => throw new Commands.CliException($"unknown simulation loss '{name}'"),
-        };
+            throw new Commands.CliException($"unknown simulation loss '{name}'");
+        }
+
+        LossEntry entry = LossRegistry.Get(v.Entry);
+        LossArguments args = entry.Arguments().Set("reduction", reduction).Set("format", BoxFormat.Cxcywh);
+        if (v.NegGamma)
+        {
+            args.Set("neg_gamma", true);
+        }
+
+        return (BoxRegressionLoss<T>)entry.Create<T>(args);
+    }
+
+    /// <summary>
+    /// The simulation's losses: registry entries in cxcywh. SIoU runs with the paper's distance cost, γ = Λ − 2
+    /// (mmdetection's neg_gamma=True); mmdetection's default γ = 2 − Λ makes the distance cost negative (farther is
+    /// cheaper), kept as "siou_mmdet" for comparison.
+    /// </summary>
+    private static readonly Dictionary<string, (string Entry, bool NegGamma)> Variants = new()
+    {
+        ["iou"] = ("iou", false), ["giou"] = ("giou", false), ["diou"] = ("diou", false), ["ciou"] = ("ciou", false),
+        ["eiou"] = ("eiou", false), ["siou"] = ("siou", true), ["siou_mmdet"] = ("siou", false),
+    };
 
     /// <summary>
     /// Runs every configured loss. The cases are independent, so each loss regresses them in blocks of

@@ -15,7 +15,7 @@ public sealed class BinsLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         DistributionFocalLoss<T> l = call.As<DistributionFocalLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], t = call["target"];
@@ -23,7 +23,9 @@ public sealed class BinsLayout : LossLayout
         call.RowVector(t, batch, x);
         var grad = new T[x.Data.Length];
         T[]? values = l.Reduction == Reduction.None ? new T[batch] : null;
-        T value = l.ForwardBackward(x.Data, t.Data, batch, bins, grad, values, call.Weight, call.AvgFactor);
-        return Call<T>.Result(value, values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
+        T[] xs = x.Data, ts = t.Data, w = call.Weight;
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(xs, ts, batch, bins, values, w, avg), () => l.ForwardBackward(xs, ts, batch, bins, grad, values, w, avg),
+            values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
     }
 }

@@ -15,7 +15,7 @@ public sealed class BoxLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         BoxRegressionLoss<T> l = call.As<BoxRegressionLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], t = call["target"];
@@ -28,7 +28,9 @@ public sealed class BoxLayout : LossLayout
         int n = x.Shape[0];
         var grad = new T[x.Data.Length];
         T[]? values = l.Reduction == Reduction.None ? new T[n] : null;
-        T value = l.ForwardBackward(x.Data, t.Data, grad, values, call.Weight, call.AvgFactor);
-        return Call<T>.Result(value, values, [n], new LayoutTensor<T>("input", x.Shape, grad));
+        T[] xs = x.Data, ts = t.Data, w = call.Weight;
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(xs, ts, values, w, avg), () => l.ForwardBackward(xs, ts, grad, values, w, avg),
+            values, [n], new LayoutTensor<T>("input", x.Shape, grad));
     }
 }

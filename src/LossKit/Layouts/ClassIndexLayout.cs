@@ -16,7 +16,7 @@ public sealed class ClassIndexLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         ClassIndexLoss<T> l = call.As<ClassIndexLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], t = call["target"];
@@ -31,14 +31,18 @@ public sealed class ClassIndexLayout : LossLayout
             }
 
             T[]? rowValues = ce.Reduction == Reduction.None ? new T[rows] : null;
-            T v = ce.ForwardBackward(x.Data, t.Data, rows, columns, grad, rowValues);
-            return Call<T>.Result(v, rowValues, [rows], new LayoutTensor<T>("input", x.Shape, grad));
+            T[] xp = x.Data, tp = t.Data;
+            return Call<T>.Bound(() => ce.Forward(xp, tp, rows, columns, rowValues), () => ce.ForwardBackward(xp, tp, rows, columns, grad, rowValues),
+                rowValues, [rows], new LayoutTensor<T>("input", x.Shape, grad));
         }
 
         (int batch, int classes) = call.Matrix(x);
         call.RowVector(t, batch, x);
         T[]? values = l.Reduction == Reduction.None ? new T[batch] : null;
-        T value = l.ForwardBackward(x.Data, t.Indices(), batch, classes, grad, values, call.AvgFactor);
-        return Call<T>.Result(value, values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
+        T[] xs = x.Data;
+        int[] y = t.Indices();
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(xs, y, batch, classes, values, avg), () => l.ForwardBackward(xs, y, batch, classes, grad, values, avg),
+            values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
     }
 }

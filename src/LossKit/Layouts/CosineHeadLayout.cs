@@ -16,7 +16,7 @@ public sealed class CosineHeadLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         CosineHead<T> head = call.As<CosineHead<T>>(loss);
         LayoutTensor<T> x = call["input"], w = call["weight"];
@@ -29,18 +29,24 @@ public sealed class CosineHeadLayout : LossLayout
 
         var workspace = new T[CosineHead<T>.WorkspaceSize(batch, classes, dim)];
         var cosines = new T[checked(batch * classes)];
-        head.Forward(x.Data, w.Data, batch, classes, dim, cosines, workspace);
         var ones = new T[cosines.Length];
         Array.Fill(ones, T.One);
         var gx = new T[x.Data.Length];
         var gw = new T[w.Data.Length];
-        head.Backward(x.Data, w.Data, batch, classes, dim, ones, gx, gw, workspace);
-        T sum = T.Zero;
-        foreach (T c in cosines)
+        T[] xs = x.Data, ws = w.Data;
+        T Forward()
         {
-            sum += c;
+            head.Forward(xs, ws, batch, classes, dim, cosines, workspace);
+            return System.Numerics.Tensors.TensorPrimitives.Sum<T>(cosines);
         }
 
-        return Call<T>.Result(sum, cosines, [batch, classes], new LayoutTensor<T>("input", x.Shape, gx), new LayoutTensor<T>("weight", w.Shape, gw));
+        T ForwardBackward()
+        {
+            T sum = Forward();
+            head.Backward(xs, ws, batch, classes, dim, ones, gx, gw, workspace);
+            return sum;
+        }
+
+        return Call<T>.Bound(Forward, ForwardBackward, cosines, [batch, classes], new LayoutTensor<T>("input", x.Shape, gx), new LayoutTensor<T>("weight", w.Shape, gw));
     }
 }

@@ -16,28 +16,25 @@ public sealed class ElementwiseLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         LayoutTensor<T> x = call["input"], t = call["target"];
         call.SameShape(t, x);
         var grad = new T[x.Data.Length];
-        bool none;
-        T value;
-        T[]? values;
+        T[] xs = x.Data, ts = t.Data;
         if (loss is KLDivergenceLoss<T> kl)
         {
-            none = kl.Reduction == Reduction.None;
-            values = none ? new T[x.Data.Length] : null;
-            value = kl.ForwardBackward(x.Data, t.Data, x.Shape.Length == 0 ? 1 : x.Shape[0], grad, values);
-        }
-        else
-        {
-            ElementwiseLoss<T> l = call.As<ElementwiseLoss<T>>(loss);
-            none = l.Reduction == Reduction.None;
-            values = none ? new T[x.Data.Length] : null;
-            value = l.ForwardBackward(x.Data, t.Data, grad, values, call.Weight, call.AvgFactor);
+            int batch = x.Shape.Length == 0 ? 1 : x.Shape[0];
+            T[]? klValues = kl.Reduction == Reduction.None ? new T[xs.Length] : null;
+            return Call<T>.Bound(() => kl.Forward(xs, ts, batch, klValues), () => kl.ForwardBackward(xs, ts, batch, grad, klValues),
+                klValues, x.Shape, new LayoutTensor<T>("input", x.Shape, grad));
         }
 
-        return Call<T>.Result(value, values, x.Shape, new LayoutTensor<T>("input", x.Shape, grad));
+        ElementwiseLoss<T> l = call.As<ElementwiseLoss<T>>(loss);
+        T[]? values = l.Reduction == Reduction.None ? new T[xs.Length] : null;
+        T[] w = call.Weight;
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(xs, ts, values, w, avg), () => l.ForwardBackward(xs, ts, grad, values, w, avg),
+            values, x.Shape, new LayoutTensor<T>("input", x.Shape, grad));
     }
 }

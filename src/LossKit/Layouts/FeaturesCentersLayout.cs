@@ -16,7 +16,7 @@ public sealed class FeaturesCentersLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         CenterLoss<T> l = call.As<CenterLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], t = call["target"], c = call["centers"];
@@ -31,7 +31,9 @@ public sealed class FeaturesCentersLayout : LossLayout
         var gx = new T[x.Data.Length];
         var gc = new T[c.Data.Length];
         T[]? values = l.Reduction == Reduction.None ? new T[batch] : null;
-        T value = l.ForwardBackward(x.Data, t.Indices(), c.Data, batch, classes, dim, gx, gc, values);
-        return Call<T>.Result(value, values, [batch], new LayoutTensor<T>("input", x.Shape, gx), new LayoutTensor<T>("centers", c.Shape, gc));
+        T[] xs = x.Data, cs = c.Data;
+        int[] y = t.Indices();
+        return Call<T>.Bound(() => l.Forward(xs, y, cs, batch, classes, dim, values), () => l.ForwardBackward(xs, y, cs, batch, classes, dim, gx, gc, values),
+            values, [batch], new LayoutTensor<T>("input", x.Shape, gx), new LayoutTensor<T>("centers", c.Shape, gc));
     }
 }

@@ -16,17 +16,25 @@ public sealed record LayoutInput(string Name, string Shape, bool Indices = false
 /// <param name="Data">Its elements (for index arrays, the indices as numbers).</param>
 public sealed record LayoutTensor<T>(string Name, int[] Shape, T[] Data)
 {
-    /// <summary>The elements as whole numbers (an index input).</summary>
+    /// <summary>The elements of an index input as read by the caller (exact beyond the element type's integers), or null.</summary>
+    public int[]? IndexData { get; init; }
+
+    /// <summary>The elements as whole numbers (an index input): <see cref="IndexData"/> when given, else converted.</summary>
     /// <exception cref="ArgumentException">An element is not a whole number in the int range.</exception>
     public int[] Indices()
     {
+        if (IndexData is { } given)
+        {
+            return given;
+        }
+
         var result = new int[Data.Length];
         for (int i = 0; i < result.Length; i++)
         {
             double v = Convert.ToDouble(Data[i], System.Globalization.CultureInfo.InvariantCulture);
             if (!(v == Math.Floor(v)) || Math.Abs(v) > int.MaxValue)
             {
-                throw new ArgumentException($"{Name} must hold integers (class indices), got {v} at index {i}", Name);
+                throw new ArgumentException($"inputs.{Name} must hold integers (class indices), got {v} at index {i}", Name);
             }
 
             result[i] = (int)v;
@@ -83,6 +91,12 @@ public abstract class LossLayout
     public LossEvaluation<T> Evaluate<T>(object loss, LossArguments arguments, IReadOnlyDictionary<string, LayoutTensor<T>> inputs)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        BoundLoss<T> bound = Bind(loss, arguments, inputs);
+        return new LossEvaluation<T> { Value = bound.ForwardBackward(), Values = bound.Values, Gradients = bound.Gradients };
+    }
+
+    private void Check<T>(object loss, LossArguments arguments, IReadOnlyDictionary<string, LayoutTensor<T>> inputs)
+    {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -102,11 +116,22 @@ public abstract class LossLayout
             }
         }
 
-        return Run(loss, new Call<T>(this, arguments, inputs));
     }
 
-    /// <summary>The layout's evaluation: read the arrays from <paramref name="call"/>, check shapes, call the loss.</summary>
-    private protected abstract LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    /// <summary>
+    /// Binds <paramref name="loss"/> to named arrays once (shapes checked, outputs allocated): the bound calls then run
+    /// Forward and the fused ForwardBackward on the same data with no allocation per call (benchmarks, adapters).
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Evaluate{T}"/>.</exception>
+    public BoundLoss<T> Bind<T>(object loss, LossArguments arguments, IReadOnlyDictionary<string, LayoutTensor<T>> inputs)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check(loss, arguments, inputs);
+        return BindCore(loss, new Call<T>(this, arguments, inputs));
+    }
+
+    /// <summary>The layout's binding: read the arrays from <paramref name="call"/>, check shapes, allocate the outputs.</summary>
+    private protected abstract BoundLoss<T> BindCore<T>(object loss, Call<T> call)
         where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>One evaluation's arguments, with the shape rules every layout uses (messages name the loss and arrays).</summary>
@@ -162,12 +187,37 @@ public abstract class LossLayout
 
         public string Expected(string name) => layout.Inputs.First(i => i.Name == name).Shape;
 
-        /// <summary>The evaluation result: value, per-value results when given, gradients.</summary>
-        public static LossEvaluation<T> Result(T value, T[]? values, int[] valueShape, params LayoutTensor<T>[] gradients) => new()
-        {
-            Value = value,
-            Values = values is null ? null : new LayoutTensor<T>("values", valueShape, values),
-            Gradients = gradients,
-        };
+        /// <summary>A bound call: the two entry points over fixed arrays, the per-value outputs (None) and the gradients.</summary>
+        public static BoundLoss<T> Bound(Func<T> forward, Func<T> forwardBackward, T[]? values, int[] valueShape, params LayoutTensor<T>[] gradients) =>
+            new(forward, forwardBackward, values is null ? null : new LayoutTensor<T>("values", valueShape, values), gradients);
     }
+}
+
+/// <summary>
+/// A loss bound to fixed arrays by <see cref="LossLayout.Bind{T}"/>: <see cref="Forward"/> and <see cref="ForwardBackward"/>
+/// (upstream 1) write into <see cref="Values"/> (with Reduction.None) and <see cref="Gradients"/>, allocating nothing.
+/// </summary>
+public sealed class BoundLoss<T>
+{
+    private readonly Func<T> _forward, _forwardBackward;
+
+    internal BoundLoss(Func<T> forward, Func<T> forwardBackward, LayoutTensor<T>? values, IReadOnlyList<LayoutTensor<T>> gradients)
+    {
+        _forward = forward;
+        _forwardBackward = forwardBackward;
+        Values = values;
+        Gradients = gradients;
+    }
+
+    /// <summary>The per-value outputs with Reduction.None (and for heads), else null.</summary>
+    public LayoutTensor<T>? Values { get; }
+
+    /// <summary>The gradient buffers, one per differentiable input.</summary>
+    public IReadOnlyList<LayoutTensor<T>> Gradients { get; }
+
+    /// <summary>The loss value (per-value losses into <see cref="Values"/> with None).</summary>
+    public T Forward() => _forward();
+
+    /// <summary>The loss value and the gradients in one pass.</summary>
+    public T ForwardBackward() => _forwardBackward();
 }

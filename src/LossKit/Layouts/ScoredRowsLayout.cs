@@ -18,7 +18,7 @@ public sealed class ScoredRowsLayout : LossLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         QualityFocalLoss<T> l = call.As<QualityFocalLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], labels = call["labels"], scores = call["scores"];
@@ -27,7 +27,10 @@ public sealed class ScoredRowsLayout : LossLayout
         call.RowVector(scores, batch, x);
         var grad = new T[x.Data.Length];
         T[]? values = l.Reduction == Reduction.None ? new T[batch] : null;
-        T value = l.ForwardBackward(x.Data, labels.Indices(), scores.Data, batch, classes, grad, values, call.Weight, call.AvgFactor);
-        return Call<T>.Result(value, values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
+        T[] xs = x.Data, q = scores.Data, w = call.Weight;
+        int[] y = labels.Indices();
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(xs, y, q, batch, classes, values, w, avg), () => l.ForwardBackward(xs, y, q, batch, classes, grad, values, w, avg),
+            values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
     }
 }

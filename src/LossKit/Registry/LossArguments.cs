@@ -51,7 +51,7 @@ public sealed class LossArguments
 
     /// <summary>A choice parameter as its enum member.</summary>
     public TEnum Choice<TEnum>(string name)
-        where TEnum : struct, Enum => Enum.Parse<TEnum>((string)Value(name)!, ignoreCase: true);
+        where TEnum : struct, Enum => Enum.Parse<TEnum>(((string)Value(name)!).Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
 
     /// <summary>A vector parameter converted to <typeparamref name="T"/>; empty when absent.</summary>
     public T[] Vector<T>(string name)

@@ -99,9 +99,9 @@ public sealed class LossParameter
     /// <summary>A hyper-parameter naming a member of <typeparamref name="TEnum"/> (lower-case names).</summary>
     public static LossParameter Choice<TEnum>(string name, TEnum defaultValue, string doc)
         where TEnum : struct, Enum =>
-        new(name, ParameterType.Choice, defaultValue.ToString().ToLowerInvariant(), doc, ParameterRole.Construction)
+        new(name, ParameterType.Choice, SnakeCase(defaultValue.ToString()), doc, ParameterRole.Construction)
         {
-            Choices = [.. Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant())],
+            Choices = [.. Enum.GetNames<TEnum>().Select(SnakeCase)],
             ChoiceType = typeof(TEnum),
         };
 
@@ -159,21 +159,35 @@ public sealed class LossParameter
                     throw new ArgumentException($"{Name} must be an integer, got {d}.", Name);
                 }
 
-                return Type == ParameterType.Int ? (int)d : d;
+                return Type == ParameterType.Int ? (object)(int)d : d;
             }
 
             case ParameterType.Bool:
                 return value is bool ? value : throw new ArgumentException($"{Name} must be true or false, got {value}.", Name);
             case ParameterType.Choice:
-            {
-                string s = (value is Enum e ? e.ToString() : value as string ?? "").ToLowerInvariant();
-                return Choices.Contains(s) ? s : throw new ArgumentException($"{Name} must be one of {string.Join(", ", Choices)}, got {value}.", Name);
-            }
+                return FindChoice(value is Enum e ? e.ToString() : value as string ?? "")
+                    ?? throw new ArgumentException($"{Name} must be one of {string.Join(", ", Choices)}, got {value}.", Name);
 
             default:
                 return value is double[] ? value : throw new ArgumentException($"{Name} must be a vector of numbers.", Name);
         }
     }
+
+    /// <summary>
+    /// The choice <paramref name="text"/> names, matched without regard to case and underscores
+    /// (<c>threshold_inclusive</c>, <c>ThresholdInclusive</c>, <c>kaiyangzhou</c>), or null.
+    /// </summary>
+    public string? FindChoice(string text)
+    {
+        string key = Normalize(text);
+        return Choices.FirstOrDefault(c => Normalize(c) == key);
+    }
+
+    private static string Normalize(string s) => s.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
+
+    /// <summary>An enum member's name in snake_case: <c>ThresholdInclusive</c> → <c>threshold_inclusive</c>, <c>MMDetection</c> → <c>mmdetection</c>.</summary>
+    private static string SnakeCase(string name) =>
+        System.Text.RegularExpressions.Regex.Replace(name, "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant();
 
     /// <summary>The allowed range in interval notation.</summary>
     public string RangeText => $"{(MinExclusive ? "(" : "[")}{(Min is double lo ? Num(lo) : "-inf")}, {(Max is double hi ? Num(hi) : "inf")}]";

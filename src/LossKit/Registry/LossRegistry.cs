@@ -12,7 +12,7 @@ namespace LossKit.Registry;
 /// Every loss LossKit provides, as typed entries: id, family, layout, parameter schema, formula, reference equivalent
 /// and factory. Adding a loss means its source file, one entry here, its reference generator and its test class.
 /// </summary>
-public static class LossRegistry
+public static partial class LossRegistry
 {
     private static readonly ElementwiseLayout Elementwise = new();
     private static readonly ElementwiseLayout LogProbabilities = new("[batch, ...] log-probabilities");

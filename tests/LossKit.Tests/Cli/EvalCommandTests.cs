@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LossKit.Classification;
 using LossKit.Cli.Eval;
+using LossKit.Registry;
 using LossKit.Detection;
 using LossKit.Regression;
 
@@ -100,48 +101,6 @@ public class EvalCommandTests
         Assert.Equal(["NaN", "Infinity"], values);
     }
 
-    /// <summary>A small valid document for every loss eval supports: each adapter runs and returns finite numbers.</summary>
-    public static TheoryData<string> EveryLoss() => [.. LossTable.Entries.Select(e => e.Name)];
-
-    [Theory]
-    [MemberData(nameof(EveryLoss))]
-    public void EveryLoss_EvaluatesASampleDocument(string loss)
-    {
-        string inputs = loss switch
-        {
-            "cross_entropy" or "nll" or "multi_margin" or "softmax_focal" =>
-                """{"input": [[0.2, -1.0, 0.5], [1.5, 0.3, -0.2]], "target": [2, 0]}""",
-            "quality_focal" => """{"input": [[0.2, -1.0, 0.5], [1.5, 0.3, -0.2]], "labels": [2, 3], "scores": [0.7, 0]}""",
-            "distribution_focal" => """{"input": [[0.2, -1.0, 0.5, 0.1], [1.5, 0.3, -0.2, 0.0]], "target": [1.3, 0.4]}""",
-            "bce" => """{"input": [0.2, 0.9, 0.5], "target": [0, 1, 1]}""",
-            "kl_div" => """{"input": [[-1.2, -0.4], [-0.7, -0.7]], "target": [[0.3, 0.7], [0.5, 0.5]]}""",
-            "hinge" or "squared_hinge" or "exponential" or "hinge_embedding" => """{"input": [0.2, -0.9, 1.5], "target": [1, -1, -1]}""",
-            "iou" or "giou" or "diou" or "ciou" or "eiou" or "siou" or "extended_iou" =>
-                """{"input": [[0, 0, 2, 2], [1, 1, 3, 4]], "target": [[0.5, 0.2, 2, 2.5], [0, 0, 2, 2]]}""",
-            "varifocal" => """{"input": [0.2, -0.9, 1.5], "target": [0.8, 0, 0]}""",
-            "angular_margin" or "arcface" or "cosface" or "sphereface" => """{"input": [[0.2, -0.9, 0.5], [0.99, 0.1, -0.3]], "target": [2, 0]}""",
-            "center" => """{"input": [[0.2, -0.9], [1.5, 0.1]], "target": [1, 0], "centers": [[0, 0], [1, 1], [0.5, -0.5]]}""",
-            _ => """{"input": [0.2, -0.9, 1.5], "target": [0, 1, 1]}""",
-        };
-        CliRunner.Result r = CliRunner.RunWithInput($$"""{"loss": "{{loss}}", "params": {"reduction": "sum"}, "inputs": {{inputs}}}""", "eval", "-");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        using JsonDocument doc = JsonDocument.Parse(r.Stdout);
-        Assert.True(double.IsFinite(doc.RootElement.GetProperty("value").GetDouble()));
-        JsonElement grad = doc.RootElement.GetProperty("gradients").GetProperty("input").GetProperty("data");
-        Assert.All(grad.EnumerateArray(), e => Assert.True(double.IsFinite(e.GetDouble())));
-    }
-
-    [Fact]
-    public void EvalTable_CoversTheCatalog()
-    {
-        // Every classification, regression and detection loss can be evaluated; eval knows no name the catalog lacks.
-        string[] families = ["Classification", "Regression", "Detection"];
-        var required = Catalog.Entries.Where(e => families.Contains(e.Family)).Select(e => e.Name);
-        var table = LossTable.Entries.Select(e => e.Name).ToHashSet();
-        Assert.Empty(required.Except(table));
-        Assert.Empty(table.Except(Catalog.Entries.Select(e => e.Name)));
-    }
-
     public static TheoryData<string, string[], string> Malformed() => new()
     {
         { """{"loss": "mse", "inputs": {"input": [1, 2], "target": [1, 2]""", [], "malformed JSON" },
@@ -199,9 +158,9 @@ public class EvalCommandTests
 
 public class EvalMetricLearningTests
 {
-    // The metric-learning adapters are ready before the catalog lists their names; test them through the evaluator.
+    // The metric-learning entries through the evaluator, against the typed API.
     private static EvalResult<double> Evaluate(string name, string json) =>
-        Evaluator.Run<double>(EvalDocument.Parse(json), LossTable.All.Single(e => e.Name == name));
+        Evaluator.Run<double>(EvalDocument.Parse(json), LossRegistry.Get(name));
 
     [Fact]
     public void ArcFace_MatchesLibrary()

@@ -1,4 +1,5 @@
 using LossKit.Cli;
+using LossKit.Registry;
 using Xunit;
 
 namespace LossKit.Tests.Cli;
@@ -12,9 +13,9 @@ public class ListCommandTests
         int code = Program.Run(["list"], stdout, new StringWriter());
         Assert.Equal(0, code);
         string text = stdout.ToString();
-        foreach (LossInfo e in Catalog.Entries)
+        foreach (LossEntry e in LossRegistry.Entries)
         {
-            Assert.Contains(e.Name, text);
+            Assert.Contains(e.Id, text);
         }
     }
 
@@ -22,18 +23,18 @@ public class ListCommandTests
     public void ReadmeCatalogTable_MatchesCatalog()
     {
         string readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md")).ReplaceLineEndings("\n");
-        Assert.Contains(Catalog.ToMarkdown(), readme);
+        Assert.Contains(LossRegistry.ToMarkdown(), readme);
     }
 
     [Fact]
-    public void Catalog_TypesExist_AndNamesAreUnique()
+    public void Registry_IdsAreUnique_AndTypesArePublicLossKitTypes()
     {
-        Assert.Equal(Catalog.Entries.Count, Catalog.Entries.Select(e => e.Name).Distinct().Count());
-        var assembly = typeof(Catalog).Assembly;
-        foreach (LossInfo e in Catalog.Entries)
+        Assert.Equal(LossRegistry.Entries.Count, LossRegistry.Entries.Select(e => e.Id).Distinct().Count());
+        foreach (LossEntry e in LossRegistry.Entries)
         {
-            string typeName = "LossKit." + e.Type.Replace("<T>", "`1", StringComparison.Ordinal);
-            Assert.True(assembly.GetType(typeName) is not null, $"catalog type {e.Type} not found");
+            Assert.True(e.ImplementationType.IsPublic, $"{e.Id}: {e.ImplementationType} is not public");
+            Assert.Equal(typeof(LossRegistry).Assembly, e.ImplementationType.Assembly);
+            Assert.StartsWith($"{e.ImplementationType.Namespace!["LossKit.".Length..]}.", e.TypeName);
         }
     }
 
