@@ -55,7 +55,7 @@ public sealed class RpnLayout : CriterionLayout
         }
 
         int[] perImage = GroundTruths(call, images, $"gt_counts {counts.ShapeText}", labels: false);
-        ulong seed = (ulong)call.Arguments.Int("seed");
+        ulong seed = (ulong)Registry.CriteriaEntries.Whole(call.Arguments, "seed");
         var go = new T[o.Data.Length];
         var gd = new T[d.Data.Length];
         RpnLossTerms<T> terms = l.ForwardBackward(o.Data, d.Data, a.Data, call["gt_boxes"].Data, perImage, go, gd, seed);

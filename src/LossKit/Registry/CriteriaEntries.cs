@@ -48,9 +48,15 @@ internal static class CriteriaEntries
                     Double("ignore_threshold", 0.7, "darknet's ignore_thresh", 0, 1),
                     Choice("variant", YoloV3Variant.Darknet, "darknet's yolo_layer.c or the ultralytics/yolov3 archive-branch loss"),
                     Choice("box_loss", YoloV3BoxLoss.GIoU, "box loss of the ultralytics variant")],
-                a => new YoloV3Loss<T>(a.Int("classes"), a.Int("input_width"), a.Int("input_height"), a.Vector<double>("anchors"),
+                a => new YoloV3Loss<T>(Whole(a, "classes"), Whole(a, "input_width"), Whole(a, "input_height"), a.Vector<double>("anchors"),
                     a.Double("ignore_threshold"), a.Choice<YoloV3Variant>("variant"),
                     new YoloV3UltralyticsOptions { BoxLoss = a.Choice<YoloV3BoxLoss>("box_loss") })),
         ];
     }
+
+    /// <summary>
+    /// A whole-number parameter. LossArguments.Int unboxes an int, but LossParameter.Check stores a set Int value as a
+    /// boxed double (its <c>Type == Int ? (int)d : d</c> is double-typed); this reads either.
+    /// </summary>
+    internal static int Whole(LossArguments a, string name) => checked((int)a.Double(name));
 }
