@@ -21,7 +21,7 @@ public sealed class FastRcnnLayout : CriterionLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         FastRcnnLoss<T> l = call.As<FastRcnnLoss<T>>(loss);
         CheckLengths(call, Inputs);
@@ -33,7 +33,9 @@ public sealed class FastRcnnLayout : CriterionLayout
 
         var gx = new T[x.Data.Length];
         var gr = new T[r.Data.Length];
-        FastRcnnLossTerms<T> terms = l.ForwardBackward(x.Data, r.Data, y.Indices(), t.Data, classes, gx, gr);
-        return Call<T>.Result(terms.Total, null, [], new LayoutTensor<T>("class_logits", [.. x.Shape], gx), new LayoutTensor<T>("box_regression", [.. r.Shape], gr));
+        // A criterion's bound Forward runs the fused call too: its value is the same, and the gradients are kept.
+        int[] labels = y.Indices();
+        T Fused() => l.ForwardBackward(x.Data, r.Data, labels, t.Data, classes, gx, gr).Total;
+        return Call<T>.Bound(Fused, Fused, null, [], new LayoutTensor<T>("class_logits", [.. x.Shape], gx), new LayoutTensor<T>("box_regression", [.. r.Shape], gr));
     }
 }

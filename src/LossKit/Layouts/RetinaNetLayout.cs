@@ -23,7 +23,7 @@ public sealed class RetinaNetLayout : CriterionLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         RetinaNetLoss<T> l = call.As<RetinaNetLoss<T>>(loss);
         CheckLengths(call, Inputs);
@@ -36,7 +36,10 @@ public sealed class RetinaNetLayout : CriterionLayout
 
         var gx = new T[x.Data.Length];
         var gr = new T[r.Data.Length];
-        RetinaNetLossTerms<T> terms = l.ForwardBackward(x.Data, r.Data, a.Data, call["gt_boxes"].Data, call["gt_labels"].Indices(), counts, classes, gx, gr);
-        return Call<T>.Result(terms.Total, null, [], new LayoutTensor<T>("class_logits", [.. x.Shape], gx), new LayoutTensor<T>("box_regression", [.. r.Shape], gr));
+        // A criterion's bound Forward runs the fused call too: its value is the same, and the gradients are kept.
+        T[] boxes = call["gt_boxes"].Data;
+        int[] labels = call["gt_labels"].Indices();
+        T Fused() => l.ForwardBackward(x.Data, r.Data, a.Data, boxes, labels, counts, classes, gx, gr).Total;
+        return Call<T>.Bound(Fused, Fused, null, [], new LayoutTensor<T>("class_logits", [.. x.Shape], gx), new LayoutTensor<T>("box_regression", [.. r.Shape], gr));
     }
 }

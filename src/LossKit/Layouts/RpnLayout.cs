@@ -23,7 +23,7 @@ public sealed class RpnLayout : CriterionLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         RpnLoss<T> l = call.As<RpnLoss<T>>(loss);
         CheckLengths(call, Inputs);
@@ -58,7 +58,8 @@ public sealed class RpnLayout : CriterionLayout
         ulong seed = (ulong)Registry.CriteriaEntries.Whole(call.Arguments, "seed");
         var go = new T[o.Data.Length];
         var gd = new T[d.Data.Length];
-        RpnLossTerms<T> terms = l.ForwardBackward(o.Data, d.Data, a.Data, call["gt_boxes"].Data, perImage, go, gd, seed);
-        return Call<T>.Result(terms.Total, null, [], new LayoutTensor<T>("objectness", [.. o.Shape], go), new LayoutTensor<T>("deltas", [.. d.Shape], gd));
+        // A criterion's bound Forward runs the fused call too: its value is the same, and the gradients are kept.
+        T Fused() => l.ForwardBackward(o.Data, d.Data, a.Data, call["gt_boxes"].Data, perImage, go, gd, seed).Total;
+        return Call<T>.Bound(Fused, Fused, null, [], new LayoutTensor<T>("objectness", [.. o.Shape], go), new LayoutTensor<T>("deltas", [.. d.Shape], gd));
     }
 }

@@ -23,7 +23,7 @@ public sealed class YoloV3Layout : CriterionLayout
     {
     }
 
-    private protected override LossEvaluation<T> Run<T>(object loss, Call<T> call)
+    private protected override BoundLoss<T> BindCore<T>(object loss, Call<T> call)
     {
         YoloV3Loss<T> l = call.As<YoloV3Loss<T>>(loss);
         CheckLengths(call, Inputs);
@@ -45,9 +45,12 @@ public sealed class YoloV3Layout : CriterionLayout
 
         int[] perImage = GroundTruths(call, images, $"gt_counts {counts.ShapeText}", labels: true);
         T[] g0 = new T[outputs[0].Data.Length], g1 = new T[outputs[1].Data.Length], g2 = new T[outputs[2].Data.Length];
-        YoloV3LossTerms<T> terms = l.ForwardBackward(outputs[0].Data, outputs[1].Data, outputs[2].Data, call["gt_boxes"].Data,
-            call["gt_labels"].Indices(), perImage, g0, g1, g2);
-        return Call<T>.Result(terms.Total, null, [],
+        T[] boxes = call["gt_boxes"].Data;
+        int[] labels = call["gt_labels"].Indices();
+
+        // A criterion's bound Forward runs the fused call too: its value is the same, and the gradients are kept.
+        T Fused() => l.ForwardBackward(outputs[0].Data, outputs[1].Data, outputs[2].Data, boxes, labels, perImage, g0, g1, g2).Total;
+        return Call<T>.Bound(Fused, Fused, null, [],
             new LayoutTensor<T>("output0", [.. outputs[0].Shape], g0), new LayoutTensor<T>("output1", [.. outputs[1].Shape], g1),
             new LayoutTensor<T>("output2", [.. outputs[2].Shape], g2));
     }
