@@ -96,23 +96,6 @@ public sealed class CenterLoss<T> : IFeaturesCentersKernel<T>
         Span<T> inputGradient, Span<T> centersGradient, Span<T> destination = default) =>
         FeaturesCentersEntryPoints.ForwardBackward(this, new FeaturesCentersCall<T>(input, target, centers, batch, classes, dim), inputGradient, centersGradient, destination);
 
-    /// <summary>
-    /// The paper's center update (Wen et al. eq. 4; caffe-face's center diff with the solver step):
-    /// <c>Δc_j = Σ_{yᵢ=j}(c_j − xᵢ) / (1 + n_j)</c>, <c>c_j ← c_j − α·Δc_j</c>, evaluated as
-    /// <c>c_j·(1 − α·n_j/(1 + n_j)) + α·Σ_{yᵢ=j} xᵢ/(1 + n_j)</c>. Classes with no sample in the batch (n_j = 0) are not
-    /// touched. This is not a gradient step: not × λ, not / N.
-    /// </summary>
-    /// <param name="input">Features x, batch × dim.</param>
-    /// <param name="target">Class index per row, in [0, classes).</param>
-    /// <param name="batch">Rows of x.</param>
-    /// <param name="classes">Rows of the centers.</param>
-    /// <param name="dim">Feature size.</param>
-    /// <param name="centers">Centers, classes × dim, updated in place.</param>
-    /// <param name="alpha">Rate α ≥ 0, finite (the paper uses α in [0, 1]; caffe-face base_lr × lr_mult).</param>
-    /// <param name="counts">Workspace of at least classes ints; receives n_j, the samples of each class in the batch.</param>
-    public static void UpdateCenters(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, int dim, Span<T> centers, double alpha, Span<int> counts) =>
-        CenterUpdate<T>.Apply(input, target, batch, classes, dim, centers, alpha, counts);
-
     /// <summary>Tensor form: input [batch, dim], target [batch], centers [classes, dim].</summary>
     public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, ReadOnlyTensorSpan<T> centers, TensorSpan<T> destination = default) =>
         EntryPoints.Forward(this, FeaturesCentersCall<T>.From(input, target, centers), EntryPoints.Destination(destination, target.Lengths, Reduction), null);
@@ -138,6 +121,23 @@ public sealed class CenterLoss<T> : IFeaturesCentersKernel<T>
             FeaturesCentersEntryPoints.Gradient(inputGradient, input.Lengths, nameof(inputGradient)),
             FeaturesCentersEntryPoints.Gradient(centersGradient, centers.Lengths, nameof(centersGradient)),
             EntryPoints.Destination(destination, target.Lengths, Reduction));
+
+    /// <summary>
+    /// The paper's center update (Wen et al. eq. 4; caffe-face's center diff with the solver step):
+    /// <c>Δc_j = Σ_{yᵢ=j}(c_j − xᵢ) / (1 + n_j)</c>, <c>c_j ← c_j − α·Δc_j</c>, evaluated as
+    /// <c>c_j·(1 − α·n_j/(1 + n_j)) + α·Σ_{yᵢ=j} xᵢ/(1 + n_j)</c>. Classes with no sample in the batch (n_j = 0) are not
+    /// touched. This is not a gradient step: not × λ, not / N.
+    /// </summary>
+    /// <param name="input">Features x, batch × dim.</param>
+    /// <param name="target">Class index per row, in [0, classes).</param>
+    /// <param name="batch">Rows of x.</param>
+    /// <param name="classes">Rows of the centers.</param>
+    /// <param name="dim">Feature size.</param>
+    /// <param name="centers">Centers, classes × dim, updated in place.</param>
+    /// <param name="alpha">Rate α ≥ 0, finite (the paper uses α in [0, 1]; caffe-face base_lr × lr_mult).</param>
+    /// <param name="counts">Workspace of at least classes ints; receives n_j, the samples of each class in the batch.</param>
+    public static void UpdateCenters(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, int dim, Span<T> centers, double alpha, Span<int> counts) =>
+        CenterUpdate<T>.Apply(input, target, batch, classes, dim, centers, alpha, counts);
 
     /// <summary>
     /// The kernel: per-row values (stored when asked) and their sum; d/dx written (or, with <paramref name="accumulateInput"/>,
