@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit.Detection;
 
@@ -25,7 +26,7 @@ namespace LossKit.Detection;
 /// <para>Special values: NaN logits give NaN for that row; a +∞ logit gives NaN (∞ − ∞); finite logits of any size
 /// (±1e4) give finite values and gradients. Empty batch: Sum 0, Mean NaN.</para>
 /// </remarks>
-public sealed class DistributionFocalLoss<T>
+public sealed class DistributionFocalLoss<T> : ILayoutKernel<T, BinsCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the loss.</summary>
@@ -45,125 +46,53 @@ public sealed class DistributionFocalLoss<T>
     /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead of batch (not with Sum).</param>
     /// <returns>The reduced loss (with None: the sum of the per-row losses).</returns>
     public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins,
-        Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, target, batch, bins, weight, destination, default, Reduction == Reduction.None, false, avgFactor);
-        double sum = Run(input, target, batch, bins, weight, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+        Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, new BinsCall<T>(input, target, batch, bins, weight), destination, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × bins) for a scalar upstream gradient (Mean or Sum).</summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins,
-        T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(input, target, batch, bins, weight, default, gradient, false, true, avgFactor);
-        Run(input, target, batch, bins, weight, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
-    }
+        T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, new BinsCall<T>(input, target, batch, bins, weight), upstream, gradient, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × bins) for a per-row upstream gradient (Reduction.None).</summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins,
-        ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
-        Validate(input, target, batch, bins, weight, default, gradient, false, true, null);
-        Run(input, target, batch, bins, weight, default, gradient, T.One, upstream);
-    }
+        ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default) =>
+        EntryPoints.Backward(this, new BinsCall<T>(input, target, batch, bins, weight), upstream, gradient);
 
     /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass.</summary>
     /// <returns>The reduced loss (with None: the sum of the per-row losses, whose gradient is written).</returns>
     public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins,
-        Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, target, batch, bins, weight, destination, gradient, Reduction == Reduction.None, true, avgFactor);
-        double sum = Run(input, target, batch, bins, weight, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, denominator), default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+        Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, new BinsCall<T>(input, target, batch, bins, weight), gradient, destination, avgFactor);
 
     /// <summary>Tensor form: <paramref name="input"/> [batch, bins]; <paramref name="target"/>, <paramref name="weight"/>
     /// and <paramref name="destination"/> [batch].</summary>
     public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default,
-        ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
-    {
-        (int batch, int bins) = Shape(input, target, weight);
-        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, bins,
-            TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
-    }
+        ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, BinsCall<T>.From(input, target, weight), EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
 
     /// <summary>Tensor form of the scalar-upstream backward.</summary>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient,
-        ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
-    {
-        (int batch, int bins) = Shape(input, target, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, bins, upstream,
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
-    }
+        ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, BinsCall<T>.From(input, target, weight), upstream, EntryPoints.Gradient(gradient, input.Lengths), avgFactor);
 
     /// <summary>Tensor form of the per-row-upstream backward.</summary>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient,
-        ReadOnlyTensorSpan<T> weight = default)
-    {
-        (int batch, int bins) = Shape(input, target, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        TensorArgs.SameShape(upstream.Lengths, target.Lengths, nameof(upstream));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, bins,
-            TensorArgs.Flat(upstream, nameof(upstream)), TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)));
-    }
+        ReadOnlyTensorSpan<T> weight = default) =>
+        EntryPoints.Backward(this, BinsCall<T>.From(input, target, weight), EntryPoints.Upstream(upstream, target.Lengths), EntryPoints.Gradient(gradient, input.Lengths));
 
     /// <summary>Tensor form of the fused pass.</summary>
     public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient,
-        TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
+        TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, BinsCall<T>.From(input, target, weight), EntryPoints.Gradient(gradient, input.Lengths),
+            EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
+
+    /// <summary>Targets must satisfy 0 ≤ y &lt; bins − 1 (NaN fails); returns the Mean denominator.</summary>
+    double ILayoutKernel<T, BinsCall<T>>.Prepare(scoped in BinsCall<T> call, double? avgFactor)
     {
-        (int batch, int bins) = Shape(input, target, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), batch, bins,
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
-    }
-
-    private static unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins,
-        ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
-    {
-        fixed (T* x = input, y = target, w = weight, v = values, g = gradient, u = upstream)
-        {
-            var kernel = new Kernel
-            {
-                X = x, Target = y, W = weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
-                G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, C = bins,
-            };
-            return RowDriver.Run(ref kernel, batch, bins);
-        }
-    }
-
-    /// <summary>Checks shapes, destinations and target ranges; returns the Mean denominator.</summary>
-    private double Validate(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int batch, int bins, ReadOnlySpan<T> weight,
-        Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient, double? avgFactor)
-    {
-        ThrowHelper.CheckDimension(batch, nameof(batch));
-        if (bins < 2)
-        {
-            ThrowHelper.OutOfRange(nameof(bins), bins, $"bins must be >= 2 (a target between two bins), got {bins}.");
-        }
-
-        ThrowHelper.CheckMatrix(input.Length, batch, bins, nameof(input), nameof(batch), nameof(bins));
-        ThrowHelper.CheckLength(target.Length, batch, nameof(target), "one target per row");
-        if (!weight.IsEmpty)
-        {
-            ThrowHelper.CheckLength(weight.Length, batch, nameof(weight), "one weight per row");
-        }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, batch, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
-        }
-
         // Fast vectorised check (Min/Max propagate NaN, which fails the comparison), then find the offender.
+        ReadOnlySpan<T> target = call.Target;
+        int bins = call.Bins;
         T upper = T.CreateTruncating(bins - 1);
         if (!target.IsEmpty && !(TensorPrimitives.Min(target) >= T.Zero && TensorPrimitives.Max(target) < upper))
         {
@@ -177,21 +106,20 @@ public sealed class DistributionFocalLoss<T>
             }
         }
 
-        return Reductions.MeanDenominator(Reduction, batch, avgFactor);
+        return Reductions.MeanDenominator(Reduction, call.Batch, avgFactor);
     }
 
-    private static (int Batch, int Bins) Shape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<T> target, in ReadOnlyTensorSpan<T> weight)
+    unsafe double ILayoutKernel<T, BinsCall<T>>.Run(scoped in BinsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {
-        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, bins]");
-        TensorArgs.Rank(target.Lengths, 1, nameof(target), "[batch]");
-        ReadOnlySpan<nint> rows = input.Lengths[..1];
-        TensorArgs.SameShape(target.Lengths, rows, nameof(target));
-        if (weight.FlattenedLength != 0 || weight.Rank != 0)
+        fixed (T* x = call.Input, y = call.Target, w = call.Weight, v = values, g = gradient, u = upstream)
         {
-            TensorArgs.SameShape(weight.Lengths, rows, nameof(weight));
+            var kernel = new Kernel
+            {
+                X = x, Target = y, W = call.Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
+                G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, C = call.Bins,
+            };
+            return RowDriver.Run(ref kernel, call.Batch, call.Bins);
         }
-
-        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
     }
 
     /// <summary>One row: max, Σ e^(z − m) (stored into the gradient row), the two cross-entropies, then the gradient.</summary>

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit.Detection;
 
@@ -31,7 +32,7 @@ namespace LossKit.Detection;
 /// gradient is NaN where s or |q − s| is exactly 0 (an infinite power derivative times 0), as with autograd. ±∞
 /// logits give NaN where BCE-with-logits does (0·∞, ∞ − ∞). Empty batch: Sum 0, Mean NaN.</para>
 /// </remarks>
-public sealed class QualityFocalLoss<T>
+public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the loss.</summary>
@@ -60,88 +61,74 @@ public sealed class QualityFocalLoss<T>
     /// <param name="avgFactor">mmdetection's avg_factor: Mean divides by avgFactor + float32 eps instead of batch (not with Sum).</param>
     /// <returns>The reduced loss (with None: the sum of the per-anchor losses).</returns>
     public T Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, labels, scores, batch, classes, weight, destination, default, Reduction == Reduction.None, false, avgFactor);
-        double sum = Run(input, labels, scores, batch, classes, weight, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+        Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, new ScoredRowsCall<T>(input, labels, scores, batch, classes, weight), destination, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × classes) for a scalar upstream gradient (Mean or Sum).</summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(input, labels, scores, batch, classes, weight, default, gradient, false, true, avgFactor);
-        Run(input, labels, scores, batch, classes, weight, default, gradient, Reductions.GradientScale(Reduction, upstream, denominator), default);
-    }
+        T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, new ScoredRowsCall<T>(input, labels, scores, batch, classes, weight), upstream, gradient, avgFactor);
 
     /// <summary>Writes d loss / d input (batch × classes) for a per-anchor upstream gradient (Reduction.None).</summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, batch);
-        Validate(input, labels, scores, batch, classes, weight, default, gradient, false, true, null);
-        Run(input, labels, scores, batch, classes, weight, default, gradient, T.One, upstream);
-    }
+        ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default) =>
+        EntryPoints.Backward(this, new ScoredRowsCall<T>(input, labels, scores, batch, classes, weight), upstream, gradient);
 
     /// <summary>Computes the loss and d loss / d input (upstream 1) in one pass.</summary>
     /// <returns>The reduced loss (with None: the sum of the per-anchor losses, whose gradient is written).</returns>
     public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(input, labels, scores, batch, classes, weight, destination, gradient, Reduction == Reduction.None, true, avgFactor);
-        double sum = Run(input, labels, scores, batch, classes, weight, Reduction == Reduction.None ? destination : default, gradient,
-            Reductions.GradientScale(Reduction, T.One, denominator), default);
-        return Reductions.Finish<T>(Reduction, sum, denominator);
-    }
+        Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, new ScoredRowsCall<T>(input, labels, scores, batch, classes, weight), gradient, destination, avgFactor);
 
     /// <summary>Tensor form: <paramref name="input"/> [batch, classes], <paramref name="labels"/>, <paramref name="scores"/>,
     /// <paramref name="weight"/> and <paramref name="destination"/> [batch].</summary>
     public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
-        TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
-    {
-        (int batch, int classes) = Shape(input, labels, scores, weight);
-        return Forward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
-            batch, classes, TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
-    }
+        TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, ScoredRowsCall<T>.From(input, labels, scores, weight), EntryPoints.Destination(destination, labels.Lengths, Reduction), avgFactor);
 
     /// <summary>Tensor form of the scalar-upstream backward.</summary>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
-        T upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
-    {
-        (int batch, int classes) = Shape(input, labels, scores, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
-            batch, classes, upstream, TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
-    }
+        T upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, ScoredRowsCall<T>.From(input, labels, scores, weight), upstream, EntryPoints.Gradient(gradient, input.Lengths), avgFactor);
 
     /// <summary>Tensor form of the per-anchor-upstream backward.</summary>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
-        ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default)
-    {
-        (int batch, int classes) = Shape(input, labels, scores, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        TensorArgs.SameShape(upstream.Lengths, labels.Lengths, nameof(upstream));
-        Backward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
-            batch, classes, TensorArgs.Flat(upstream, nameof(upstream)), TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(weight, nameof(weight)));
-    }
+        ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default) =>
+        EntryPoints.Backward(this, ScoredRowsCall<T>.From(input, labels, scores, weight), EntryPoints.Upstream(upstream, labels.Lengths),
+            EntryPoints.Gradient(gradient, input.Lengths));
 
     /// <summary>Tensor form of the fused pass.</summary>
     public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> labels, ReadOnlyTensorSpan<T> scores,
-        TensorSpan<T> gradient, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null)
+        TensorSpan<T> gradient, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, ScoredRowsCall<T>.From(input, labels, scores, weight), EntryPoints.Gradient(gradient, input.Lengths),
+            EntryPoints.Destination(destination, labels.Lengths, Reduction), avgFactor);
+
+    /// <summary>Labels above <c>classes</c> throw (classes itself and negative values are background); returns the Mean denominator.</summary>
+    double ILayoutKernel<T, ScoredRowsCall<T>>.Prepare(scoped in ScoredRowsCall<T> call, double? avgFactor)
     {
-        (int batch, int classes) = Shape(input, labels, scores, weight);
-        TensorArgs.SameShape(gradient.Lengths, input.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(labels, nameof(labels)), TensorArgs.Flat(scores, nameof(scores)),
-            batch, classes, TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)), TensorArgs.Flat(weight, nameof(weight)), avgFactor);
+        ReadOnlySpan<int> labels = call.Labels;
+        int classes = call.Classes;
+        if (!labels.IsEmpty && TensorPrimitives.Max(labels) > classes)
+        {
+            for (int i = 0; i < labels.Length; i++)
+            {
+                if (labels[i] > classes)
+                {
+                    ThrowHelper.OutOfRange(nameof(labels), labels[i],
+                        $"labels[{i}] = {labels[i]} is neither a class in [0, {classes}) nor background ({classes} or negative).");
+                }
+            }
+        }
+
+        return Reductions.MeanDenominator(Reduction, call.Batch, avgFactor);
     }
 
-    private unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    unsafe double ILayoutKernel<T, ScoredRowsCall<T>>.Run(scoped in ScoredRowsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {
-        fixed (T* x = input, q = scores, w = weight, v = values, g = gradient, u = upstream)
-        fixed (int* y = labels)
+        ReadOnlySpan<T> weight = call.Weight;
+        int batch = call.Batch, classes = call.Classes;
+        fixed (T* x = call.Input, q = call.Scores, w = weight, v = values, g = gradient, u = upstream)
+        fixed (int* y = call.Labels)
         {
             // β = 2 (the default) gets power structs without a switch: s·s and s.
             if (Beta == 2.0)
@@ -163,65 +150,6 @@ public sealed class QualityFocalLoss<T>
             };
             return RowDriver.Run(ref kernel, batch, classes);
         }
-    }
-
-    /// <summary>Checks shapes, destinations and labels; returns the Mean denominator.</summary>
-    private double Validate(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, ReadOnlySpan<T> scores, int batch, int classes,
-        ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, bool requireValues, bool requireGradient, double? avgFactor)
-    {
-        ThrowHelper.CheckDimension(batch, nameof(batch));
-        if (classes < 1)
-        {
-            ThrowHelper.OutOfRange(nameof(classes), classes, $"classes must be >= 1, got {classes}.");
-        }
-
-        ThrowHelper.CheckMatrix(input.Length, batch, classes, nameof(input), nameof(batch), nameof(classes));
-        ThrowHelper.CheckLength(labels.Length, batch, nameof(labels), "one label per anchor");
-        ThrowHelper.CheckLength(scores.Length, batch, nameof(scores), "one quality score per anchor");
-        if (!weight.IsEmpty)
-        {
-            ThrowHelper.CheckLength(weight.Length, batch, nameof(weight), "one weight per anchor");
-        }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, batch, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, input.Length, nameof(gradient));
-        }
-
-        if (!labels.IsEmpty && TensorPrimitives.Max(labels) > classes)
-        {
-            for (int i = 0; i < labels.Length; i++)
-            {
-                if (labels[i] > classes)
-                {
-                    ThrowHelper.OutOfRange(nameof(labels), labels[i],
-                        $"labels[{i}] = {labels[i]} is neither a class in [0, {classes}) nor background ({classes} or negative).");
-                }
-            }
-        }
-
-        return Reductions.MeanDenominator(Reduction, batch, avgFactor);
-    }
-
-    private static (int Batch, int Classes) Shape(in ReadOnlyTensorSpan<T> input, in ReadOnlyTensorSpan<int> labels,
-        in ReadOnlyTensorSpan<T> scores, in ReadOnlyTensorSpan<T> weight)
-    {
-        TensorArgs.Rank(input.Lengths, 2, nameof(input), "[batch, classes]");
-        TensorArgs.Rank(labels.Lengths, 1, nameof(labels), "[batch]");
-        ReadOnlySpan<nint> rows = input.Lengths[..1];
-        TensorArgs.SameShape(labels.Lengths, rows, nameof(labels));
-        TensorArgs.SameShape(scores.Lengths, rows, nameof(scores));
-        if (weight.FlattenedLength != 0 || weight.Rank != 0)
-        {
-            TensorArgs.SameShape(weight.Lengths, rows, nameof(weight));
-        }
-
-        return (checked((int)input.Lengths[0]), checked((int)input.Lengths[1]));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using LossKit.Classification;
 using LossKit.Detection;
 using Xunit;
@@ -564,5 +565,115 @@ public class FocalSmokeTests
         Assert.True(double.IsNaN(new QualityFocalLoss<double>().Forward([], [], [], 0, 3)));
         Assert.Equal(0.0, new DistributionFocalLoss<double>(Reduction.Sum).Forward([], [], 0, 17));
         Assert.True(double.IsNaN(new SoftmaxFocalLoss<double>().Forward([], [], 0, 3)));
+    }
+
+    /// <summary>
+    /// The tensor forms of QFL and DFL (per-row weight, avgFactor, the None destination [batch], per-row upstream
+    /// [batch]) give the span forms' values and gradients bit for bit; their shape errors name the parameter.
+    /// </summary>
+    [Theory]
+    [InlineData(Reduction.None)]
+    [InlineData(Reduction.Mean)]
+    [InlineData(Reduction.Sum)]
+    public void QualityAndDistributionFocal_TensorFormsEqualSpanForms(Reduction reduction)
+    {
+        const int batch = 7, classes = 19;
+        double[] x = Random(batch * classes, 21, -4, 4), scores = Random(batch, 22, 0, 1), weight = Random(batch, 23, 0.5, 2);
+        double[] bins = Random(batch, 24, 0, classes - 1.5), up = Random(batch, 25, -1, 1);
+        int[] labels = [0, classes, -1, classes - 1, 3, classes, 7];
+        double? avg = reduction == Reduction.Mean ? 3.5 : null;
+        var tx = new ReadOnlyTensorSpan<double>(x, [batch, classes], []);
+        var tLabels = new ReadOnlyTensorSpan<int>(labels, [batch], []);
+        var tScores = new ReadOnlyTensorSpan<double>(scores, [batch], []);
+        var tBins = new ReadOnlyTensorSpan<double>(bins, [batch], []);
+        var tw = new ReadOnlyTensorSpan<double>(weight, [batch], []);
+        double[] v = new double[batch], tv = new double[batch], g = new double[x.Length], tg = new double[x.Length];
+
+        var qfl = new QualityFocalLoss<double>(reduction, beta: 1.5);
+        Assert.Equal(qfl.ForwardBackward(x, labels, scores, batch, classes, g, v, weight, avg),
+            qfl.ForwardBackward(tx, tLabels, tScores, new TensorSpan<double>(tg, [batch, classes], []), new TensorSpan<double>(tv, [batch], []), tw, avg));
+        Assert.Equal(v, tv);
+        Assert.Equal(g, tg);
+        Assert.Equal(qfl.Forward(x, labels, scores, batch, classes, v, weight, avg), qfl.Forward(tx, tLabels, tScores, new TensorSpan<double>(tv, [batch], []), tw, avg));
+        if (reduction == Reduction.None)
+        {
+            qfl.Backward(x, labels, scores, batch, classes, up, g, weight);
+            qfl.Backward(tx, tLabels, tScores, new ReadOnlyTensorSpan<double>(up, [batch], []), new TensorSpan<double>(tg, [batch, classes], []), tw);
+        }
+        else
+        {
+            qfl.Backward(x, labels, scores, batch, classes, 2.0, g, weight, avg);
+            qfl.Backward(tx, tLabels, tScores, 2.0, new TensorSpan<double>(tg, [batch, classes], []), tw, avg);
+        }
+
+        Assert.Equal(g, tg);
+
+        var dfl = new DistributionFocalLoss<double>(reduction);
+        Assert.Equal(dfl.ForwardBackward(x, bins, batch, classes, g, v, weight, avg),
+            dfl.ForwardBackward(tx, tBins, new TensorSpan<double>(tg, [batch, classes], []), new TensorSpan<double>(tv, [batch], []), tw, avg));
+        Assert.Equal(v, tv);
+        Assert.Equal(g, tg);
+        Assert.Equal(dfl.Forward(x, bins, batch, classes, v, weight, avg), dfl.Forward(tx, tBins, new TensorSpan<double>(tv, [batch], []), tw, avg));
+        if (reduction == Reduction.None)
+        {
+            dfl.Backward(x, bins, batch, classes, up, g, weight);
+            dfl.Backward(tx, tBins, new ReadOnlyTensorSpan<double>(up, [batch], []), new TensorSpan<double>(tg, [batch, classes], []), tw);
+        }
+        else
+        {
+            dfl.Backward(x, bins, batch, classes, 2.0, g, weight, avg);
+            dfl.Backward(tx, tBins, 2.0, new TensorSpan<double>(tg, [batch, classes], []), tw, avg);
+        }
+
+        Assert.Equal(g, tg);
+
+        // Shape errors (the lambdas rebuild the tensor spans: ref structs are not captured).
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => qfl.Forward(new ReadOnlyTensorSpan<double>(x, [batch, classes], []),
+            new ReadOnlyTensorSpan<int>(labels, [batch - 1], []), new ReadOnlyTensorSpan<double>(scores, [batch], []))).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => qfl.Forward(new ReadOnlyTensorSpan<double>(x, [batch, classes], []),
+            new ReadOnlyTensorSpan<int>(labels, [batch], []), new ReadOnlyTensorSpan<double>(scores, [1, batch], []))).ParamName);
+        Assert.Equal("weight", Assert.Throws<ArgumentException>(() => dfl.Forward(new ReadOnlyTensorSpan<double>(x, [batch, classes], []),
+            new ReadOnlyTensorSpan<double>(bins, [batch], []), default, new ReadOnlyTensorSpan<double>(weight, [batch - 2], []))).ParamName);
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => dfl.Forward(new ReadOnlyTensorSpan<double>(x, [x.Length], []),
+            new ReadOnlyTensorSpan<double>(bins, [batch], []))).ParamName);
+        Assert.Equal("gradient", Assert.Throws<ArgumentException>(() => dfl.ForwardBackward(new ReadOnlyTensorSpan<double>(x, [batch, classes], []),
+            new ReadOnlyTensorSpan<double>(bins, [batch], []), new TensorSpan<double>(tg, [classes, batch], []), new TensorSpan<double>(tv, [batch], [])))
+            .ParamName);
+    }
+}
+
+/// <summary>QFL and DFL entry points, span and tensor, allocate nothing once warm (changes a global setting).</summary>
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
+public class FocalAllocationTests
+{
+    [Fact]
+    public void QualityAndDistributionFocal_SteadyStateAllocateNothing()
+    {
+        const int batch = 50, classes = 17;
+        var rng = new Random(6);
+        float[] x = Enumerable.Range(0, batch * classes).Select(_ => (float)(rng.NextDouble() * 8 - 4)).ToArray();
+        float[] scores = Enumerable.Range(0, batch).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] bins = Enumerable.Range(0, batch).Select(_ => (float)(rng.NextDouble() * (classes - 1.5))).ToArray();
+        int[] labels = Enumerable.Range(0, batch).Select(_ => rng.Next(-1, classes + 1)).ToArray();
+        float[] weight = new float[batch], up = new float[batch], values = new float[batch], g = new float[x.Length];
+        Array.Fill(weight, 0.5f);
+        var qfl = new QualityFocalLoss<float>(beta: 1.5);
+        var qflNone = new QualityFocalLoss<float>(Reduction.None);
+        var dfl = new DistributionFocalLoss<float>();
+        var dflNone = new DistributionFocalLoss<float>(Reduction.None);
+        LossKit.Tests.MetricLearning.SteadyStateAllocation.AssertNone(
+            ("QFL Forward", () => qfl.Forward(x, labels, scores, batch, classes, default, weight, 10.0)),
+            ("QFL ForwardBackward", () => qfl.ForwardBackward(x, labels, scores, batch, classes, g)),
+            ("QFL Backward", () => qfl.Backward(x, labels, scores, batch, classes, 2f, g, weight)),
+            ("QFL Backward per row", () => qflNone.Backward(x, labels, scores, batch, classes, up, g)),
+            ("QFL tensor ForwardBackward", () => qflNone.ForwardBackward(new ReadOnlyTensorSpan<float>(x, [batch, classes], []),
+                new ReadOnlyTensorSpan<int>(labels, [batch], []), new ReadOnlyTensorSpan<float>(scores, [batch], []),
+                new TensorSpan<float>(g, [batch, classes], []), new TensorSpan<float>(values, [batch], []))),
+            ("DFL Forward", () => dfl.Forward(x, bins, batch, classes, default, weight, 10.0)),
+            ("DFL ForwardBackward", () => dfl.ForwardBackward(x, bins, batch, classes, g)),
+            ("DFL Backward per row", () => dflNone.Backward(x, bins, batch, classes, up, g, weight)),
+            ("DFL tensor Backward per row", () => dflNone.Backward(new ReadOnlyTensorSpan<float>(x, [batch, classes], []),
+                new ReadOnlyTensorSpan<float>(bins, [batch], []), new ReadOnlyTensorSpan<float>(up, [batch], []),
+                new TensorSpan<float>(g, [batch, classes], []))));
     }
 }

@@ -185,6 +185,55 @@ public class CenterLossTests
         }
     }
 
+    /// <summary>
+    /// With None, the tensor forms (destination [batch], per-row upstream [batch]) give the span forms' values and
+    /// gradients bit for bit; the per-row Backward is the fused gradient times the upstream row by row.
+    /// </summary>
+    [Fact]
+    public void None_TensorFormsEqualSpanForms_PerRowUpstream()
+    {
+        const int n = 5, k = 4, d = 3;
+        var rng = new Random(4);
+        double[] x = Enumerable.Range(0, n * d).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        double[] c = Enumerable.Range(0, k * d).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        double[] up = [0.5, -1, 2, 0, 1.5];
+        int[] y = [3, 0, 3, 1, 0];
+        var loss = new CenterLoss<double>(Reduction.None, CenterLossConvention.KaiyangZhou);
+        double[] values = new double[n], gx = new double[n * d], gc = new double[k * d];
+        double sum = loss.ForwardBackward(x, y, c, n, k, d, gx, gc, values);
+        double[] ux = new double[n * d], uc = new double[k * d];
+        loss.Backward(x, y, c, n, k, d, up, ux, uc);
+        for (int i = 0; i < n * d; i++)
+        {
+            Assert.Equal(gx[i] * up[i / d], ux[i], 15);
+        }
+
+        var tx = new ReadOnlyTensorSpan<double>(x, [n, d], []);
+        var ty = new ReadOnlyTensorSpan<int>(y, [n], []);
+        var tc = new ReadOnlyTensorSpan<double>(c, [k, d], []);
+        double[] tValues = new double[n], tgx = new double[n * d], tgc = new double[k * d];
+        Assert.Equal(sum, loss.ForwardBackward(tx, ty, tc, new TensorSpan<double>(tgx, [n, d], []), new TensorSpan<double>(tgc, [k, d], []),
+            new TensorSpan<double>(tValues, [n], [])));
+        Assert.Equal(values, tValues);
+        Assert.Equal(gx, tgx);
+        Assert.Equal(gc, tgc);
+        double[] tux = new double[n * d], tuc = new double[k * d];
+        loss.Backward(tx, ty, tc, new ReadOnlyTensorSpan<double>(up, [n], []), new TensorSpan<double>(tux, [n, d], []), new TensorSpan<double>(tuc, [k, d], []));
+        Assert.Equal(ux, tux);
+        Assert.Equal(uc, tuc);
+
+        // Tensor shape errors name the parameter.
+        Assert.Equal("upstream", Assert.Throws<ArgumentException>(() => loss.Backward(new ReadOnlyTensorSpan<double>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [n], []),
+            new ReadOnlyTensorSpan<double>(c, [k, d], []), new ReadOnlyTensorSpan<double>(up, [1, n], []), default, new TensorSpan<double>(tuc, [k, d], []))).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => loss.Forward(new ReadOnlyTensorSpan<double>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [n], []),
+            new ReadOnlyTensorSpan<double>(c, [k, d], []), new TensorSpan<double>(tValues, [1, n], []))).ParamName);
+        Assert.Equal("centersGradient", Assert.Throws<ArgumentException>(() => loss.Backward(new ReadOnlyTensorSpan<double>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [n], []),
+            new ReadOnlyTensorSpan<double>(c, [k, d], []), new ReadOnlyTensorSpan<double>(up, [n], []), default, new TensorSpan<double>(tuc, [d, k], []))).ParamName);
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => loss.Forward(new ReadOnlyTensorSpan<double>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [1, n], []),
+            new ReadOnlyTensorSpan<double>(c, [k, d], []), new TensorSpan<double>(tValues, [n], []))).ParamName);
+        Assert.Equal("centersGradient", Assert.Throws<ArgumentException>(() => loss.ForwardBackward(x, y, c, n, k, d, gx, x.AsSpan(0, k * d), values)).ParamName);
+    }
+
     [Fact]
     public void Objective_IsClassificationPlusLambdaCenter_WithSummedGradients()
     {
@@ -296,7 +345,10 @@ public class CenterLossTests
     }
 }
 
-/// <summary>The center gradient is the same bit for bit on one thread and on all cores (changes a global setting).</summary>
+/// <summary>
+/// The center gradient is the same bit for bit on one thread and on all cores; the entry points allocate nothing once
+/// warm (both change a global setting).
+/// </summary>
 [Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
 public class CenterLossThreadTests
 {
@@ -324,5 +376,33 @@ public class CenterLossThreadTests
         {
             LossKitSettings.MaxDegreeOfParallelism = original;
         }
+    }
+
+    [Fact]
+    public void EntryPoints_SteadyStateAllocateNothing()
+    {
+        const int n = 40, k = 6, d = 9;
+        var rng = new Random(8);
+        float[] x = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] c = Enumerable.Range(0, k * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] w = Enumerable.Range(0, k * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        int[] y = Enumerable.Range(0, n).Select(_ => rng.Next(k)).ToArray();
+        float[] gx = new float[n * d], gc = new float[k * d], gw = new float[k * d], values = new float[n], up = new float[n], moved = (float[])c.Clone();
+        int[] counts = new int[k];
+        var mean = new CenterLoss<float>(Reduction.Mean, CenterLossConvention.KaiyangZhou);
+        var none = new CenterLoss<float>(Reduction.None);
+        var objective = new CenterLossObjective<float>(new CrossEntropyLoss<float>(), mean, 0.01);
+        float[] workspace = new float[CenterLossObjective<float>.WorkspaceSize(n, k, d)];
+        SteadyStateAllocation.AssertNone(
+            ("Forward", () => mean.Forward(x, y, c, n, k, d)),
+            ("ForwardBackward", () => mean.ForwardBackward(x, y, c, n, k, d, gx, gc)),
+            ("Backward", () => mean.Backward(x, y, c, n, k, d, 2f, gx, gc)),
+            ("Backward per row", () => none.Backward(x, y, c, n, k, d, up, gx, gc)),
+            ("tensor ForwardBackward", () => none.ForwardBackward(new ReadOnlyTensorSpan<float>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [n], []),
+                new ReadOnlyTensorSpan<float>(c, [k, d], []), new TensorSpan<float>(gx, [n, d], []), new TensorSpan<float>(gc, [k, d], []), new TensorSpan<float>(values, [n], []))),
+            ("tensor Backward per row", () => none.Backward(new ReadOnlyTensorSpan<float>(x, [n, d], []), new ReadOnlyTensorSpan<int>(y, [n], []),
+                new ReadOnlyTensorSpan<float>(c, [k, d], []), new ReadOnlyTensorSpan<float>(up, [n], []), new TensorSpan<float>(gx, [n, d], []), default)),
+            ("UpdateCenters", () => CenterLoss<float>.UpdateCenters(x, y, n, k, d, moved, 0.5, counts)),
+            ("objective", () => objective.ForwardBackward(x, w, y, c, n, k, d, gx, gw, gc, workspace)));
     }
 }
