@@ -143,7 +143,7 @@ public sealed class LossParameter
                     return r;
                 }
 
-                throw new ArgumentException($"{Name} must be one of {string.Join(", ", Choices)}, got {value}.", Name);
+                throw new ArgumentOutOfRangeException(Name, value, $"{Name} must be one of {string.Join(", ", Choices)}, got {value}.");
             case ParameterType.Double or ParameterType.Int:
             {
                 double d = value switch
@@ -166,7 +166,7 @@ public sealed class LossParameter
                 return value is bool ? value : throw new ArgumentException($"{Name} must be true or false, got {value}.", Name);
             case ParameterType.Choice:
                 return FindChoice(value is Enum e ? e.ToString() : value as string ?? "")
-                    ?? throw new ArgumentException($"{Name} must be one of {string.Join(", ", Choices)}, got {value}.", Name);
+                    ?? throw new ArgumentOutOfRangeException(Name, value, $"{Name} must be one of {string.Join(", ", Choices)}, got {value}.");
 
             default:
                 return value is double[] ? value : throw new ArgumentException($"{Name} must be a vector of numbers.", Name);

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Classification;
-using LossKit.Regression;
 
 namespace LossKit.Tests.Infrastructure;
 
@@ -42,46 +41,21 @@ public abstract class LossRunner<T>
 
     public abstract T ForwardBackwardTensor(T[] input, T[] gradient, T[] destination);
 
-    /// <summary>Builds the runner (and the loss object) for <paramref name="s"/>, converting its data to <typeparamref name="T"/>.</summary>
-    public static LossRunner<T> Create(LossSetup s) => s.Loss switch
+    /// <summary>Builds the runner (and, through the registry, the loss object) for <paramref name="s"/>; the runner follows the loss's layout.</summary>
+    public static LossRunner<T> Create(LossSetup s) => s.CreateLoss<T>() switch
     {
-        "cross_entropy" or "nll" or "multi_margin" => new IndexRunner(s, MakeClassIndex(s)),
-        "cross_entropy_prob" => new ProbabilityRunner(s, new CrossEntropyLoss<T>(s.Reduction, ClassWeight(s), labelSmoothing: s.LabelSmoothing)),
-        "kl_div" => new KLRunner(s, new KLDivergenceLoss<T>(s.Reduction, s.LogTarget)),
-        _ => new ElementwiseRunner(s, MakeElementwise(s)),
+        KLDivergenceLoss<T> kl => new KLRunner(s, kl),
+        CrossEntropyLoss<T> ce when s.IndexTarget is null => new ProbabilityRunner(s, ce),
+        ClassIndexLoss<T> rows => new IndexRunner(s, rows),
+        ElementwiseLoss<T> elements => new ElementwiseRunner(s, elements),
+        object other => throw new ArgumentException($"{s.Loss}: no runner for {other.GetType().Name}", nameof(s)),
     };
 
     /// <summary>The class-index loss object of <paramref name="s"/> (cross_entropy, nll, multi_margin).</summary>
-    public static ClassIndexLoss<T> MakeClassIndex(LossSetup s) => s.Loss switch
-    {
-        "cross_entropy" => new CrossEntropyLoss<T>(s.Reduction, ClassWeight(s), s.IgnoreIndex, s.LabelSmoothing),
-        "nll" => new NllLoss<T>(s.Reduction, ClassWeight(s), s.IgnoreIndex),
-        "multi_margin" => new MultiMarginLoss<T>(s.Reduction, s.P, s.Margin, ClassWeight(s)),
-        _ => throw new ArgumentException($"{s.Loss} is not a class-index loss", nameof(s)),
-    };
+    public static ClassIndexLoss<T> MakeClassIndex(LossSetup s) => (ClassIndexLoss<T>)s.CreateLoss<T>();
 
     /// <summary>The element-wise loss object of <paramref name="s"/>.</summary>
-    public static ElementwiseLoss<T> MakeElementwise(LossSetup s)
-    {
-        Reduction r = s.Reduction;
-        return s.Loss switch
-        {
-            "bce" => new BinaryCrossEntropyLoss<T>(r),
-            "bce_with_logits" => new BinaryCrossEntropyWithLogitsLoss<T>(r, s.PosWeight is null ? default : Convert(s.PosWeight)),
-            "hinge" => new HingeLoss<T>(r),
-            "squared_hinge" => new SquaredHingeLoss<T>(r),
-            "exponential" => new ExponentialLoss<T>(r),
-            "hinge_embedding" => new HingeEmbeddingLoss<T>(r, s.Margin),
-            "l1" => new L1Loss<T>(r),
-            "mse" => new MseLoss<T>(r),
-            "smooth_l1" => new SmoothL1Loss<T>(r, s.Beta),
-            "huber" => new HuberLoss<T>(r, s.Delta),
-            "balanced_l1" => new BalancedL1Loss<T>(r, s.Alpha, s.Gamma, s.Beta),
-            _ => throw new ArgumentException($"{s.Loss} is not an element-wise loss", nameof(s)),
-        };
-    }
-
-    private static ReadOnlyMemory<T> ClassWeight(LossSetup s) => s.Weight is null ? default : Convert(s.Weight);
+    public static ElementwiseLoss<T> MakeElementwise(LossSetup s) => (ElementwiseLoss<T>)s.CreateLoss<T>();
 
     public static T[] Convert(double[] values) => Array.ConvertAll(values, T.CreateTruncating);
 

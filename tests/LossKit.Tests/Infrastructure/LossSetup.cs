@@ -1,3 +1,5 @@
+using LossKit.Registry;
+
 namespace LossKit.Tests.Infrastructure;
 
 /// <summary>
@@ -93,6 +95,37 @@ public sealed class LossSetup
 
     /// <summary>Which upstream entry multiplies gradient element <paramref name="i"/>.</summary>
     public int UpstreamIndex(int i) => RowValued ? i / Classes : i;
+
+    /// <summary>The registry entry of this setup (the golden id <c>cross_entropy_prob</c> is cross-entropy's probability form).</summary>
+    public LossEntry Entry => LossRegistry.Get(Loss == "cross_entropy_prob" ? "cross_entropy" : Loss);
+
+    /// <summary>
+    /// The entry's arguments: the reduction and every hyper-parameter of the setup that the entry's schema has (class
+    /// weights only for the row losses; the element-wise weight goes with each call).
+    /// </summary>
+    public LossArguments Arguments()
+    {
+        LossEntry entry = Entry;
+        LossArguments args = entry.Arguments().Set("reduction", Reduction);
+        (string Name, object? Value)[] values =
+        [
+            ("weight", RowValued ? Weight : null), ("pos_weight", PosWeight), ("ignore_index", IgnoreIndex), ("label_smoothing", LabelSmoothing),
+            ("log_target", LogTarget), ("p", P), ("margin", Margin), ("beta", Beta), ("delta", Delta), ("alpha", Alpha), ("gamma", Gamma),
+        ];
+        foreach ((string name, object? value) in values)
+        {
+            if (value is not null && entry.Parameter(name) is { Role: ParameterRole.Construction })
+            {
+                args.Set(name, value);
+            }
+        }
+
+        return args;
+    }
+
+    /// <summary>The loss object, built by the registry entry's factory.</summary>
+    public object CreateLoss<T>()
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Entry.Create<T>(Arguments());
 
     public LossSetup With(Reduction reduction) => new()
     {
