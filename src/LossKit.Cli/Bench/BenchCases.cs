@@ -118,8 +118,8 @@ internal static class BenchCases
     /// <summary>
     /// Median milliseconds of <paramref name="reps"/> timed calls after at least <paramref name="warmup"/> untimed ones
     /// and untimed rounds of at least 0.25 s each until a round's fastest call no longer beats the best of the rounds
-    /// before by more than 3 % (at least two rounds, at most 5 s): tiered JIT with dynamic PGO first runs instrumented code, which in
-    /// the first case of a process was seen to take 2-6 times as long for more than 0.5 s.
+    /// before by more than 3 % (at least two rounds, at most 5 s): tiered JIT with dynamic PGO first runs instrumented
+    /// code, for longer than a fixed warm-up can be sure to cover (docs/PERFORMANCE.md, harness fixes).
     /// </summary>
     public static double MedianMs(Func<float> call, int reps, int warmup)
     {

@@ -43,8 +43,8 @@ internal static unsafe class Gemm
     /// <summary>
     /// Depth of a K block: 512 bytes (128 floats, 64 doubles). The micro-kernel's working set, a kc × NR strip of B
     /// (8 KiB for float with AVX2) and an Mr × kc strip of A (3 KiB), then fits in a 32 KiB L1 even when two hardware
-    /// threads share it, and a slot's packing buffers ((96 + 256)·kc, 176 KiB) twice in a 512 KiB L2. (1 KiB blocks
-    /// measured up to 2.5× slower with two threads on the 2-vCPU development machine.)
+    /// threads share it, and a slot's packing buffers ((96 + 256)·kc, 176 KiB) twice in a 512 KiB L2, where 1 KiB
+    /// blocks would not (docs/PERFORMANCE.md).
     /// </summary>
     public static int KcFor<T>()
         where T : unmanaged => 512 / sizeof(T);

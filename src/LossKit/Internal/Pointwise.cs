@@ -37,8 +37,8 @@ internal interface IPointwiseOp<T>
     /// True when the 512-bit form splits in two: <see cref="Stage"/> (an exponential, say) and the rest, which takes
     /// the staged value. The driver then runs the first stage over a block of elements into a small buffer before the
     /// second: each half's dependency chain is short enough for the CPU to overlap many elements, where the whole
-    /// chain (exp, then a division and a polynomial on its result) kept too few in flight (BCE-with-logits: about a
-    /// quarter faster). The results are the same values either way.
+    /// chain (exp, then a division and a polynomial on its result) keeps too few in flight (docs/PERFORMANCE.md has
+    /// the measurements). The results are the same values either way.
     /// </summary>
     static virtual bool HasStagedVector512 => false;
 

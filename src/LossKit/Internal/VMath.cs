@@ -192,7 +192,7 @@ internal static class VMath
         r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Lo), r);
 
         // e^r = 1 + r + r²·P(r), Cephes expf's P, evaluated in Estrin's scheme (pairs, then r²) rather than Horner's:
-        // the same terms with a shorter dependency chain (a few per cent faster in the focal kernels).
+        // the same terms with a shorter dependency chain.
         Vector<float> r2 = r * r;
         Vector<float> p01 = Vector.MultiplyAddEstimate(new Vector<float>(ExpP1), r, new Vector<float>(ExpP0));
         Vector<float> p23 = Vector.MultiplyAddEstimate(new Vector<float>(ExpP3), r, new Vector<float>(ExpP2));
