@@ -1,3 +1,4 @@
+using LossKit.Layouts;
 using LossKit.Registry;
 
 namespace LossKit.Tests.Infrastructure;
@@ -8,21 +9,23 @@ namespace LossKit.Tests.Infrastructure;
 /// </summary>
 public sealed class LossSetup
 {
-    /// <summary>Loss ids as used by the golden files.</summary>
+    /// <summary>
+    /// Loss ids as used by the golden files of the classification and regression families: the registry's entries of
+    /// those families, and <c>cross_entropy_prob</c> (cross-entropy's probability form) after cross-entropy.
+    /// </summary>
     public static readonly string[] AllLosses =
     [
-        "cross_entropy", "cross_entropy_prob", "nll", "bce", "bce_with_logits", "kl_div", "hinge", "squared_hinge",
-        "exponential", "hinge_embedding", "multi_margin", "l1", "mse", "smooth_l1", "huber", "balanced_l1",
+        .. LossRegistry.Entries.Where(e => e.Family is LossFamily.Classification or LossFamily.Regression)
+            .SelectMany(e => e.Id == "cross_entropy" ? [e.Id, "cross_entropy_prob"] : new[] { e.Id }),
     ];
 
     /// <summary>The losses deriving from ElementwiseLoss&lt;T&gt;.</summary>
-    public static readonly string[] ElementwiseLosses =
-    [
-        "bce", "bce_with_logits", "hinge", "squared_hinge", "exponential", "hinge_embedding", "l1", "mse", "smooth_l1", "huber", "balanced_l1",
-    ];
+    public static readonly string[] ElementwiseLosses = [.. AllLosses.Where(id => !IsProbabilityForm(id) && Derives(id, typeof(ElementwiseLoss<double>)))];
 
     /// <summary>The losses deriving from ClassIndexLoss&lt;T&gt;.</summary>
-    public static readonly string[] ClassIndexLosses = ["cross_entropy", "nll", "multi_margin"];
+    public static readonly string[] ClassIndexLosses = [.. AllLosses.Where(id => !IsProbabilityForm(id) && Derives(id, typeof(ClassIndexLoss<double>)))];
+
+    private static bool Derives(string id, Type baseType) => baseType.IsAssignableFrom(EntryOf(id).ImplementationType.MakeGenericType(typeof(double)));
 
     public static TheoryData<string> Ids(string[] ids)
     {
@@ -77,10 +80,10 @@ public sealed class LossSetup
 
     public double Gamma { get; init; } = 1.5;
 
-    public static bool HasIndexTargets(string loss) => loss is "cross_entropy" or "nll" or "multi_margin";
+    public static bool HasIndexTargets(string loss) => !IsProbabilityForm(loss) && EntryOf(loss).Layout is ClassIndexLayout;
 
     /// <summary>Losses with one value per row (batch × classes input).</summary>
-    public static bool IsRowLoss(string loss) => HasIndexTargets(loss) || loss == "cross_entropy_prob";
+    public static bool IsRowLoss(string loss) => EntryOf(loss).Layout is ClassIndexLayout;
 
     public bool RowValued => IsRowLoss(Loss);
 
@@ -97,7 +100,16 @@ public sealed class LossSetup
     public int UpstreamIndex(int i) => RowValued ? i / Classes : i;
 
     /// <summary>The registry entry of this setup (the golden id <c>cross_entropy_prob</c> is cross-entropy's probability form).</summary>
-    public LossEntry Entry => LossRegistry.Get(Loss == "cross_entropy_prob" ? "cross_entropy" : Loss);
+    public LossEntry Entry => EntryOf(Loss);
+
+    /// <summary>Whether this is cross-entropy's probability-target form.</summary>
+    public bool ProbabilityTargets => IsProbabilityForm(Loss);
+
+    /// <summary>The registry entry of a test loss id: the golden files' <c>cross_entropy_prob</c> is cross-entropy.</summary>
+    public static LossEntry EntryOf(string loss) => LossRegistry.Get(IsProbabilityForm(loss) ? "cross_entropy" : loss);
+
+    /// <summary>The golden files' id of cross-entropy with probability targets.</summary>
+    public static bool IsProbabilityForm(string loss) => loss == "cross_entropy_prob";
 
     /// <summary>
     /// The entry's arguments: the reduction and every hyper-parameter of the setup that the entry's schema has (class

@@ -1,3 +1,6 @@
+using LossKit.Classification;
+using LossKit.Registry;
+
 namespace LossKit.Tests.Infrastructure;
 
 /// <summary>A variant with drawn data: the setup (targets, weights), an input and upstream gradients.</summary>
@@ -43,106 +46,105 @@ public static class Scenarios
             weight = Uniform(rng, rowLoss ? cols : n, 0.1, 2.0);
         }
 
-        switch (v.Loss)
+        // The data follow the loss's type: its input and target domains and where its kinks are.
+        Type type = v.Entry.ImplementationType;
+        bool Is(Type t) => type == t;
+        if (LossSetup.IsProbabilityForm(v.Loss))
         {
-            case "cross_entropy":
-            case "nll":
-                index = IndexTargets(rng, rows, cols, v.IgnoreIndex);
-                input = v.Loss == "nll" ? LogSoftmaxRows(Normal(rng, n, 2.0), cols) : Normal(rng, n, 2.0);
-                break;
-            case "cross_entropy_prob":
-                input = Normal(rng, n, 2.0);
-                target = v.SoftTargets ? Uniform(rng, n, 0.0, 1.0) : ProbabilityRows(rng, rows, cols);
-                break;
-            case "multi_margin":
-                index = IndexTargets(rng, rows, cols, null);
-                for (int r = 0; r < rows; r++)
+            input = Normal(rng, n, 2.0);
+            target = v.SoftTargets ? Uniform(rng, n, 0.0, 1.0) : ProbabilityRows(rng, rows, cols);
+        }
+        else if (Is(typeof(CrossEntropyLoss<>)) || Is(typeof(NllLoss<>)))
+        {
+            index = IndexTargets(rng, rows, cols, v.IgnoreIndex);
+            input = Is(typeof(NllLoss<>)) ? LogSoftmaxRows(Normal(rng, n, 2.0), cols) : Normal(rng, n, 2.0);
+        }
+        else if (Is(typeof(MultiMarginLoss<>)))
+        {
+            index = IndexTargets(rng, rows, cols, null);
+            for (int r = 0; r < rows; r++)
+            {
+                int y = index[r];
+                Span<double> row = input.AsSpan(r * cols, cols);
+                bool kink;
+                do
                 {
-                    int y = index[r];
-                    Span<double> row = input.AsSpan(r * cols, cols);
-                    bool kink;
-                    do
+                    for (int i = 0; i < cols; i++)
                     {
-                        for (int i = 0; i < cols; i++)
-                        {
-                            row[i] = F(NormalOne(rng) * 2.0);
-                        }
-
-                        kink = false;
-                        for (int i = 0; i < cols && !kink; i++)
-                        {
-                            kink = i != y && Math.Abs(v.Margin - row[y] + row[i]) < KinkGap;
-                        }
+                        row[i] = F(NormalOne(rng) * 2.0);
                     }
-                    while (kink);
-                }
 
-                break;
-            case "bce":
-                input = Uniform(rng, n, 0.02, 0.98);
-                target = BinaryTargets(rng, n);
-                break;
-            case "bce_with_logits":
-                input = Normal(rng, n, 3.0);
-                target = BinaryTargets(rng, n);
-                if (v.PosWeight)
-                {
-                    posWeight = Uniform(rng, cols, 0.1, 4.0);
-                }
-
-                break;
-            case "kl_div":
-                input = LogSoftmaxRows(Normal(rng, n, 2.0), cols);
-                target = v.LogTarget ? LogSoftmaxRows(Normal(rng, n, 2.0), cols) : ProbabilityRows(rng, rows, cols);
-                break;
-            case "hinge":
-            case "squared_hinge":
-            case "exponential":
-                target = Signs(rng, n);
-                for (int i = 0; i < n; i++)
-                {
-                    do
+                    kink = false;
+                    for (int i = 0; i < cols && !kink; i++)
                     {
-                        input[i] = F(NormalOne(rng) * 2.0);
+                        kink = i != y && Math.Abs(v.Margin - row[y] + row[i]) < KinkGap;
                     }
-                    while (v.Loss != "exponential" && Math.Abs(1 - target[i] * input[i]) < KinkGap);
                 }
-
-                break;
-            case "hinge_embedding":
-                target = Signs(rng, n);
-                for (int i = 0; i < n; i++)
+                while (kink);
+            }
+        }
+        else if (Is(typeof(BinaryCrossEntropyLoss<>)))
+        {
+            input = Uniform(rng, n, 0.02, 0.98);
+            target = BinaryTargets(rng, n);
+        }
+        else if (Is(typeof(BinaryCrossEntropyWithLogitsLoss<>)))
+        {
+            input = Normal(rng, n, 3.0);
+            target = BinaryTargets(rng, n);
+            if (v.PosWeight)
+            {
+                posWeight = Uniform(rng, cols, 0.1, 4.0);
+            }
+        }
+        else if (Is(typeof(KLDivergenceLoss<>)))
+        {
+            input = LogSoftmaxRows(Normal(rng, n, 2.0), cols);
+            target = v.LogTarget ? LogSoftmaxRows(Normal(rng, n, 2.0), cols) : ProbabilityRows(rng, rows, cols);
+        }
+        else if (Is(typeof(HingeLoss<>)) || Is(typeof(SquaredHingeLoss<>)) || Is(typeof(ExponentialLoss<>)))
+        {
+            target = Signs(rng, n);
+            for (int i = 0; i < n; i++)
+            {
+                do
                 {
-                    do
-                    {
-                        input[i] = F(NormalOne(rng) * 2.0);
-                    }
-                    while (Math.Abs(v.Margin - input[i]) < KinkGap);
+                    input[i] = F(NormalOne(rng) * 2.0);
                 }
-
-                break;
-            case "l1":
-            case "mse":
-            case "smooth_l1":
-            case "huber":
-            case "balanced_l1":
-                target = Normal(rng, n, 2.0);
-                double thr = v.Threshold, scale = Math.Max(thr, 1.0);
-                for (int i = 0; i < n; i++)
+                while (!Is(typeof(ExponentialLoss<>)) && Math.Abs(1 - target[i] * input[i]) < KinkGap);
+            }
+        }
+        else if (Is(typeof(HingeEmbeddingLoss<>)))
+        {
+            target = Signs(rng, n);
+            for (int i = 0; i < n; i++)
+            {
+                do
                 {
-                    double d;
-                    do
-                    {
-                        double diff = rng.NextDouble() < 0.5 ? (rng.NextDouble() * 4 - 2) * scale : NormalOne(rng) * 3 * scale;
-                        input[i] = F(target[i] + diff);
-                        d = Math.Abs(input[i] - target[i]);
-                    }
-                    while (d < KinkGap || (thr > 0 && Math.Abs(d - thr) < KinkGap));
+                    input[i] = F(NormalOne(rng) * 2.0);
                 }
-
-                break;
-            default:
-                throw new ArgumentException($"unknown loss {v.Loss}", nameof(v));
+                while (Math.Abs(v.Margin - input[i]) < KinkGap);
+            }
+        }
+        else if (v.Entry.Family == LossFamily.Regression)
+        {
+            target = Normal(rng, n, 2.0);
+            double thr = v.Threshold, scale = Math.Max(thr, 1.0);
+            for (int i = 0; i < n; i++)
+            {
+                double d;
+                do
+                {
+                    double diff = rng.NextDouble() < 0.5 ? (rng.NextDouble() * 4 - 2) * scale : NormalOne(rng) * 3 * scale;
+                    input[i] = F(target[i] + diff);
+                    d = Math.Abs(input[i] - target[i]);
+                }
+                while (d < KinkGap || (thr > 0 && Math.Abs(d - thr) < KinkGap));
+            }
+        }
+        else
+        {
+            throw new ArgumentException($"no scenario data for {v.Loss} ({type.Name})", nameof(v));
         }
 
         var setup = new LossSetup

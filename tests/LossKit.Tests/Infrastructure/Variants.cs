@@ -1,4 +1,5 @@
 using System.Globalization;
+using LossKit.Registry;
 
 namespace LossKit.Tests.Infrastructure;
 
@@ -69,26 +70,29 @@ public sealed record Variant(string Loss, Reduction Reduction)
                 parts.Add("soft_targets");
             }
 
-            switch (Loss)
+            // The entry's numeric hyper-parameters, in its schema's order.
+            string[] numeric = [.. Entry.Parameters.Where(p => p.Role == ParameterRole.Construction && p.Type is ParameterType.Double or ParameterType.Int)
+                .Select(p => p.Name).Where(Hyper.ContainsKey).Select(name => F($"{name}={Hyper[name]:G4}"))];
+            if (numeric.Length > 0)
             {
-                case "multi_margin": parts.Add(F($"p={P},margin={Margin}")); break;
-                case "hinge_embedding": parts.Add(F($"margin={Margin}")); break;
-                case "smooth_l1": parts.Add(F($"beta={Beta:G4}")); break;
-                case "huber": parts.Add(F($"delta={Delta}")); break;
-                case "balanced_l1": parts.Add(F($"alpha={Alpha},gamma={Gamma},beta={Beta}")); break;
+                parts.Add(string.Join(",", numeric));
             }
 
             return string.Join("/", parts);
         }
     }
 
-    /// <summary>The kink of the loss in |x − y| (regression) that random data keeps away from; 0 for none.</summary>
-    public double Threshold => Loss switch
-    {
-        "smooth_l1" or "balanced_l1" => Beta,
-        "huber" => Delta,
-        _ => 0.0,
-    };
+    /// <summary>The registry entry (the golden id <c>cross_entropy_prob</c> is cross-entropy's probability form).</summary>
+    public LossEntry Entry => LossSetup.EntryOf(Loss);
+
+    /// <summary>The hyper-parameters a variant sets, by their schema names (an entry uses those it has).</summary>
+    private Dictionary<string, double> Hyper => new() { ["p"] = P, ["margin"] = Margin, ["alpha"] = Alpha, ["gamma"] = Gamma, ["beta"] = Beta, ["delta"] = Delta };
+
+    /// <summary>
+    /// The kink of a regression loss in |x − y| that random data keeps away from: where its quadratic (or logarithmic)
+    /// part ends, its beta or delta; 0 for none.
+    /// </summary>
+    public double Threshold => Entry.Parameter("beta") is not null ? Beta : Entry.Parameter("delta") is not null ? Delta : 0.0;
 
     public override string ToString() => Name;
 
