@@ -122,7 +122,7 @@ internal static class Evaluator
             case "ciou":
                 return Box(new CIoULoss<T>(p.Reduction(Reduction.None), p.Double("eps", 1e-7), Format(p), Convention(p)), p, inputs);
             case "eiou":
-                return Box(new EIoULoss<T>(p.Reduction(Reduction.None), p.Double("eps", 1e-7), Format(p)), p, inputs);
+                return Box(new EfficientIoULoss<T>(p.Reduction(Reduction.None), p.Double("eps", 1e-7), Format(p)), p, inputs);
             case "siou":
                 return Box(new SIoULoss<T>(p.Reduction(Reduction.None), p.Double("eps", 1e-7), p.Bool("neg_gamma", false), Format(p)), p, inputs);
             case "extended_iou":

@@ -150,7 +150,7 @@ internal static class DiouSimulation
             "giou" => new GIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
             "diou" => new DIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
             "ciou" => new CIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
-            "eiou" => new EIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
+            "eiou" => new EfficientIoULoss<T>(reduction, format: BoxFormat.Cxcywh),
             // The paper's distance cost, γ = Λ − 2 (mmdetection's neg_gamma=True); mmdetection's default γ = 2 − Λ makes the
             // distance cost negative (farther is cheaper), kept as "siou_mmdet" for comparison.
             "siou" => new SIoULoss<T>(reduction, negGamma: true, format: BoxFormat.Cxcywh),

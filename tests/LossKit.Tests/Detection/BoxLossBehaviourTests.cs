@@ -207,7 +207,7 @@ public class BoxLossBehaviourTests
         Throws<ArgumentOutOfRangeException>("eps", () => new CIoULoss<double>(eps: double.NaN));
         Throws<ArgumentOutOfRangeException>("eps", () => new SIoULoss<float>(eps: double.PositiveInfinity));
         Throws<ArgumentOutOfRangeException>("eps", () => new IoULoss<double>(eps: -1));
-        Throws<ArgumentOutOfRangeException>("eps", () => new EIoULoss<double>(eps: -1));
+        Throws<ArgumentOutOfRangeException>("eps", () => new EfficientIoULoss<double>(eps: -1));
         Throws<ArgumentOutOfRangeException>("eps", () => new ExtendedIoULoss<double>(eps: -1));
         Throws<ArgumentOutOfRangeException>("format", () => new DIoULoss<double>(format: (BoxFormat)3));
         Throws<ArgumentOutOfRangeException>("format", () => new ExtendedIoULoss<double>(format: (BoxFormat)(-1)));
