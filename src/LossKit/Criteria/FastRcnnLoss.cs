@@ -22,10 +22,10 @@ public readonly record struct FastRcnnLossTerms<T>(T Classifier, T BoxRegression
 /// </summary>
 /// <remarks>
 /// <para><see cref="SelectTrainingSamples"/>: per image the ground-truth boxes are appended to the proposals, matched
-/// with <see cref="Matcher"/> (default <see cref="Matcher.RoiHeads"/>: 0.5 / 0.5, no low-quality matches), labelled
-/// with the matched ground truth's class (0 background below low, −1 between the thresholds), sampled with
-/// <see cref="FasterRcnnCriterion{T}.Sampler"/> (default 512 per image, 25 % positive) and encoded with <see cref="BoxCoder"/> (default
-/// weights (10, 10, 5, 5)). The sampled RoIs keep their order (ascending candidate index, proposals then ground
+/// with <see cref="FasterRcnnCriterion{T}.Matcher"/> (default <see cref="Matcher.RoiHeads"/>: 0.5 / 0.5, no
+/// low-quality matches), labelled with the matched ground truth's class (0 background below low, −1 between the
+/// thresholds), sampled with <see cref="FasterRcnnCriterion{T}.Sampler"/> (default 512 per image, 25 % positive) and
+/// encoded with <see cref="FasterRcnnCriterion{T}.BoxCoder"/> (default weights (10, 10, 5, 5)). The sampled RoIs keep their order (ascending candidate index, proposals then ground
 /// truths), as torchvision's <c>torch.where(pos | neg)</c>. The box head then runs on the sampled RoIs.</para>
 /// <para><see cref="ForwardBackward"/> (fastrcnn_loss) on S sampled RoIs of C classes (class 0 = background):
 /// <c>Classifier = (1/S)·Σ CE(logits, label)</c>, <c>BoxRegression = (1/S)·Σ_{label &gt; 0} Σ_4 SmoothL1_β(δ[label] − t)</c>

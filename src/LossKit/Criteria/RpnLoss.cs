@@ -22,10 +22,11 @@ public readonly record struct RpnLossTerms<T>(T Objectness, T BoxRegression)
 /// </summary>
 /// <remarks>
 /// <para>Per image: the IoU matrix between the image's ground truths and the anchors goes through the
-/// <see cref="FasterRcnnCriterion{T}.Matcher"/> (default <see cref="Matcher.Rpn"/>: 0.7 / 0.3 with low-quality matches); matched anchors get
-/// label 1, below-low anchors 0, the ignore band −1 (an image without ground truths: every anchor 0). The
-/// <see cref="FasterRcnnCriterion{T}.Sampler"/> (default 256 per image, 50 % positive) picks the training anchors; the regression targets are
-/// the matched ground truths encoded against the anchors with <see cref="BoxCoder"/> (default weights (1, 1, 1, 1)).</para>
+/// <see cref="FasterRcnnCriterion{T}.Matcher"/> (default <see cref="Matcher.Rpn"/>: 0.7 / 0.3 with low-quality
+/// matches); matched anchors get label 1, below-low anchors 0, the ignore band −1 (an image without ground truths:
+/// every anchor 0). The <see cref="FasterRcnnCriterion{T}.Sampler"/> (default 256 per image, 50 % positive) picks the
+/// training anchors; the regression targets are the matched ground truths encoded against the anchors with
+/// <see cref="FasterRcnnCriterion{T}.BoxCoder"/> (default weights (1, 1, 1, 1)).</para>
 /// <para>Loss over the S sampled anchors of the whole batch (P positives):
 /// <c>Objectness = (1/S)·Σ_sampled BCE-with-logits(o, label)</c>, <c>BoxRegression = (1/S)·Σ_positives Σ_4 SmoothL1_β(δ − t)</c>
 /// with β = 1/9 (the box term is divided by all sampled anchors, positives and negatives).

@@ -350,6 +350,9 @@ public class RetinaNetCriteriaTests
         LossChecks.Throws<ArgumentOutOfRangeException>("matchedIndices", () =>
             loss.ForwardFromMatches(x, r, anchors, [0, 0, 4, 4], [0], [1], Enumerable.Repeat(1, a).ToArray(), 3));
         LossChecks.Throws<ArgumentOutOfRangeException>("boxLoss", () => new RetinaNetLoss<double>((BoxLossKind)9));
+        LossChecks.Throws<ArgumentOutOfRangeException>("boxLoss", () => new RetinaNetLoss<double>(BoxLossKind.EfficientIoU));
+        LossChecks.Throws<ArgumentOutOfRangeException>("ultralytics", () => new YoloV3Loss<double>(3, variant: YoloV3Variant.Ultralytics,
+            ultralytics: new YoloV3UltralyticsOptions { BoxLossKind = BoxLossKind.L1 }));
         LossChecks.Throws<ArgumentOutOfRangeException>("alpha", () => new RetinaNetLoss<double>(alpha: 2));
     }
 }

@@ -11,7 +11,7 @@ namespace LossKit.Detection;
 /// π/4 + atan((|n| − dd)/(|n| + dd)), else atan(|n|/dd) itself, so one division leaves |y| ≤ tan(π/8) and
 /// z = y² ≤ 0.1716; atan(y) = y + y·z·P(z) with P the Chebyshev economisation of Σ (−1)^(k+1) z^k/(2k + 3) on
 /// [0, 0.1716] (degree 4 for float, truncation ≤ 3e-9 relative; degree 10 for double, ≤ 6e-18). π/2 and π/4 are added
-/// as T's value plus the residual T misses (Cody–Waite). Measured against Math.Atan2: ≤ 2 ulp (float: the rounding of
+/// as T's value plus the residual T misses (Cody–Waite). Error against Math.Atan2: ≤ 2 ulp (float: the rounding of
 /// the reduced argument shows near 0.4). The sign of n is put back last.
 /// </remarks>
 internal static class TorchvisionAtan<T>
