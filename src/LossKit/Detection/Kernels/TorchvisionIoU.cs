@@ -11,14 +11,12 @@ internal interface ITorchvisionLoss
     static abstract BoxLossKind Kind { get; }
 
     /// <summary>The IoU loss's mode (Linear or Square; Linear for the other kinds).</summary>
-    static abstract IoULossMode Mode { get; }
+    static virtual IoULossMode Mode => IoULossMode.Linear;
 }
 
 internal struct IoULinearKind : ITorchvisionLoss
 {
     public static BoxLossKind Kind => BoxLossKind.IoU;
-
-    public static IoULossMode Mode => IoULossMode.Linear;
 }
 
 internal struct IoUSquareKind : ITorchvisionLoss
@@ -31,22 +29,16 @@ internal struct IoUSquareKind : ITorchvisionLoss
 internal struct GIoUKind : ITorchvisionLoss
 {
     public static BoxLossKind Kind => BoxLossKind.GIoU;
-
-    public static IoULossMode Mode => IoULossMode.Linear;
 }
 
 internal struct DIoUKind : ITorchvisionLoss
 {
     public static BoxLossKind Kind => BoxLossKind.DIoU;
-
-    public static IoULossMode Mode => IoULossMode.Linear;
 }
 
 internal struct CIoUKind : ITorchvisionLoss
 {
     public static BoxLossKind Kind => BoxLossKind.CIoU;
-
-    public static IoULossMode Mode => IoULossMode.Linear;
 }
 
 /// <summary>
