@@ -50,8 +50,9 @@ public enum BoxLossConvention
 public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Boxes per chunk of the parallel driver (fixed, so sums do not depend on the thread count).</summary>
-    private const int Chunk = 16;
+    /// <summary>The elements of work one box counts as when <see cref="RowDriver"/> sizes its chunks (from the shape only,
+    /// so sums do not depend on the thread count).</summary>
+    private const int WorkPerBox = 16;
 
     private protected BoxRegressionLoss(Reduction reduction, double eps, BoxFormat format, BoxLossConvention convention, bool validate)
     {
@@ -178,48 +179,36 @@ public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
     /// The one place that picks the kernel: under the torchvision convention in float and double, the IoU (linear and
     /// square), GIoU, DIoU and CIoU formulas run their hand-written kernel (<see cref="TorchvisionIoU{T, TLoss}"/>), which
     /// hands the boxes it declines to the dual numbers; every other loss, convention or type (or
-    /// <see cref="FastKernels"/> off) runs every box on the dual numbers.
+    /// <see cref="FastKernels"/> off) runs every box on the dual numbers. Chunked by <see cref="RowDriver"/> either way.
     /// </summary>
-    double ILayoutKernel<T, BoxCall<T>>.Run(scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
-    {
-        IoUFormulas<T> exact = Formula();
-        bool fast = FastKernels && Convention == BoxLossConvention.Torchvision && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
-        return !fast ? Run(exact, call, values, gradient, scale, upstream) : exact.Kind switch
-        {
-            BoxLossKind.IoU when exact.Mode == IoULossMode.Linear => Run(exact, new TorchvisionIoU<T, IoULinearKind>(Eps), call, values, gradient, scale, upstream),
-            BoxLossKind.IoU when exact.Mode == IoULossMode.Square => Run(exact, new TorchvisionIoU<T, IoUSquareKind>(Eps), call, values, gradient, scale, upstream),
-            BoxLossKind.GIoU => Run(exact, new TorchvisionIoU<T, GIoUKind>(Eps), call, values, gradient, scale, upstream),
-            BoxLossKind.DIoU => Run(exact, new TorchvisionIoU<T, DIoUKind>(Eps), call, values, gradient, scale, upstream),
-            BoxLossKind.CIoU => Run(exact, new TorchvisionIoU<T, CIoUKind>(Eps), call, values, gradient, scale, upstream),
-            _ => Run(exact, call, values, gradient, scale, upstream),
-        };
-    }
-
-    /// <summary>Every box on the dual numbers.</summary>
-    private unsafe double Run(in IoUFormulas<T> exact, scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    unsafe double ILayoutKernel<T, BoxCall<T>>.Run(scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {
         fixed (T* p = call.Predicted, t = call.Target, w = call.Weight, v = values, g = gradient, u = upstream)
         {
-            var kernel = Kernel(exact, p, t, call.Weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale);
-            return RowDriver.Run(ref kernel, call.Count, Chunk);
+            var exact = new BoxKernel<T, IoUFormulas<T>>
+            {
+                Op = Formula(), P = p, Target = t, W = call.Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
+                G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, Format = Format,
+            };
+            int n = call.Count;
+            bool fast = FastKernels && Convention == BoxLossConvention.Torchvision && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+            return !fast ? RowDriver.Run(ref exact, n, WorkPerBox) : (exact.Op.Kind, exact.Op.Mode) switch
+            {
+                (BoxLossKind.IoU, IoULossMode.Linear) => Fast(exact, new TorchvisionIoU<T, IoULinearKind>(Eps), n),
+                (BoxLossKind.IoU, IoULossMode.Square) => Fast(exact, new TorchvisionIoU<T, IoUSquareKind>(Eps), n),
+                (BoxLossKind.GIoU, _) => Fast(exact, new TorchvisionIoU<T, GIoUKind>(Eps), n),
+                (BoxLossKind.DIoU, _) => Fast(exact, new TorchvisionIoU<T, DIoUKind>(Eps), n),
+                (BoxLossKind.CIoU, _) => Fast(exact, new TorchvisionIoU<T, CIoUKind>(Eps), n),
+                _ => RowDriver.Run(ref exact, n, WorkPerBox),
+            };
         }
     }
 
-    /// <summary>The fast operator <paramref name="fast"/> where it holds, the dual numbers for the boxes it declines.</summary>
-    private unsafe double Run<TFast>(in IoUFormulas<T> exact, in TFast fast, scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    /// <summary>The fast operator <paramref name="fast"/> where it holds, <paramref name="exact"/> for the boxes it declines.</summary>
+    private static double Fast<TFast>(in BoxKernel<T, IoUFormulas<T>> exact, in TFast fast, int n)
         where TFast : unmanaged, IFastBoxOp<T>
     {
-        fixed (T* p = call.Predicted, t = call.Target, w = call.Weight, v = values, g = gradient, u = upstream)
-        {
-            var kernel = new FastBoxKernel<T, IoUFormulas<T>, TFast>
-            {
-                Exact = Kernel(exact, p, t, call.Weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale),
-                Fast = fast,
-            };
-            return RowDriver.Run(ref kernel, call.Count, Chunk);
-        }
+        var kernel = new FastBoxKernel<T, IoUFormulas<T>, TFast> { Exact = exact, Fast = fast };
+        return RowDriver.Run(ref kernel, n, WorkPerBox);
     }
-
-    private unsafe BoxKernel<T, IoUFormulas<T>> Kernel(in IoUFormulas<T> op, T* p, T* t, T* w, T* v, T* g, T* u, T scale) =>
-        new() { Op = op, P = p, Target = t, W = w, Values = v, G = g, Up = u, Scale = scale, Format = Format };
 }
