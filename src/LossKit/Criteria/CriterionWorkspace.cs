@@ -13,7 +13,8 @@ namespace LossKit.Criteria;
 /// </summary>
 /// <remarks>
 /// <para>A workspace serves one call at a time: it is not thread-safe. Use one per thread (or per concurrent
-/// training step). One workspace may be shared by different criteria called one after the other.</para>
+/// training step). One workspace may be shared by different criteria called one after the other; each criterion type
+/// keeps its own named buffers in it.</para>
 /// <para>The criteria accept <c>null</c> instead of a workspace; they then allocate a temporary one for the call (its
 /// size is what <see cref="AllocatedBytes"/> would report after that call: for RetinaNet the dense targets and weights,
 /// 2 × images × anchors × classes elements, dominate).</para>
@@ -22,10 +23,8 @@ namespace LossKit.Criteria;
 public sealed class CriterionWorkspace<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int Slots = 16;
-    private readonly T[]?[] _values = new T[]?[Slots];
-    private readonly int[]?[] _ints = new int[]?[Slots];
-    private readonly SampleKind[]?[] _kinds = new SampleKind[]?[Slots];
+    // One scratch set per criterion type that has used the workspace (four criteria exist; the array grows if needed).
+    private CriterionScratch?[] _sets = new CriterionScratch?[4];
 
     /// <summary>The bytes currently held by the workspace's buffers.</summary>
     public long AllocatedBytes
@@ -33,11 +32,9 @@ public sealed class CriterionWorkspace<T>
         get
         {
             long total = 0;
-            for (int i = 0; i < Slots; i++)
+            foreach (CriterionScratch? set in _sets)
             {
-                total += (long)(_values[i]?.Length ?? 0) * Unsafe.SizeOf<T>();
-                total += (long)(_ints[i]?.Length ?? 0) * sizeof(int);
-                total += _kinds[i]?.Length ?? 0;
+                total += set?.AllocatedBytes ?? 0;
             }
 
             return total;
@@ -45,23 +42,53 @@ public sealed class CriterionWorkspace<T>
     }
 
     /// <summary>Drops every buffer (the next call allocates again).</summary>
-    public void Clear()
+    public void Clear() => Array.Clear(_sets);
+
+    /// <summary>The buffers of one criterion type, created on its first call with this workspace.</summary>
+    internal TScratch Scratch<TScratch>()
+        where TScratch : CriterionScratch, new()
     {
-        Array.Clear(_values);
-        Array.Clear(_ints);
-        Array.Clear(_kinds);
+        CriterionScratch?[] sets = _sets;
+        int i = 0;
+        for (; i < sets.Length && sets[i] is not null; i++)
+        {
+            if (sets[i] is TScratch found)
+            {
+                return found;
+            }
+        }
+
+        if (i == sets.Length)
+        {
+            Array.Resize(ref _sets, 2 * sets.Length);
+        }
+
+        var created = new TScratch();
+        _sets[i] = created;
+        return created;
     }
+}
 
-    /// <summary>A scratch span of <paramref name="length"/> values in buffer <paramref name="slot"/> (contents unspecified).</summary>
-    internal Span<T> Values(int slot, long length) => Get(_values, slot, length);
+/// <summary>
+/// The named scratch buffers of one criterion (a sealed subclass per criterion, declared beside it): each buffer is a
+/// <see cref="ScratchBuffer{TElement}"/> field, and <see cref="AllocatedBytes"/> adds them up.
+/// </summary>
+internal abstract class CriterionScratch
+{
+    /// <summary>The bytes held by this criterion's buffers.</summary>
+    public abstract long AllocatedBytes { get; }
+}
 
-    /// <summary>A scratch span of <paramref name="length"/> integers in buffer <paramref name="slot"/> (contents unspecified).</summary>
-    internal Span<int> Ints(int slot, long length) => Get(_ints, slot, length);
+/// <summary>One growable scratch array of a criterion's workspace; a mutable struct, used as a field in place.</summary>
+internal struct ScratchBuffer<TElement>
+{
+    private TElement[]? _array;
 
-    /// <summary>A scratch span of <paramref name="length"/> sample marks in buffer <paramref name="slot"/> (contents unspecified).</summary>
-    internal Span<SampleKind> Kinds(int slot, long length) => Get(_kinds, slot, length);
+    /// <summary>The bytes held.</summary>
+    public readonly long Bytes => (long)(_array?.Length ?? 0) * Unsafe.SizeOf<TElement>();
 
-    private static Span<TElement> Get<TElement>(TElement[]?[] buffers, int slot, long length)
+    /// <summary>A span of <paramref name="length"/> elements (contents unspecified), growing the array when it is short.</summary>
+    public Span<TElement> Get(long length)
     {
         if (length > Array.MaxLength)
         {
@@ -69,13 +96,13 @@ public sealed class CriterionWorkspace<T>
         }
 
         int n = (int)length;
-        TElement[]? buffer = buffers[slot];
+        TElement[]? buffer = _array;
         if (buffer is null || buffer.Length < n)
         {
             // Grow by at least half again, so inputs that fluctuate in size (ground-truth counts, sampled counts) settle quickly.
             long grown = buffer is null ? n : Math.Max(n, Math.Min(Array.MaxLength, buffer.Length + (long)buffer.Length / 2));
             buffer = GC.AllocateUninitializedArray<TElement>((int)grown);
-            buffers[slot] = buffer;
+            _array = buffer;
         }
 
         return buffer.AsSpan(0, n);

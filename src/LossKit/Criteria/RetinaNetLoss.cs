@@ -5,7 +5,9 @@ using LossKit.Regression;
 
 namespace LossKit.Criteria;
 
-/// <summary>The box-regression loss of <see cref="RetinaNetLoss{T}"/> (torchvision's <c>RetinaNetRegressionHead._loss_type</c>).</summary>
+/// <summary>The former box-loss enum of <see cref="RetinaNetLoss{T}"/>; its values are the same-named
+/// <see cref="BoxLossKind"/> values.</summary>
+[Obsolete("Use BoxLossKind")]
 public enum RetinaNetBoxLoss
 {
     /// <summary>L1 between the predicted and the encoded target deltas (torchvision's default, <c>"l1"</c>).</summary>
@@ -47,10 +49,10 @@ public readonly record struct RetinaNetLossTerms<T>(T Classification, T BoxRegre
 /// <c>Classification = (1/n)·Σᵢ (1/max(1, nfᵢ))·Σ_{anchors not −2} Σ_c FL(x, t)</c>, FL the sigmoid focal loss
 /// (α = 0.25, γ = 2, <see cref="SigmoidFocalLoss{T}"/>). Gradient: FL'/(max(1, nfᵢ)·n) on non-ignored anchors, 0 on
 /// ignored ones.</para>
-/// <para>Box regression on foreground anchors: <see cref="RetinaNetBoxLoss.L1"/> (default) or
-/// <see cref="RetinaNetBoxLoss.SmoothL1"/> (β = 1) between the predicted deltas and the ground truths encoded against
-/// the anchors with <see cref="BoxCoder"/> (weights (1, 1, 1, 1)); <see cref="RetinaNetBoxLoss.GIoU"/>,
-/// <see cref="RetinaNetBoxLoss.DIoU"/>, <see cref="RetinaNetBoxLoss.CIoU"/> between the decoded boxes (size deltas clamped
+/// <para>Box regression on foreground anchors: <see cref="BoxLossKind.L1"/> (default) or
+/// <see cref="BoxLossKind.SmoothL1"/> (β = 1) between the predicted deltas and the ground truths encoded against
+/// the anchors with <see cref="BoxCoder"/> (weights (1, 1, 1, 1)); <see cref="BoxLossKind.GIoU"/>,
+/// <see cref="BoxLossKind.DIoU"/>, <see cref="BoxLossKind.CIoU"/> between the decoded boxes (size deltas clamped
 /// at ln(1000/16)) and the ground truths (torchvision conventions, eps 1e-7; gradient chained through
 /// <see cref="BoxCoder.DecodeGradient{T}"/>). <c>BoxRegression = (1/max(1, n))·Σᵢ (1/max(1, nfᵢ))·Σ_fg loss</c>.</para>
 /// <para>Composes <see cref="SigmoidFocalLoss{T}"/>, <see cref="L1Loss{T}"/>, <see cref="SmoothL1Loss{T}"/>,
@@ -67,38 +69,37 @@ public readonly record struct RetinaNetLossTerms<T>(T Classification, T BoxRegre
 public sealed class RetinaNetLoss<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int DenseTargets = 8, DenseWeights = 9, BoxWeights = 10, Decoded = 11, BoxAnchors = 12;
     private readonly SigmoidFocalLoss<T> _focal;
     private readonly ElementwiseLoss<T>? _deltaLoss;
     private readonly BoxRegressionLoss<T>? _iouLoss;
 
     /// <summary>Creates the loss.</summary>
-    /// <param name="boxLoss">Box loss (default <see cref="RetinaNetBoxLoss.L1"/>).</param>
+    /// <param name="boxLoss">Box loss: L1 (default), SmoothL1, GIoU, DIoU or CIoU.</param>
     /// <param name="alpha">Focal α (default 0.25; negative disables it).</param>
     /// <param name="gamma">Focal γ (default 2).</param>
     /// <param name="beta">Smooth L1 β when <paramref name="boxLoss"/> is SmoothL1 (default 1).</param>
     /// <param name="eps">Eps of the IoU-type box losses (default 1e-7).</param>
     /// <param name="matcher">Anchor matcher (default <see cref="Matcher.RetinaNet"/>).</param>
     /// <param name="boxCoder">Box coder (default <see cref="BoxCoder.Unit"/>).</param>
-    public RetinaNetLoss(RetinaNetBoxLoss boxLoss = RetinaNetBoxLoss.L1, double alpha = 0.25, double gamma = 2.0, double beta = 1.0,
+    public RetinaNetLoss(BoxLossKind boxLoss = BoxLossKind.L1, double alpha = 0.25, double gamma = 2.0, double beta = 1.0,
         double eps = 1e-7, Matcher? matcher = null, BoxCoder? boxCoder = null)
     {
         _focal = new SigmoidFocalLoss<T>(Reduction.Sum, alpha, gamma);
         switch (boxLoss)
         {
-            case RetinaNetBoxLoss.L1:
+            case BoxLossKind.L1:
                 _deltaLoss = new L1Loss<T>(Reduction.Sum);
                 break;
-            case RetinaNetBoxLoss.SmoothL1:
+            case BoxLossKind.SmoothL1:
                 _deltaLoss = new SmoothL1Loss<T>(Reduction.Sum, beta);
                 break;
-            case RetinaNetBoxLoss.GIoU:
+            case BoxLossKind.GIoU:
                 _iouLoss = new GIoULoss<T>(Reduction.Sum, eps);
                 break;
-            case RetinaNetBoxLoss.DIoU:
+            case BoxLossKind.DIoU:
                 _iouLoss = new DIoULoss<T>(Reduction.Sum, eps);
                 break;
-            case RetinaNetBoxLoss.CIoU:
+            case BoxLossKind.CIoU:
                 _iouLoss = new CIoULoss<T>(Reduction.Sum, eps);
                 break;
             default:
@@ -106,7 +107,7 @@ public sealed class RetinaNetLoss<T>
                 break;
         }
 
-        BoxLoss = boxLoss;
+        BoxLossKind = boxLoss;
         Alpha = alpha;
         Gamma = gamma;
         Beta = ThrowHelper.CheckAtLeast(beta, 0.0, nameof(beta));
@@ -115,8 +116,27 @@ public sealed class RetinaNetLoss<T>
         BoxCoder = boxCoder ?? BoxCoder.Unit;
     }
 
-    /// <summary>The box loss.</summary>
-    public RetinaNetBoxLoss BoxLoss { get; }
+    /// <summary>Creates the loss with the former box-loss enum (same values as <see cref="BoxLossKind"/>).</summary>
+    /// <param name="boxLoss">Box loss.</param>
+    /// <param name="alpha">Focal α (default 0.25; negative disables it).</param>
+    /// <param name="gamma">Focal γ (default 2).</param>
+    /// <param name="beta">Smooth L1 β when <paramref name="boxLoss"/> is SmoothL1 (default 1).</param>
+    /// <param name="eps">Eps of the IoU-type box losses (default 1e-7).</param>
+    /// <param name="matcher">Anchor matcher (default <see cref="Matcher.RetinaNet"/>).</param>
+    /// <param name="boxCoder">Box coder (default <see cref="BoxCoder.Unit"/>).</param>
+    [Obsolete("Use BoxLossKind")]
+    public RetinaNetLoss(RetinaNetBoxLoss boxLoss, double alpha = 0.25, double gamma = 2.0, double beta = 1.0,
+        double eps = 1e-7, Matcher? matcher = null, BoxCoder? boxCoder = null)
+        : this((BoxLossKind)boxLoss, alpha, gamma, beta, eps, matcher, boxCoder)
+    {
+    }
+
+    /// <summary>The box loss (L1, SmoothL1, GIoU, DIoU or CIoU).</summary>
+    public BoxLossKind BoxLossKind { get; }
+
+    /// <summary>The box loss as the former enum.</summary>
+    [Obsolete("Use BoxLossKind")]
+    public RetinaNetBoxLoss BoxLoss => (RetinaNetBoxLoss)BoxLossKind;
 
     /// <summary>Focal α.</summary>
     public double Alpha { get; }
@@ -124,7 +144,7 @@ public sealed class RetinaNetLoss<T>
     /// <summary>Focal γ.</summary>
     public double Gamma { get; }
 
-    /// <summary>Smooth L1 β (used with <see cref="RetinaNetBoxLoss.SmoothL1"/>).</summary>
+    /// <summary>Smooth L1 β (used with <see cref="BoxLossKind.SmoothL1"/>).</summary>
     public double Beta { get; }
 
     /// <summary>Eps of the IoU-type box losses.</summary>
@@ -195,7 +215,7 @@ public sealed class RetinaNetLoss<T>
         ThrowHelper.CheckLength(groundTruthBoxes.Length, total * 4, nameof(groundTruthBoxes), "4 per ground truth, Σ groundTruthCounts × 4");
         CriteriaChecks.PositiveXyxy(groundTruthBoxes, nameof(groundTruthBoxes));
         ThrowHelper.CheckDestination(matchedIndices.Length, checked(groundTruthCounts.Length * a), nameof(matchedIndices));
-        Match(anchors, groundTruthBoxes, groundTruthCounts, matchedIndices, workspace ?? new());
+        Match(anchors, groundTruthBoxes, groundTruthCounts, matchedIndices, (workspace ?? new()).Scratch<Scratch>());
     }
 
     /// <summary>The loss stage alone (torchvision's <c>RetinaNetHead.compute_loss(targets, head_outputs, anchors, matched_idxs)</c>).</summary>
@@ -232,7 +252,7 @@ public sealed class RetinaNetLoss<T>
         Run(classLogits, boxRegression, anchors, groundTruthBoxes, groundTruthLabels, groundTruthCounts, classes, matchedIndices, true,
             classLogitsGradient, boxRegressionGradient, true, workspace);
 
-    private void Match(ReadOnlySpan<T> anchors, ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthCounts, Span<int> matches, CriterionWorkspace<T> ws)
+    private void Match(ReadOnlySpan<T> anchors, ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthCounts, Span<int> matches, Scratch ws)
     {
         int a = anchors.Length / 4, offset = 0;
         for (int i = 0; i < groundTruthCounts.Length; i++)
@@ -245,7 +265,7 @@ public sealed class RetinaNetLoss<T>
             }
             else
             {
-                Span<T> quality = ws.Values(RcnnSlots.Quality, (long)g * a);
+                Span<T> quality = ws.Quality.Get((long)g * a);
                 BoxOps.Iou(groundTruthBoxes.Slice(offset * 4, g * 4), anchors, quality);
                 Matcher.MatchUnchecked<T>(quality, g, a, imageMatches);
             }
@@ -275,7 +295,7 @@ public sealed class RetinaNetLoss<T>
             ThrowHelper.CheckDestination(boxRegressionGradient.Length, boxRegression.Length, nameof(boxRegressionGradient));
         }
 
-        CriterionWorkspace<T> ws = workspace ?? new();
+        Scratch ws = (workspace ?? new()).Scratch<Scratch>();
         ReadOnlySpan<int> matches;
         if (matchesGiven)
         {
@@ -285,7 +305,7 @@ public sealed class RetinaNetLoss<T>
         }
         else
         {
-            Span<int> computed = ws.Ints(RcnnSlots.Matches, (long)images * a);
+            Span<int> computed = ws.Matches.Get((long)images * a);
             Match(anchors, groundTruthBoxes, groundTruthCounts, computed, ws);
             matches = computed;
         }
@@ -297,7 +317,7 @@ public sealed class RetinaNetLoss<T>
 
         // Classification: dense one-hot targets, weights 1/(max(1, nfᵢ)·n) on kept anchors and 0 on ignored ones.
         long dense = (long)images * a * classes;
-        Span<T> targets = ws.Values(DenseTargets, dense), weights = ws.Values(DenseWeights, dense);
+        Span<T> targets = ws.DenseTargets.Get(dense), weights = ws.DenseWeights.Get(dense);
         CriteriaParallel.Fill(targets, T.Zero);
         int foreground = 0, offset = 0;
         for (int i = 0; i < images; i++)
@@ -334,11 +354,11 @@ public sealed class RetinaNetLoss<T>
             : _focal.Forward(classLogits, targets, default, weights);
 
         // Box regression over the foreground anchors, gathered.
-        Span<int> positives = ws.Ints(RcnnSlots.Positives, foreground);
-        Span<T> deltas = ws.Values(RcnnSlots.Deltas, 4L * foreground);
-        Span<T> boxTargets = ws.Values(RcnnSlots.DeltaTargets, 4L * foreground);
-        Span<T> boxAnchors = ws.Values(BoxAnchors, 4L * foreground);
-        Span<T> boxWeights = ws.Values(BoxWeights, (_iouLoss is null ? 4L : 1L) * foreground);
+        Span<int> positives = ws.Positives.Get(foreground);
+        Span<T> deltas = ws.Deltas.Get(4L * foreground);
+        Span<T> boxTargets = ws.DeltaTargets.Get(4L * foreground);
+        Span<T> boxAnchors = ws.BoxAnchors.Get(4L * foreground);
+        Span<T> boxWeights = ws.BoxWeights.Get((_iouLoss is null ? 4L : 1L) * foreground);
         var coder = new BoxCoder.Weights<T>(BoxCoder);
         int f = 0;
         offset = 0;
@@ -382,7 +402,7 @@ public sealed class RetinaNetLoss<T>
         }
 
         T box;
-        Span<T> gradient = wantGradient ? ws.Values(RcnnSlots.DeltaGradient, 4L * foreground) : default;
+        Span<T> gradient = wantGradient ? ws.DeltaGradient.Get(4L * foreground) : default;
         if (_deltaLoss is not null)
         {
             box = wantGradient
@@ -391,7 +411,7 @@ public sealed class RetinaNetLoss<T>
         }
         else
         {
-            Span<T> decoded = ws.Values(Decoded, 4L * foreground);
+            Span<T> decoded = ws.Decoded.Get(4L * foreground);
             for (int j = 0; j < foreground; j++)
             {
                 BoxCoder.DecodeOne(coder, deltas.Slice(j * 4, 4), boxAnchors.Slice(j * 4, 4), decoded.Slice(j * 4, 4));
@@ -439,5 +459,15 @@ public sealed class RetinaNetLoss<T>
                 }
             }
         }
+    }
+
+    /// <summary>RetinaNet's buffers in a <see cref="CriterionWorkspace{T}"/>.</summary>
+    internal sealed class Scratch : CriterionScratch
+    {
+        public ScratchBuffer<T> Quality, DenseTargets, DenseWeights, Deltas, DeltaTargets, DeltaGradient, BoxAnchors, BoxWeights, Decoded;
+        public ScratchBuffer<int> Matches, Positives;
+
+        public override long AllocatedBytes => Quality.Bytes + DenseTargets.Bytes + DenseWeights.Bytes + Deltas.Bytes + DeltaTargets.Bytes
+            + DeltaGradient.Bytes + BoxAnchors.Bytes + BoxWeights.Bytes + Decoded.Bytes + Matches.Bytes + Positives.Bytes;
     }
 }

@@ -18,50 +18,6 @@ public enum YoloV3Variant
     Ultralytics = 1,
 }
 
-/// <summary>The box loss of the ultralytics variant.</summary>
-public enum YoloV3BoxLoss
-{
-    /// <summary>1 − GIoU (the archive branch).</summary>
-    GIoU = 0,
-
-    /// <summary>1 − CIoU (α detached).</summary>
-    CIoU = 1,
-}
-
-/// <summary>
-/// Hyper-parameters of <see cref="YoloV3Variant.Ultralytics"/>, with the ultralytics/yolov3 archive branch's defaults
-/// (<c>hyp</c> in train.py: giou 3.54, obj 64.3, cls 37.4, iou_t 0.20; <c>model.gr</c> = 1 after burn-in).
-/// </summary>
-public sealed class YoloV3UltralyticsOptions
-{
-    /// <summary>The default options.</summary>
-    public static YoloV3UltralyticsOptions Default { get; } = new();
-
-    /// <summary>GIoU (default) or CIoU.</summary>
-    public YoloV3BoxLoss BoxLoss { get; init; } = YoloV3BoxLoss.GIoU;
-
-    /// <summary>Gain of the box term (hyp['giou'], default 3.54).</summary>
-    public double BoxGain { get; init; } = 3.54;
-
-    /// <summary>Gain of the objectness term (hyp['obj'], default 64.3).</summary>
-    public double ObjectnessGain { get; init; } = 64.3;
-
-    /// <summary>Gain of the class term (hyp['cls'], default 37.4).</summary>
-    public double ClassGain { get; init; } = 37.4;
-
-    /// <summary>Multiply <see cref="ClassGain"/> by classes/80, as train.py does (default true).</summary>
-    public bool ScaleClassGainByClasses { get; init; } = true;
-
-    /// <summary>A target trains every anchor whose wh-IoU with it exceeds this (hyp['iou_t'], default 0.20).</summary>
-    public double AnchorThreshold { get; init; } = 0.20;
-
-    /// <summary>gr: objectness target (1 − gr) + gr·max(IoU, 0) (default 1: the detached IoU itself).</summary>
-    public double IoURatio { get; init; } = 1.0;
-
-    /// <summary>Multiply the loss by batch/64, as train.py does for its 64-image accumulation (default true).</summary>
-    public bool ScaleByBatch { get; init; } = true;
-}
-
 /// <summary>The three terms of the YOLOv3 loss and their sum.</summary>
 /// <param name="Box">Box term (darknet: x, y BCE + w, h squared error, scaled; ultralytics: gained mean 1 − GIoU/CIoU).</param>
 /// <param name="Objectness">Objectness term.</param>
@@ -108,7 +64,7 @@ public readonly record struct YoloV3LossTerms<T>(T Box, T Objectness, T Classifi
 /// and <see cref="CIoULoss{T}"/> (per-element weights carry the normalisers). Images without ground truths are valid
 /// (only negatives). Allocations: none with a reused <see cref="CriterionWorkspace{T}"/>.</para>
 /// </remarks>
-public sealed class YoloV3Loss<T>
+public sealed partial class YoloV3Loss<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Detection layers.</summary>
@@ -116,11 +72,6 @@ public sealed class YoloV3Loss<T>
 
     /// <summary>Anchors per layer.</summary>
     public const int AnchorsPerLayer = 3;
-
-    // Workspace buffers.
-    private const int ObjTarget = 0, ObjWeight = 1, PosTargets = 2, ClassTargets = 3, GatherInput = 4, GatherTarget = 5,
-        GatherWeight = 6, GatherGradient = 7, ClassLogits = 8, ClassWeights = 9, ClassGradient = 10, BoxValues = 11;
-    private const int PosOffsets = 0, ImageOffsets = 1, PosImage = 2;
 
     private readonly double[] _anchors;
     private readonly BinaryCrossEntropyWithLogitsLoss<T> _bce = new(Reduction.Sum);
@@ -180,11 +131,11 @@ public sealed class YoloV3Loss<T>
         ThrowHelper.CheckInRange(o.IoURatio, 0.0, 1.0, "ultralytics.IoURatio");
         if (variant == YoloV3Variant.Ultralytics)
         {
-            _iou = o.BoxLoss switch
+            _iou = o.BoxLossKind switch
             {
-                YoloV3BoxLoss.GIoU => new GIoULoss<T>(Reduction.None, 1e-16, BoxFormat.Cxcywh, BoxLossConvention.Ultralytics),
-                YoloV3BoxLoss.CIoU => new CIoULoss<T>(Reduction.None, 1e-16, BoxFormat.Cxcywh, BoxLossConvention.Ultralytics),
-                _ => throw new ArgumentOutOfRangeException(nameof(ultralytics), o.BoxLoss, "ultralytics.BoxLoss must be GIoU or CIoU."),
+                BoxLossKind.GIoU => new GIoULoss<T>(Reduction.None, 1e-16, BoxFormat.Cxcywh, BoxLossConvention.Ultralytics),
+                BoxLossKind.CIoU => new CIoULoss<T>(Reduction.None, 1e-16, BoxFormat.Cxcywh, BoxLossConvention.Ultralytics),
+                _ => throw new ArgumentOutOfRangeException(nameof(ultralytics), o.BoxLossKind, "ultralytics.BoxLossKind must be GIoU or CIoU."),
             };
         }
     }
@@ -288,8 +239,8 @@ public sealed class YoloV3Loss<T>
             ThrowHelper.CheckDestination(gradient2.Length, output2.Length, nameof(gradient2));
         }
 
-        CriterionWorkspace<T> ws = workspace ?? new();
-        Span<int> imageOffsets = ws.Ints(ImageOffsets, batch + 1);
+        Scratch ws = (workspace ?? new()).Scratch<Scratch>();
+        Span<int> imageOffsets = ws.ImageOffsets.Get(batch + 1);
         imageOffsets[0] = 0;
         for (int b = 0; b < batch; b++)
         {
@@ -354,13 +305,13 @@ public sealed class YoloV3Loss<T>
 
     /// <summary>The per-call inputs shared by the layers (a ref struct over the caller's spans).</summary>
     private readonly ref struct Context(ReadOnlySpan<T> boxes, ReadOnlySpan<int> labels, ReadOnlySpan<int> imageOffsets, int batch, int total,
-        bool wantGradient, CriterionWorkspace<T> ws)
+        bool wantGradient, Scratch ws)
     {
         public readonly ReadOnlySpan<T> Boxes = boxes;
         public readonly ReadOnlySpan<int> Labels = labels, ImageOffsets = imageOffsets;
         public readonly int Batch = batch, Total = total;
         public readonly bool WantGradient = wantGradient;
-        public readonly CriterionWorkspace<T> Workspace = ws;
+        public readonly Scratch Workspace = ws;
     }
 
     /// <summary>The three terms, accumulated in double over layers and calls.</summary>
@@ -382,131 +333,35 @@ public sealed class YoloV3Loss<T>
         return inter / union;
     }
 
-    // ---------------------------------------------------------------- darknet
-
-    private void DarknetLayer(int layer, ReadOnlySpan<T> output, Span<T> gradient, in Context c, ref Sums sums)
+    /// <summary>
+    /// The objectness term of one layer, shared by both variants: BCE-with-logits of each anchor plane's objectness
+    /// entries against <paramref name="objTarget"/> with per-slot <paramref name="objWeight"/>, summed plane by plane
+    /// (the gradient written into the objectness entries).
+    /// </summary>
+    private double ObjectnessTerm(ReadOnlySpan<T> output, Span<T> gradient, ReadOnlySpan<T> objTarget, ReadOnlySpan<T> objWeight, int planes, int hw,
+        bool wantGradient)
     {
-        (int gw, int gh) = GridSize(layer);
-        int hw = gw * gh, entries = 5 + Classes, planes = c.Batch * AnchorsPerLayer;
-        CriterionWorkspace<T> ws = c.Workspace;
-        Span<T> objTarget = ws.Values(ObjTarget, (long)planes * hw), objWeight = ws.Values(ObjWeight, (long)planes * hw);
-        T invBatch = T.One / T.CreateTruncating(c.Batch);
-        T netW = T.CreateTruncating(InputWidth), netH = T.CreateTruncating(InputHeight);
-
-        // 1. Negatives and the ignore band, from the decoded predictions (parallel over the anchor planes).
-        IgnorePass(layer, output, c, objTarget, objWeight, invBatch);
-
-        // 2. Positives: best of the nine anchors per ground truth; only this layer's anchors train here.
-        Span<int> offsets = ws.Ints(PosOffsets, c.Total);
-        Span<int> images = ws.Ints(PosImage, c.Total);
-        Span<T> targets = ws.Values(PosTargets, 5L * c.Total);
-        Span<T> classTargets = ws.Values(ClassTargets, (long)c.Total * Classes);
-        int p = 0;
-        for (int b = 0; b < c.Batch; b++)
-        {
-            int first = p;
-            for (int t = c.ImageOffsets[b]; t < c.ImageOffsets[b + 1]; t++)
-            {
-                T cx = c.Boxes[4 * t], cy = c.Boxes[4 * t + 1], w = c.Boxes[4 * t + 2], h = c.Boxes[4 * t + 3];
-                int best = BestAnchor(w, h, netW, netH);
-                int n = best - AnchorIndex(layer, 0);
-                if ((uint)n >= AnchorsPerLayer)
-                {
-                    continue;
-                }
-
-                int i = int.CreateTruncating(cx * T.CreateTruncating(gw)), j = int.CreateTruncating(cy * T.CreateTruncating(gh));
-                int plane = b * AnchorsPerLayer + n;
-                int slot = plane * hw + j * gw + i;
-                int offset = plane * entries * hw + j * gw + i;
-                int q = first;
-                while (q < p && offsets[q] != offset)
-                {
-                    q++;
-                }
-
-                if (q == p)
-                {
-                    offsets[p] = offset;
-                    images[p] = b;
-                    classTargets.Slice(p * Classes, Classes).Clear();
-                    p++;
-                }
-
-                // Box targets: the last ground truth in a slot wins; classes accumulate (darknet's delta_yolo_class).
-                T aw = T.CreateTruncating(_anchors[2 * best]), ah = T.CreateTruncating(_anchors[2 * best + 1]);
-                Span<T> target = targets.Slice(q * 5, 5);
-                target[0] = cx * T.CreateTruncating(gw) - T.CreateTruncating(i);
-                target[1] = cy * T.CreateTruncating(gh) - T.CreateTruncating(j);
-                target[2] = T.Log(w * netW / aw);
-                target[3] = T.Log(h * netH / ah);
-                target[4] = T.CreateTruncating(2) - w * h;
-                classTargets[q * Classes + c.Labels[t]] = T.One;
-                objTarget[slot] = T.One;
-                objWeight[slot] = invBatch;
-            }
-        }
-
-        // 3. Objectness: BCE-with-logits over each anchor plane (target 1 / 0, weight 1/batch or 0 where ignored).
+        int entries = 5 + Classes;
         double objectness = 0;
         for (int plane = 0; plane < planes; plane++)
         {
             int offset = (plane * entries + 4) * hw;
             ReadOnlySpan<T> o = output.Slice(offset, hw);
             ReadOnlySpan<T> t = objTarget.Slice(plane * hw, hw), w = objWeight.Slice(plane * hw, hw);
-            objectness += double.CreateTruncating(c.WantGradient
+            objectness += double.CreateTruncating(wantGradient
                 ? _bce.ForwardBackward(o, t, gradient.Slice(offset, hw), default, w)
                 : _bce.Forward(o, t, default, w));
         }
 
-        sums.Objectness += objectness;
-        if (p == 0)
-        {
-            return;
-        }
-
-        // 4. Positives' x, y (BCE on logits against the cell offsets, weight scale/batch), w, h (½·scale·(z − t)²/batch
-        //    as a weighted squared error) and classes (BCE, weight 1/batch), gathered from the strided entries.
-        Span<T> input = ws.Values(GatherInput, 2L * p), target2 = ws.Values(GatherTarget, 2L * p), weight = ws.Values(GatherWeight, 2L * p);
-        Span<T> grad = c.WantGradient ? ws.Values(GatherGradient, 2L * p) : default;
-        T half = T.CreateTruncating(0.5);
-        for (int pass = 0; pass < 2; pass++)
-        {
-            for (int q = 0; q < p; q++)
-            {
-                ReadOnlySpan<T> target = targets.Slice(q * 5, 5);
-                T scaled = target[4] * invBatch;
-                for (int e = 0; e < 2; e++)
-                {
-                    input[2 * q + e] = output[offsets[q] + (2 * pass + e) * hw];
-                    target2[2 * q + e] = target[2 * pass + e];
-                    weight[2 * q + e] = pass == 0 ? scaled : half * scaled;
-                }
-            }
-
-            ElementwiseLoss<T> loss = pass == 0 ? _bce : _mse;
-            sums.Box += double.CreateTruncating(c.WantGradient
-                ? loss.ForwardBackward(input, target2, grad, default, weight)
-                : loss.Forward(input, target2, default, weight));
-            if (c.WantGradient)
-            {
-                for (int q = 0; q < p; q++)
-                {
-                    gradient[offsets[q] + 2 * pass * hw] = grad[2 * q];
-                    gradient[offsets[q] + (2 * pass + 1) * hw] = grad[2 * q + 1];
-                }
-            }
-        }
-
-        sums.Classification += ClassTerm(output, gradient, offsets[..p], classTargets[..(p * Classes)], hw, invBatch, c, ws, accumulate: false);
+        return objectness;
     }
 
     /// <summary>Class BCE over gathered slots (uniform weight <paramref name="weight"/>); scatters (or adds) the gradient back.</summary>
     private double ClassTerm(ReadOnlySpan<T> output, Span<T> gradient, ReadOnlySpan<int> offsets, ReadOnlySpan<T> classTargets, int hw, T weight,
-        in Context c, CriterionWorkspace<T> ws, bool accumulate)
+        in Context c, Scratch ws, bool accumulate)
     {
         int p = offsets.Length, classes = Classes;
-        Span<T> logits = ws.Values(ClassLogits, (long)p * classes), weights = ws.Values(ClassWeights, (long)p * classes);
+        Span<T> logits = ws.ClassLogits.Get((long)p * classes), weights = ws.ClassWeights.Get((long)p * classes);
         for (int q = 0; q < p; q++)
         {
             for (int k = 0; k < classes; k++)
@@ -521,7 +376,7 @@ public sealed class YoloV3Loss<T>
             return double.CreateTruncating(_bce.Forward(logits, classTargets, default, weights));
         }
 
-        Span<T> grad = ws.Values(ClassGradient, (long)p * classes);
+        Span<T> grad = ws.ClassGradient.Get((long)p * classes);
         double value = double.CreateTruncating(_bce.ForwardBackward(logits, classTargets, grad, default, weights));
         for (int q = 0; q < p; q++)
         {
@@ -535,246 +390,15 @@ public sealed class YoloV3Loss<T>
         return value;
     }
 
-    /// <summary>The best of the nine anchors for a (w, h) ground truth: IoU of centred boxes, strict &gt;, the first wins (0 if none overlaps).</summary>
-    private int BestAnchor(T w, T h, T netW, T netH)
+    /// <summary>YOLOv3's buffers in a <see cref="CriterionWorkspace{T}"/>.</summary>
+    internal sealed class Scratch : CriterionScratch
     {
-        T best = T.Zero;
-        int bestN = 0;
-        for (int n = 0; n < 9; n++)
-        {
-            T iou = DarknetIoU(T.Zero, T.Zero, T.CreateTruncating(_anchors[2 * n]) / netW, T.CreateTruncating(_anchors[2 * n + 1]) / netH, T.Zero, T.Zero, w, h);
-            if (iou > best)
-            {
-                best = iou;
-                bestN = n;
-            }
-        }
+        public ScratchBuffer<T> ObjTarget, ObjWeight, PosTargets, ClassTargets, GatherInput, GatherTarget, GatherWeight, GatherGradient,
+            ClassLogits, ClassWeights, ClassGradient, BoxValues;
+        public ScratchBuffer<int> PosOffsets, ImageOffsets, PosImage;
 
-        return bestN;
-    }
-
-    private unsafe void IgnorePass(int layer, ReadOnlySpan<T> output, in Context c, Span<T> objTarget, Span<T> objWeight, T invBatch)
-    {
-        (int gw, int gh) = GridSize(layer);
-        int planes = c.Batch * AnchorsPerLayer;
-        fixed (T* o = output, boxes = c.Boxes, target = objTarget, weight = objWeight)
-        fixed (int* imageOffsets = c.ImageOffsets)
-        {
-            var job = new IgnoreJob
-            {
-                Output = o, Boxes = boxes, Target = target, Weight = weight, ImageOffsets = imageOffsets, W = gw, H = gh, Entries = 5 + Classes,
-                NetW = T.CreateTruncating(InputWidth), NetH = T.CreateTruncating(InputHeight), Threshold = T.CreateTruncating(IgnoreThreshold),
-                InvBatch = invBatch,
-            };
-            for (int n = 0; n < AnchorsPerLayer; n++)
-            {
-                int a = AnchorIndex(layer, n);
-                job.SetAnchor(n, T.CreateTruncating(_anchors[2 * a]), T.CreateTruncating(_anchors[2 * a + 1]));
-            }
-
-            long work = (long)planes * gw * gh * Math.Max(1, c.Total / Math.Max(1, c.Batch));
-            if (work < Pointwise.ParallelThreshold)
-            {
-                for (int plane = 0; plane < planes; plane++)
-                {
-                    job.Run(plane);
-                }
-            }
-            else
-            {
-                WorkPool.Run(ref job, planes);
-            }
-        }
-    }
-
-    /// <summary>One anchor plane: decode every slot, its best IoU with the image's ground truths, the objectness weight.</summary>
-    private unsafe struct IgnoreJob : IChunkJob
-    {
-        public T* Output, Boxes, Target, Weight;
-        public int* ImageOffsets;
-        public int W, H, Entries;
-        public T NetW, NetH, Threshold, InvBatch;
-        public T Aw0, Ah0, Aw1, Ah1, Aw2, Ah2;
-
-        public void SetAnchor(int n, T aw, T ah)
-        {
-            switch (n)
-            {
-                case 0:
-                    (Aw0, Ah0) = (aw, ah);
-                    break;
-                case 1:
-                    (Aw1, Ah1) = (aw, ah);
-                    break;
-                default:
-                    (Aw2, Ah2) = (aw, ah);
-                    break;
-            }
-        }
-
-        public readonly void Run(int plane)
-        {
-            int b = plane / AnchorsPerLayer, n = plane % AnchorsPerLayer, hw = W * H;
-            T aw = n == 0 ? Aw0 : n == 1 ? Aw1 : Aw2, ah = n == 0 ? Ah0 : n == 1 ? Ah1 : Ah2;
-            T* x = Output + (long)plane * Entries * hw;
-            T* target = Target + (long)plane * hw, weight = Weight + (long)plane * hw;
-            int t0 = ImageOffsets[b], t1 = ImageOffsets[b + 1];
-            T w = T.CreateTruncating(W), h = T.CreateTruncating(H);
-            for (int j = 0; j < H; j++)
-            {
-                for (int i = 0; i < W; i++)
-                {
-                    int k = j * W + i;
-                    T best = T.Zero;
-                    if (t1 > t0)
-                    {
-                        T bx = (T.CreateTruncating(i) + Sigmoid(x[k])) / w;
-                        T by = (T.CreateTruncating(j) + Sigmoid(x[hw + k])) / h;
-                        T bw = T.Exp(x[2 * hw + k]) * aw / NetW;
-                        T bh = T.Exp(x[3 * hw + k]) * ah / NetH;
-                        for (int t = t0; t < t1; t++)
-                        {
-                            T* g = Boxes + 4 * t;
-                            T iou = DarknetIoU(bx, by, bw, bh, g[0], g[1], g[2], g[3]);
-                            if (iou > best)
-                            {
-                                best = iou;
-                            }
-                        }
-                    }
-
-                    target[k] = T.Zero;
-                    weight[k] = best > Threshold ? T.Zero : InvBatch;
-                }
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- ultralytics
-
-    private void UltralyticsLayer(int layer, ReadOnlySpan<T> output, Span<T> gradient, in Context c, ref Sums sums)
-    {
-        YoloV3UltralyticsOptions o = UltralyticsOptions;
-        (int gw, int gh) = GridSize(layer);
-        int hw = gw * gh, entries = 5 + Classes, planes = c.Batch * AnchorsPerLayer;
-        int stride = Stride(layer);
-        CriterionWorkspace<T> ws = c.Workspace;
-        double batchScale = o.ScaleByBatch ? c.Batch / 64.0 : 1.0;
-        double boxGain = o.BoxGain * batchScale, objGain = o.ObjectnessGain * batchScale;
-        double classGain = o.ClassGain * (o.ScaleClassGainByClasses ? Classes / 80.0 : 1.0) * batchScale;
-        T gridW = T.CreateTruncating(gw), gridH = T.CreateTruncating(gh);
-        T threshold = T.CreateTruncating(o.AnchorThreshold), tiny = T.CreateTruncating(1e-16), clamp = T.CreateTruncating(1000.0);
-
-        // Matches in ultralytics' order: anchor-major, then the ground truths of all images in order.
-        int capacity = AnchorsPerLayer * c.Total;
-        Span<int> offsets = ws.Ints(PosOffsets, capacity);
-        Span<T> predicted = ws.Values(GatherInput, 4L * capacity), truth = ws.Values(GatherTarget, 4L * capacity);
-        Span<T> anchorsOf = ws.Values(PosTargets, 2L * capacity);
-        Span<T> classTargets = ws.Values(ClassTargets, (long)capacity * Classes);
-        Span<int> matchImage = ws.Ints(PosImage, capacity);
-        int nb = 0;
-        for (int n = 0; n < AnchorsPerLayer; n++)
-        {
-            int a = AnchorIndex(layer, n);
-            T aw = T.CreateTruncating(_anchors[2 * a]) / T.CreateTruncating(stride), ah = T.CreateTruncating(_anchors[2 * a + 1]) / T.CreateTruncating(stride);
-            for (int b = 0; b < c.Batch; b++)
-            {
-                for (int t = c.ImageOffsets[b]; t < c.ImageOffsets[b + 1]; t++)
-                {
-                    T gwh0 = c.Boxes[4 * t + 2] * gridW, gwh1 = c.Boxes[4 * t + 3] * gridH;
-                    T inter = T.Min(aw, gwh0) * T.Min(ah, gwh1);
-                    T iou = inter / ((aw * ah + tiny) + gwh0 * gwh1 - inter);
-                    if (!(iou > threshold))
-                    {
-                        continue;
-                    }
-
-                    T gx = c.Boxes[4 * t] * gridW, gy = c.Boxes[4 * t + 1] * gridH;
-                    int gi = int.CreateTruncating(gx), gj = int.CreateTruncating(gy);
-                    int offset = (b * AnchorsPerLayer + n) * entries * hw + gj * gw + gi;
-                    offsets[nb] = offset;
-                    matchImage[nb] = (b * AnchorsPerLayer + n) * hw + gj * gw + gi;
-                    T zw = output[offset + 2 * hw], zh = output[offset + 3 * hw];
-                    predicted[4 * nb] = Sigmoid(output[offset]);
-                    predicted[4 * nb + 1] = Sigmoid(output[offset + hw]);
-                    predicted[4 * nb + 2] = T.Min(T.Exp(zw), clamp) * aw;
-                    predicted[4 * nb + 3] = T.Min(T.Exp(zh), clamp) * ah;
-                    truth[4 * nb] = gx - T.Floor(gx);
-                    truth[4 * nb + 1] = gy - T.Floor(gy);
-                    truth[4 * nb + 2] = gwh0;
-                    truth[4 * nb + 3] = gwh1;
-                    anchorsOf[2 * nb] = aw;
-                    anchorsOf[2 * nb + 1] = ah;
-                    Span<T> cls = classTargets.Slice(nb * Classes, Classes);
-                    cls.Clear();
-                    cls[c.Labels[t]] = T.One;
-                    nb++;
-                }
-            }
-        }
-
-        // Box: per-box 1 − IoU (GIoU/CIoU, ultralytics' bbox_iou on centre boxes), mean over the matches, gained.
-        Span<T> objTarget = ws.Values(ObjTarget, (long)planes * hw), objWeight = ws.Values(ObjWeight, (long)planes * hw);
-        objTarget.Clear();
-        if (nb > 0)
-        {
-            Span<T> values = ws.Values(BoxValues, nb);
-            Span<T> grad = c.WantGradient ? ws.Values(GatherGradient, 4L * nb) : default;
-            if (c.WantGradient)
-            {
-                _iou!.ForwardBackward(predicted[..(4 * nb)], truth[..(4 * nb)], grad, values);
-            }
-            else
-            {
-                _iou!.Forward(predicted[..(4 * nb)], truth[..(4 * nb)], values);
-            }
-
-            double boxSum = 0;
-            T gr = T.CreateTruncating(o.IoURatio);
-            for (int q = 0; q < nb; q++)
-            {
-                boxSum += double.CreateTruncating(values[q]);
-                T iou = T.One - values[q];
-                objTarget[matchImage[q]] = (T.One - gr) + gr * T.Max(iou, T.Zero);
-            }
-
-            sums.Box += boxGain * boxSum / nb;
-            if (c.WantGradient)
-            {
-                // Chain rule: cx = σ(z), w = min(e^z, 1000)·a (the clamp passes at 1000, as torch.clamp).
-                T k = T.CreateTruncating(boxGain / nb);
-                for (int q = 0; q < nb; q++)
-                {
-                    int offset = offsets[q];
-                    T sx = predicted[4 * q], sy = predicted[4 * q + 1];
-                    T ew = T.Exp(output[offset + 2 * hw]), eh = T.Exp(output[offset + 3 * hw]);
-                    gradient[offset] += k * grad[4 * q] * (T.One - sx) * sx;
-                    gradient[offset + hw] += k * grad[4 * q + 1] * (T.One - sy) * sy;
-                    gradient[offset + 2 * hw] += ew <= clamp ? k * grad[4 * q + 2] * anchorsOf[2 * q] * ew : T.Zero;
-                    gradient[offset + 3 * hw] += eh <= clamp ? k * grad[4 * q + 3] * anchorsOf[2 * q + 1] * eh : T.Zero;
-                }
-            }
-
-            if (Classes > 1)
-            {
-                sums.Classification += ClassTerm(output, gradient, offsets[..nb], classTargets[..(nb * Classes)], hw,
-                    T.CreateTruncating(classGain / ((double)nb * Classes)), c, ws, accumulate: true);
-            }
-        }
-
-        // Objectness: BCE mean over every slot of the layer, gained.
-        objWeight.Fill(T.CreateTruncating(objGain / ((double)planes * hw)));
-        double objectness = 0;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            int offset = (plane * entries + 4) * hw;
-            ReadOnlySpan<T> x = output.Slice(offset, hw);
-            ReadOnlySpan<T> t = objTarget.Slice(plane * hw, hw), w = objWeight.Slice(plane * hw, hw);
-            objectness += double.CreateTruncating(c.WantGradient
-                ? _bce.ForwardBackward(x, t, gradient.Slice(offset, hw), default, w)
-                : _bce.Forward(x, t, default, w));
-        }
-
-        sums.Objectness += objectness;
+        public override long AllocatedBytes => ObjTarget.Bytes + ObjWeight.Bytes + PosTargets.Bytes + ClassTargets.Bytes + GatherInput.Bytes
+            + GatherTarget.Bytes + GatherWeight.Bytes + GatherGradient.Bytes + ClassLogits.Bytes + ClassWeights.Bytes + ClassGradient.Bytes
+            + BoxValues.Bytes + PosOffsets.Bytes + ImageOffsets.Bytes + PosImage.Bytes;
     }
 }

@@ -33,8 +33,10 @@ public static class BoxConvert
         ThrowHelper.CheckDestination(destination.Length, boxes.Length, nameof(destination));
         for (int i = 0; i < boxes.Length; i += 4)
         {
-            ToXyxy(boxes[i], boxes[i + 1], boxes[i + 2], boxes[i + 3], from, out T x1, out T y1, out T x2, out T y2);
-            FromXyxy(x1, y1, x2, y2, to, out destination[i], out destination[i + 1], out destination[i + 2], out destination[i + 3]);
+            T a = boxes[i], b = boxes[i + 1], c = boxes[i + 2], d = boxes[i + 3];
+            ToXyxy<T, ScalarArithmetic<T>>(from, ref a, ref b, ref c, ref d);
+            FromXyxy<T, ScalarArithmetic<T>>(to, ref a, ref b, ref c, ref d);
+            (destination[i], destination[i + 1], destination[i + 2], destination[i + 3]) = (a, b, c, d);
         }
     }
 
@@ -52,9 +54,9 @@ public static class BoxConvert
         for (int i = 0; i < gradient.Length; i += 4)
         {
             // Seed a unit box in the source format; the duals of the converted coordinates are the Jacobian's rows.
-            ToXyxy(Dual<T>.Seed(T.Zero, 0), Dual<T>.Seed(T.Zero, 1), Dual<T>.Seed(T.Zero, 2), Dual<T>.Seed(T.Zero, 3), from,
-                out Dual<T> x1, out Dual<T> y1, out Dual<T> x2, out Dual<T> y2);
-            FromXyxy(x1, y1, x2, y2, to, out Dual<T> a, out Dual<T> b, out Dual<T> c, out Dual<T> d);
+            Dual<T> a = Dual<T>.Seed(T.Zero, 0), b = Dual<T>.Seed(T.Zero, 1), c = Dual<T>.Seed(T.Zero, 2), d = Dual<T>.Seed(T.Zero, 3);
+            ToXyxy<Dual<T>, DualArithmetic<T>>(from, ref a, ref b, ref c, ref d);
+            FromXyxy<Dual<T>, DualArithmetic<T>>(to, ref a, ref b, ref c, ref d);
             T g0 = gradient[i], g1 = gradient[i + 1], g2 = gradient[i + 2], g3 = gradient[i + 3];
             destination[i] = g0 * a.D0 + g1 * b.D0 + g2 * c.D0 + g3 * d.D0;
             destination[i + 1] = g0 * a.D1 + g1 * b.D1 + g2 * c.D1 + g3 * d.D1;
@@ -63,77 +65,72 @@ public static class BoxConvert
         }
     }
 
+    /// <summary>Scalar form of <see cref="ToXyxy{TNum, TArithmetic}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ToXyxy<T>(T a, T b, T c, T d, BoxFormat format, out T x1, out T y1, out T x2, out T y2)
         where T : IFloatingPointIeee754<T>
     {
-        T half = T.CreateTruncating(0.5);
-        switch (format)
-        {
-            case BoxFormat.Xywh:
-                (x1, y1, x2, y2) = (a, b, a + c, b + d);
-                break;
-            case BoxFormat.Cxcywh:
-                (x1, y1, x2, y2) = (a - half * c, b - half * d, a + half * c, b + half * d);
-                break;
-            default:
-                (x1, y1, x2, y2) = (a, b, c, d);
-                break;
-        }
+        (x1, y1, x2, y2) = (a, b, c, d);
+        ToXyxy<T, ScalarArithmetic<T>>(format, ref x1, ref y1, ref x2, ref y2);
     }
 
+    /// <summary>
+    /// The conversion of one box (or one <see cref="Vector{T}"/> of boxes, or a box of dual numbers) from
+    /// <paramref name="format"/> to xyxy, in place: xywh (x, y, x + w, y + h); cxcywh (cx − w/2, cy − h/2, cx + w/2,
+    /// cy + h/2) with w/2 taken as ½·w. The exact (dual-number) and the fast box kernels both convert with it, so both
+    /// see the same xyxy bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void FromXyxy<T>(T x1, T y1, T x2, T y2, BoxFormat format, out T a, out T b, out T c, out T d)
-        where T : IFloatingPointIeee754<T>
+    internal static void ToXyxy<TNum, TArithmetic>(BoxFormat format, ref TNum a, ref TNum b, ref TNum c, ref TNum d)
+        where TArithmetic : IBoxArithmetic<TNum>
     {
         switch (format)
         {
             case BoxFormat.Xywh:
-                (a, b, c, d) = (x1, y1, x2 - x1, y2 - y1);
+                (c, d) = (TArithmetic.Add(a, c), TArithmetic.Add(b, d));
                 break;
             case BoxFormat.Cxcywh:
-                T two = T.CreateTruncating(2);
-                (a, b, c, d) = ((x1 + x2) / two, (y1 + y2) / two, x2 - x1, y2 - y1);
-                break;
-            default:
-                (a, b, c, d) = (x1, y1, x2, y2);
+                TNum halfW = TArithmetic.Half(c), halfH = TArithmetic.Half(d);
+                (a, b, c, d) = (TArithmetic.Subtract(a, halfW), TArithmetic.Subtract(b, halfH), TArithmetic.Add(a, halfW), TArithmetic.Add(b, halfH));
                 break;
         }
     }
 
+    /// <summary>The inverse of <see cref="ToXyxy{TNum, TArithmetic}"/>, in place: xywh (x1, y1, x2 − x1, y2 − y1);
+    /// cxcywh (½·(x1 + x2), ½·(y1 + y2), x2 − x1, y2 − y1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void ToXyxy<T>(Dual<T> a, Dual<T> b, Dual<T> c, Dual<T> d, BoxFormat format, out Dual<T> x1, out Dual<T> y1, out Dual<T> x2, out Dual<T> y2)
-        where T : IFloatingPointIeee754<T>
+    internal static void FromXyxy<TNum, TArithmetic>(BoxFormat format, ref TNum x1, ref TNum y1, ref TNum x2, ref TNum y2)
+        where TArithmetic : IBoxArithmetic<TNum>
     {
-        T half = T.CreateTruncating(0.5);
         switch (format)
         {
             case BoxFormat.Xywh:
-                (x1, y1, x2, y2) = (a, b, a + c, b + d);
+                (x2, y2) = (TArithmetic.Subtract(x2, x1), TArithmetic.Subtract(y2, y1));
                 break;
             case BoxFormat.Cxcywh:
-                (x1, y1, x2, y2) = (a - half * c, b - half * d, a + half * c, b + half * d);
-                break;
-            default:
-                (x1, y1, x2, y2) = (a, b, c, d);
+                (x1, y1, x2, y2) = (TArithmetic.Half(TArithmetic.Add(x1, x2)), TArithmetic.Half(TArithmetic.Add(y1, y2)),
+                    TArithmetic.Subtract(x2, x1), TArithmetic.Subtract(y2, y1));
                 break;
         }
     }
 
-    internal static void FromXyxy<T>(Dual<T> x1, Dual<T> y1, Dual<T> x2, Dual<T> y2, BoxFormat format, out Dual<T> a, out Dual<T> b, out Dual<T> c, out Dual<T> d)
-        where T : IFloatingPointIeee754<T>
+    /// <summary>
+    /// The chain rule through <see cref="ToXyxy{TNum, TArithmetic}"/>, in place: a gradient with respect to xyxy
+    /// becomes the gradient with respect to the box in <paramref name="format"/> (xywh: ∂x = g_x1 + g_x2, ∂w = g_x2;
+    /// cxcywh: ∂cx = g_x1 + g_x2, ∂w = ½·(g_x2 − g_x1); y alike).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void XyxyGradientToFormat<TNum, TArithmetic>(BoxFormat format, ref TNum g0, ref TNum g1, ref TNum g2, ref TNum g3)
+        where TArithmetic : IBoxArithmetic<TNum>
     {
         switch (format)
         {
             case BoxFormat.Xywh:
-                (a, b, c, d) = (x1, y1, x2 - x1, y2 - y1);
+                (g0, g1) = (TArithmetic.Add(g0, g2), TArithmetic.Add(g1, g3));
                 break;
             case BoxFormat.Cxcywh:
-                T two = T.CreateTruncating(2);
-                (a, b, c, d) = ((x1 + x2) / two, (y1 + y2) / two, x2 - x1, y2 - y1);
-                break;
-            default:
-                (a, b, c, d) = (x1, y1, x2, y2);
+                (g0, g1, g2, g3) = (TArithmetic.Add(g0, g2), TArithmetic.Add(g1, g3), TArithmetic.Half(TArithmetic.Subtract(g2, g0)),
+                    TArithmetic.Half(TArithmetic.Subtract(g3, g1)));
                 break;
         }
     }
@@ -155,4 +152,58 @@ public static class BoxConvert
 
         return format;
     }
+}
+
+/// <summary>The arithmetic the box-format conversions of <see cref="BoxConvert"/> run on, so one conversion serves scalars,
+/// dual numbers (the exact path) and vectors of boxes (the fast kernels).</summary>
+internal interface IBoxArithmetic<TNum>
+{
+    static abstract TNum Add(TNum a, TNum b);
+
+    static abstract TNum Subtract(TNum a, TNum b);
+
+    /// <summary>½·a.</summary>
+    static abstract TNum Half(TNum a);
+}
+
+/// <summary>Box arithmetic on scalars.</summary>
+internal readonly struct ScalarArithmetic<T> : IBoxArithmetic<T>
+    where T : IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Add(T a, T b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Subtract(T a, T b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Half(T a) => T.CreateTruncating(0.5) * a;
+}
+
+/// <summary>Box arithmetic on dual numbers (value and derivatives).</summary>
+internal readonly struct DualArithmetic<T> : IBoxArithmetic<Dual<T>>
+    where T : IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual<T> Add(Dual<T> a, Dual<T> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual<T> Subtract(Dual<T> a, Dual<T> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual<T> Half(Dual<T> a) => T.CreateTruncating(0.5) * a;
+}
+
+/// <summary>Box arithmetic on vectors of boxes, one box per lane.</summary>
+internal readonly struct VectorArithmetic<T> : IBoxArithmetic<Vector<T>>
+    where T : IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Add(Vector<T> a, Vector<T> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Subtract(Vector<T> a, Vector<T> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Half(Vector<T> a) => new Vector<T>(T.CreateTruncating(0.5)) * a;
 }

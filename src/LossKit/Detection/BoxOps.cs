@@ -22,15 +22,6 @@ public static class BoxOps
 {
     private const int Tile = 256;
 
-    /// <summary>The overlap measure to compute.</summary>
-    internal enum Kind
-    {
-        IoU,
-        GIoU,
-        DIoU,
-        CIoU,
-    }
-
     /// <summary>Areas (x2 − x1)(y2 − y1) of xyxy boxes (torchvision <c>box_area</c>).</summary>
     public static void Area<T>(ReadOnlySpan<T> boxes, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -45,37 +36,37 @@ public static class BoxOps
 
     /// <summary>Pairwise IoU (torchvision <c>box_iou</c>): destination[i·M + j] for boxes1 [N × 4], boxes2 [M × 4].</summary>
     public static void Iou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, Kind.IoU, 0);
+        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, BoxLossKind.IoU, 0);
 
     /// <summary>Pairwise generalized IoU (torchvision <c>generalized_box_iou</c>).</summary>
     public static void GeneralizedIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, Kind.GIoU, 0);
+        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, BoxLossKind.GIoU, 0);
 
     /// <summary>Pairwise distance IoU (torchvision <c>distance_box_iou</c>, eps 1e-7).</summary>
     public static void DistanceIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, double eps = 1e-7)
-        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, Kind.DIoU, eps);
+        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, BoxLossKind.DIoU, eps);
 
     /// <summary>Pairwise complete IoU (torchvision <c>complete_box_iou</c>, eps 1e-7).</summary>
     public static void CompleteIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, double eps = 1e-7)
-        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, Kind.CIoU, eps);
+        where T : unmanaged, IFloatingPointIeee754<T> => Pairwise(boxes1, boxes2, destination, BoxLossKind.CIoU, eps);
 
     /// <summary>Element-wise IoU of aligned pairs (boxes1[i], boxes2[i]); the diagonal of <see cref="Iou{T}"/>.</summary>
     public static void ElementwiseIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, Kind.IoU, 0);
+        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, BoxLossKind.IoU, 0);
 
     /// <summary>Element-wise generalized IoU of aligned pairs.</summary>
     public static void ElementwiseGeneralizedIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, Kind.GIoU, 0);
+        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, BoxLossKind.GIoU, 0);
 
     /// <summary>Element-wise distance IoU of aligned pairs.</summary>
     public static void ElementwiseDistanceIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, double eps = 1e-7)
-        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, Kind.DIoU, eps);
+        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, BoxLossKind.DIoU, eps);
 
     /// <summary>Element-wise complete IoU of aligned pairs.</summary>
     public static void ElementwiseCompleteIou<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, double eps = 1e-7)
-        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, Kind.CIoU, eps);
+        where T : unmanaged, IFloatingPointIeee754<T> => Aligned(boxes1, boxes2, destination, BoxLossKind.CIoU, eps);
 
-    private static void Aligned<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, Kind kind, double eps)
+    private static void Aligned<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, BoxLossKind kind, double eps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         BoxConvert.CheckBoxes(boxes1.Length, nameof(boxes1));
@@ -91,7 +82,7 @@ public static class BoxOps
         }
     }
 
-    private static unsafe void Pairwise<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, Kind kind, double eps)
+    private static unsafe void Pairwise<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, BoxLossKind kind, double eps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         BoxConvert.CheckBoxes(boxes1.Length, nameof(boxes1));
@@ -117,7 +108,7 @@ public static class BoxOps
 
     /// <summary>One pair, scalar: the reference formulas in torchvision's order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Pair<T>(Kind kind, T eps, T ax1, T ay1, T ax2, T ay2, T bx1, T by1, T bx2, T by2, T angleA, T angleB)
+    private static T Pair<T>(BoxLossKind kind, T eps, T ax1, T ay1, T ax2, T ay2, T bx1, T by1, T bx2, T by2, T angleA, T angleB)
         where T : IFloatingPointIeee754<T>
     {
         T w = T.Max(T.Min(ax2, bx2) - T.Max(ax1, bx1), T.Zero);
@@ -125,14 +116,14 @@ public static class BoxOps
         T inter = w * h;
         T union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter;
         T iou = inter / union;
-        if (kind == Kind.IoU)
+        if (kind == BoxLossKind.IoU)
         {
             return iou;
         }
 
         T cw = T.Max(T.Max(ax2, bx2) - T.Min(ax1, bx1), T.Zero);
         T ch = T.Max(T.Max(ay2, by2) - T.Min(ay1, by1), T.Zero);
-        if (kind == Kind.GIoU)
+        if (kind == BoxLossKind.GIoU)
         {
             T area = cw * ch;
             return iou - (area - union) / area;
@@ -142,7 +133,7 @@ public static class BoxOps
         T diagonal = cw * cw + ch * ch + eps;
         T dx = (ax1 + ax2) / two - (bx1 + bx2) / two, dy = (ay1 + ay2) / two - (by1 + by2) / two;
         T diou = iou - (dx * dx + dy * dy) / diagonal;
-        if (kind == Kind.DIoU)
+        if (kind == BoxLossKind.DIoU)
         {
             return diou;
         }
@@ -159,7 +150,7 @@ public static class BoxOps
     {
         public T* A, B, D;
         public int M;
-        public Kind Kind;
+        public BoxLossKind Kind;
         public T Eps;
 
         [SkipLocalsInit]
@@ -181,7 +172,7 @@ public static class BoxOps
                     soa[4 * Tile + j] = (b[2] - b[0]) * (b[3] - b[1]);
                     soa[5 * Tile + j] = (b[0] + b[2]) / two;
                     soa[6 * Tile + j] = (b[1] + b[3]) / two;
-                    soa[7 * Tile + j] = Kind == Kind.CIoU ? T.Atan((b[2] - b[0]) / (b[3] - b[1])) : T.Zero;
+                    soa[7 * Tile + j] = Kind == BoxLossKind.CIoU ? T.Atan((b[2] - b[0]) / (b[3] - b[1])) : T.Zero;
                 }
 
                 for (int i = start; i < end; i++)
@@ -196,7 +187,7 @@ public static class BoxOps
         private readonly void RowTile(T* a, T* soa, T* dst, int count)
         {
             T ax1 = a[0], ay1 = a[1], ax2 = a[2], ay2 = a[3];
-            T angleA = Kind == Kind.CIoU ? T.Atan((ax2 - ax1) / (ay2 - ay1)) : T.Zero;
+            T angleA = Kind == BoxLossKind.CIoU ? T.Atan((ax2 - ax1) / (ay2 - ay1)) : T.Zero;
             int j = 0;
             if (VMath.IsVectorized<T>())
             {
@@ -214,11 +205,11 @@ public static class BoxOps
                     Vector<T> inter = w * h;
                     Vector<T> union = areaA + Vector.Load(soa + 4 * Tile + j) - inter;
                     Vector<T> r = inter / union;
-                    if (Kind != Kind.IoU)
+                    if (Kind != BoxLossKind.IoU)
                     {
                         Vector<T> cw = Vector.Max(Vector.Max(vax2, bx2) - Vector.Min(vax1, bx1), Vector<T>.Zero);
                         Vector<T> ch = Vector.Max(Vector.Max(vay2, by2) - Vector.Min(vay1, by1), Vector<T>.Zero);
-                        if (Kind == Kind.GIoU)
+                        if (Kind == BoxLossKind.GIoU)
                         {
                             Vector<T> area = cw * ch;
                             r -= (area - union) / area;
@@ -228,7 +219,7 @@ public static class BoxOps
                             Vector<T> iou = r;
                             Vector<T> dx = cxA - Vector.Load(soa + 5 * Tile + j), dy = cyA - Vector.Load(soa + 6 * Tile + j);
                             r = iou - (dx * dx + dy * dy) / (cw * cw + ch * ch + eps);
-                            if (Kind == Kind.CIoU)
+                            if (Kind == BoxLossKind.CIoU)
                             {
                                 Vector<T> da = vAngleA - Vector.Load(soa + 7 * Tile + j);
                                 Vector<T> v = fourOverPi2 * (da * da);

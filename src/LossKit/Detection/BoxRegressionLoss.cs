@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Internal;
+using LossKit.Layouts;
 
 namespace LossKit.Detection;
 
@@ -46,9 +47,13 @@ public enum BoxLossConvention
 /// conventions add eps to h). Pass <c>validate: true</c> to the constructor (or call <see cref="ValidateBoxes"/>) to
 /// reject NaN and inverted boxes with their index instead.</para>
 /// </remarks>
-public abstract class BoxRegressionLoss<T>
+public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The elements of work one box counts as when <see cref="RowDriver"/> sizes its chunks (from the shape only,
+    /// so sums do not depend on the thread count).</summary>
+    private const int WorkPerBox = 16;
+
     private protected BoxRegressionLoss(Reduction reduction, double eps, BoxFormat format, BoxLossConvention convention, bool validate)
     {
         Reduction = Reductions.Validate(reduction);
@@ -88,61 +93,43 @@ public abstract class BoxRegressionLoss<T>
     /// <param name="destination">With None: receives the N per-box losses (required).</param>
     /// <param name="weight">Optional per-box weight (length N).</param>
     /// <param name="avgFactor">mmdetection's avg_factor for Mean (not with Sum).</param>
-    public T Forward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(predicted, target, weight, destination, default, Reduction == Reduction.None, false, avgFactor);
-        double sum = Run(predicted, target, weight, Reduction == Reduction.None ? destination : default, default, T.Zero, default);
-        return Finish(sum, denominator, predicted.Length / 4);
-    }
+    /// <returns>The reduced loss (with None: the sum of the per-box losses).</returns>
+    public T Forward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, new BoxCall<T>(predicted, target, weight), destination, avgFactor);
 
-    /// <summary>Writes d loss / d predicted (N × 4, in <see cref="Format"/>) for a scalar upstream gradient.</summary>
-    public void Backward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        Reductions.CheckUpstreamScalar(Reduction);
-        double denominator = Validate(predicted, target, weight, default, gradient, false, true, avgFactor);
-        Run(predicted, target, weight, default, gradient, Scale(upstream, denominator, predicted.Length / 4), default);
-    }
+    /// <summary>Writes d loss / d predicted (N × 4, in <see cref="Format"/>) for a scalar upstream gradient (Mean or Sum).</summary>
+    public void Backward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, T upstream, Span<T> gradient, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, new BoxCall<T>(predicted, target, weight), upstream, gradient, avgFactor);
 
     /// <summary>Writes d loss / d predicted for a per-box upstream gradient (Reduction.None).</summary>
-    public void Backward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default)
-    {
-        Reductions.CheckUpstreamSpan(Reduction, upstream.Length, predicted.Length / 4);
-        Validate(predicted, target, weight, default, gradient, false, true, null);
-        Run(predicted, target, weight, default, gradient, T.One, upstream);
-    }
+    public void Backward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> upstream, Span<T> gradient, ReadOnlySpan<T> weight = default) =>
+        EntryPoints.Backward(this, new BoxCall<T>(predicted, target, weight), upstream, gradient);
 
-    /// <summary>Loss and gradient in one pass.</summary>
-    public T ForwardBackward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null)
-    {
-        double denominator = Validate(predicted, target, weight, destination, gradient, Reduction == Reduction.None, true, avgFactor);
-        int n = predicted.Length / 4;
-        double sum = Run(predicted, target, weight, Reduction == Reduction.None ? destination : default, gradient, Scale(T.One, denominator, n), default);
-        return Finish(sum, denominator, n);
-    }
+    /// <summary>Loss and d loss / d predicted (upstream 1) in one pass.</summary>
+    /// <returns>The reduced loss (with None: the sum of the per-box losses, whose gradient is written).</returns>
+    public T ForwardBackward(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, Span<T> gradient, Span<T> destination = default, ReadOnlySpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, new BoxCall<T>(predicted, target, weight), gradient, destination, avgFactor);
 
-    /// <summary>Tensor form: boxes [N, 4].</summary>
-    public T Forward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default)
-    {
-        CheckShapes(predicted, target);
-        return Forward(TensorArgs.Flat(predicted, nameof(predicted)), TensorArgs.Flat(target, nameof(target)), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    /// <summary>Tensor form: boxes [N, 4], destination (None) and weight [N].</summary>
+    /// <inheritdoc cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T}, double?)"/>
+    public T Forward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Forward(this, BoxCall<T>.From(predicted, target, weight), EntryPoints.Destination(destination, predicted.Lengths[..1], Reduction), avgFactor);
 
-    /// <summary>Tensor form of the fused pass: gradient [N, 4].</summary>
-    public T ForwardBackward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default)
-    {
-        CheckShapes(predicted, target);
-        TensorArgs.SameShape(gradient.Lengths, predicted.Lengths, nameof(gradient));
-        return ForwardBackward(TensorArgs.Flat(predicted, nameof(predicted)), TensorArgs.Flat(target, nameof(target)),
-            TensorArgs.Flat(gradient, nameof(gradient)), TensorArgs.Flat(destination, nameof(destination)));
-    }
+    /// <summary>Tensor form of the scalar-upstream backward: gradient [N, 4].</summary>
+    /// <inheritdoc cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, T, Span{T}, ReadOnlySpan{T}, double?)"/>
+    public void Backward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.Backward(this, BoxCall<T>.From(predicted, target, weight), upstream, EntryPoints.Gradient(gradient, predicted.Lengths), avgFactor);
 
-    /// <summary>Tensor form of the scalar-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient)
-    {
-        CheckShapes(predicted, target);
-        TensorArgs.SameShape(gradient.Lengths, predicted.Lengths, nameof(gradient));
-        Backward(TensorArgs.Flat(predicted, nameof(predicted)), TensorArgs.Flat(target, nameof(target)), upstream, TensorArgs.Flat(gradient, nameof(gradient)));
-    }
+    /// <summary>Tensor form of the per-box-upstream backward: upstream [N], gradient [N, 4].</summary>
+    /// <inheritdoc cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T})"/>
+    public void Backward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient, ReadOnlyTensorSpan<T> weight = default) =>
+        EntryPoints.Backward(this, BoxCall<T>.From(predicted, target, weight), EntryPoints.Upstream(upstream, predicted.Lengths[..1]), EntryPoints.Gradient(gradient, predicted.Lengths));
+
+    /// <summary>Tensor form of the fused pass: gradient [N, 4], destination (None) [N].</summary>
+    /// <inheritdoc cref="ForwardBackward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, ReadOnlySpan{T}, double?)"/>
+    public T ForwardBackward(ReadOnlyTensorSpan<T> predicted, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient, TensorSpan<T> destination = default, ReadOnlyTensorSpan<T> weight = default, double? avgFactor = null) =>
+        EntryPoints.ForwardBackward(this, BoxCall<T>.From(predicted, target, weight), EntryPoints.Gradient(gradient, predicted.Lengths),
+            EntryPoints.Destination(destination, predicted.Lengths[..1], Reduction), avgFactor);
 
     /// <summary>
     /// Throws <see cref="ArgumentException"/> naming <paramref name="paramName"/> and the box index if any box has a NaN
@@ -167,167 +154,61 @@ public abstract class BoxRegressionLoss<T>
         }
     }
 
-    /// <summary>Runs the loss's kernel over the boxes.</summary>
-    private protected abstract double Run(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight,
-        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream);
+    /// <summary>The loss's per-box formula on dual numbers: its kind, the base's convention, eps and format, and its own
+    /// hyper-parameters.</summary>
+    private protected abstract IoUFormulas<T> Formula();
 
-    /// <summary>Runs a box operator through the shared per-box driver.</summary>
-    private protected unsafe double Run<TOp>(in TOp op, ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight,
-        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
-        where TOp : unmanaged, IBoxOp<T>
+    /// <summary>
+    /// Checks the boxes when <see cref="Validates"/> and returns the Mean denominator: N, or avgFactor + float32 eps.
+    /// torchvision defines the mean of zero boxes as 0 (its <c>0.0 * loss.sum()</c>): under that convention the
+    /// denominator of an empty call is +∞, so the (zero) sum divides to 0 and the gradient scale is 0.
+    /// </summary>
+    double ILayoutKernel<T, BoxCall<T>>.Prepare(scoped in BoxCall<T> call, double? avgFactor)
     {
-        fixed (T* p = predicted, t = target, w = weight, v = values, g = gradient, u = upstream)
+        if (Validates)
         {
-            var kernel = Kernel(op, p, t, weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale);
-            return RowDriver.Run(ref kernel, predicted.Length / 4, 16);
+            ValidateBoxes(call.Predicted, Format, "predicted");
+            ValidateBoxes(call.Target, Format, "target");
         }
+
+        double denominator = Reductions.MeanDenominator(Reduction, call.Count, avgFactor);
+        return call.Count == 0 && Convention == BoxLossConvention.Torchvision ? double.PositiveInfinity : denominator;
     }
 
     /// <summary>
-    /// Runs the hand-written operator <paramref name="fast"/> where it holds and the dual-number operator
-    /// <paramref name="exact"/> for the boxes it declines (or for all boxes when <see cref="FastKernels"/> is off);
-    /// same chunking as <see cref="Run{TOp}"/>.
+    /// The one place that picks the kernel: under the torchvision convention in float and double, the IoU (linear and
+    /// square), GIoU, DIoU and CIoU formulas run their hand-written kernel (<see cref="TorchvisionIoU{T, TLoss}"/>), which
+    /// hands the boxes it declines to the dual numbers; every other loss, convention or type (or
+    /// <see cref="FastKernels"/> off) runs every box on the dual numbers. Chunked by <see cref="RowDriver"/> either way.
     /// </summary>
-    private protected unsafe double Run<TOp, TFast>(in TOp exact, in TFast fast, ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight,
-        Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
-        where TOp : unmanaged, IBoxOp<T>
+    unsafe double ILayoutKernel<T, BoxCall<T>>.Run(scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
+    {
+        fixed (T* p = call.Predicted, t = call.Target, w = call.Weight, v = values, g = gradient, u = upstream)
+        {
+            var exact = new BoxKernel<T, IoUFormulas<T>>
+            {
+                Op = Formula(), P = p, Target = t, W = call.Weight.IsEmpty ? null : w, Values = values.IsEmpty ? null : v,
+                G = gradient.IsEmpty ? null : g, Up = upstream.IsEmpty ? null : u, Scale = scale, Format = Format,
+            };
+            int n = call.Count;
+            bool fast = FastKernels && Convention == BoxLossConvention.Torchvision && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+            return !fast ? RowDriver.Run(ref exact, n, WorkPerBox) : (exact.Op.Kind, exact.Op.Mode) switch
+            {
+                (BoxLossKind.IoU, IoULossMode.Linear) => Fast(exact, new TorchvisionIoU<T, IoULinearKind>(Eps), n),
+                (BoxLossKind.IoU, IoULossMode.Square) => Fast(exact, new TorchvisionIoU<T, IoUSquareKind>(Eps), n),
+                (BoxLossKind.GIoU, _) => Fast(exact, new TorchvisionIoU<T, GIoUKind>(Eps), n),
+                (BoxLossKind.DIoU, _) => Fast(exact, new TorchvisionIoU<T, DIoUKind>(Eps), n),
+                (BoxLossKind.CIoU, _) => Fast(exact, new TorchvisionIoU<T, CIoUKind>(Eps), n),
+                _ => RowDriver.Run(ref exact, n, WorkPerBox),
+            };
+        }
+    }
+
+    /// <summary>The fast operator <paramref name="fast"/> where it holds, <paramref name="exact"/> for the boxes it declines.</summary>
+    private static double Fast<TFast>(in BoxKernel<T, IoUFormulas<T>> exact, in TFast fast, int n)
         where TFast : unmanaged, IFastBoxOp<T>
     {
-        if (!FastKernels)
-        {
-            return Run(exact, predicted, target, weight, values, gradient, scale, upstream);
-        }
-
-        fixed (T* p = predicted, t = target, w = weight, v = values, g = gradient, u = upstream)
-        {
-            var kernel = new FastBoxKernel<T, TOp, TFast>
-            {
-                Exact = Kernel(exact, p, t, weight.IsEmpty ? null : w, values.IsEmpty ? null : v, gradient.IsEmpty ? null : g, upstream.IsEmpty ? null : u, scale),
-                Fast = fast,
-            };
-            return RowDriver.Run(ref kernel, predicted.Length / 4, 16);
-        }
-    }
-
-    private unsafe BoxKernel<T, TOp> Kernel<TOp>(in TOp op, T* p, T* t, T* w, T* v, T* g, T* u, T scale)
-        where TOp : unmanaged, IBoxOp<T> =>
-        new() { Op = op, P = p, Target = t, W = w, Values = v, G = g, Up = u, Scale = scale, Format = Format };
-
-    /// <summary>torchvision's box losses define the mean of nothing as 0 (0·sum); mmdetection and ultralytics take a plain mean (NaN).</summary>
-    private bool EmptyMeanIsZero(int n) => Reduction == Reduction.Mean && n == 0 && Convention == BoxLossConvention.Torchvision;
-
-    private T Finish(double sum, double denominator, int n) =>
-        EmptyMeanIsZero(n) ? T.Zero : Reductions.Finish<T>(Reduction, sum, denominator);
-
-    private T Scale(T upstream, double denominator, int n) =>
-        EmptyMeanIsZero(n) ? T.Zero : Reductions.GradientScale(Reduction, upstream, denominator);
-
-    private double Validate(ReadOnlySpan<T> predicted, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient,
-        bool requireValues, bool requireGradient, double? avgFactor)
-    {
-        BoxConvert.CheckBoxes(predicted.Length, nameof(predicted));
-        int n = predicted.Length / 4;
-        ThrowHelper.CheckLength(target.Length, predicted.Length, nameof(target), "one target box per predicted box");
-        if (!weight.IsEmpty)
-        {
-            ThrowHelper.CheckLength(weight.Length, n, nameof(weight), "one weight per box");
-        }
-
-        if (requireValues)
-        {
-            ThrowHelper.CheckDestination(values.Length, n, "destination");
-        }
-
-        if (requireGradient)
-        {
-            ThrowHelper.CheckDestination(gradient.Length, predicted.Length, nameof(gradient));
-        }
-
-        if (Validates)
-        {
-            ValidateBoxes(predicted, Format, nameof(predicted));
-            ValidateBoxes(target, Format, nameof(target));
-        }
-
-        return Reductions.MeanDenominator(Reduction, n, avgFactor);
-    }
-
-    private static void CheckShapes(in ReadOnlyTensorSpan<T> predicted, in ReadOnlyTensorSpan<T> target)
-    {
-        TensorArgs.Rank(predicted.Lengths, 2, nameof(predicted), "[N, 4]");
-        if (predicted.Lengths[1] != 4)
-        {
-            ThrowHelper.Argument(nameof(predicted), $"predicted must have shape [N, 4], got {TensorArgs.Shape(predicted.Lengths)}.");
-        }
-
-        TensorArgs.SameShape(target.Lengths, predicted.Lengths, nameof(target));
-    }
-}
-
-/// <summary>One predicted box (duals seeded in the caller's format, converted to xyxy) and its target (values).</summary>
-internal readonly struct BoxPair<T>
-    where T : IFloatingPointIeee754<T>
-{
-    public readonly Dual<T> X1, Y1, X2, Y2, W, H;
-    public readonly T GX1, GY1, GX2, GY2, GW, GH;
-
-    public BoxPair(Dual<T> x1, Dual<T> y1, Dual<T> x2, Dual<T> y2, Dual<T> w, Dual<T> h, T gx1, T gy1, T gx2, T gy2, T gw, T gh)
-    {
-        (X1, Y1, X2, Y2, W, H) = (x1, y1, x2, y2, w, h);
-        (GX1, GY1, GX2, GY2, GW, GH) = (gx1, gy1, gx2, gy2, gw, gh);
-    }
-}
-
-/// <summary>The per-box formula of a box loss on dual numbers.</summary>
-internal interface IBoxOp<T>
-    where T : IFloatingPointIeee754<T>
-{
-    Dual<T> Loss(in BoxPair<T> b);
-}
-
-/// <summary>Drives a box operator over boxes [start, end): seeds, converts, evaluates, writes value and gradient.</summary>
-internal unsafe struct BoxKernel<T, TOp> : IRowKernel
-    where T : unmanaged, IFloatingPointIeee754<T>
-    where TOp : unmanaged, IBoxOp<T>
-{
-    public TOp Op;
-    public T* P, Target, W, Values, G, Up;
-    public T Scale;
-    public BoxFormat Format;
-
-    public readonly double Run(int start, int end)
-    {
-        double total = 0;
-        for (int r = start; r < end; r++)
-        {
-            T* p = P + 4L * r;
-            T* t = Target + 4L * r;
-            Dual<T> a = Dual<T>.Seed(p[0], 0), b = Dual<T>.Seed(p[1], 1), c = Dual<T>.Seed(p[2], 2), d = Dual<T>.Seed(p[3], 3);
-            BoxConvert.ToXyxy(a, b, c, d, Format, out Dual<T> x1, out Dual<T> y1, out Dual<T> x2, out Dual<T> y2);
-            BoxConvert.ToXyxy(t[0], t[1], t[2], t[3], Format, out T gx1, out T gy1, out T gx2, out T gy2);
-            bool native = Format != BoxFormat.Xyxy;
-            var pair = new BoxPair<T>(x1, y1, x2, y2, native ? c : x2 - x1, native ? d : y2 - y1,
-                gx1, gy1, gx2, gy2, native ? t[2] : gx2 - gx1, native ? t[3] : gy2 - gy1);
-            Dual<T> loss = Op.Loss(pair);
-            T w = W == null ? T.One : W[r];
-            T value = loss.V * w;
-            if (Values != null)
-            {
-                Values[r] = value;
-            }
-
-            total += double.CreateTruncating(value);
-            if (G != null)
-            {
-                T k = (Up == null ? Scale : Up[r]) * w;
-                T* g = G + 4L * r;
-                g[0] = k * loss.D0;
-                g[1] = k * loss.D1;
-                g[2] = k * loss.D2;
-                g[3] = k * loss.D3;
-            }
-        }
-
-        return total;
+        var kernel = new FastBoxKernel<T, IoUFormulas<T>, TFast> { Exact = exact, Fast = fast };
+        return RowDriver.Run(ref kernel, n, WorkPerBox);
     }
 }

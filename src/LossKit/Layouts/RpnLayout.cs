@@ -55,7 +55,7 @@ public sealed class RpnLayout : CriterionLayout
         }
 
         int[] perImage = GroundTruths(call, images, $"gt_counts {counts.ShapeText}", labels: false);
-        ulong seed = (ulong)Registry.CriteriaEntries.Whole(call.Arguments, "seed");
+        ulong seed = (ulong)call.Arguments.Int("seed");
         var go = new T[o.Data.Length];
         var gd = new T[d.Data.Length];
         // A criterion's bound Forward runs the fused call too: its value is the same, and the gradients are kept.

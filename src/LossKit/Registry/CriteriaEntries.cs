@@ -1,5 +1,6 @@
 using System.Numerics;
 using LossKit.Criteria;
+using LossKit.Detection;
 using LossKit.Layouts;
 using static LossKit.Registry.LossParameter;
 
@@ -35,10 +36,11 @@ internal static class CriteriaEntries
             new("retinanet", K, RetinaNet,
                 "Σ sigmoid focal over non-ignored anchors / max(1, n_fg) + box loss (L1 | SmoothL1 | GIoU | DIoU | CIoU) / max(1, n_fg), mean over images",
                 "torchvision RetinaNetHead.compute_loss",
-                [Choice("box_loss", RetinaNetBoxLoss.L1, "box-regression loss (torchvision's bbox_reg_loss_type)"),
+                [Choice("box_loss", BoxLossKind.L1, "box-regression loss (torchvision's bbox_reg_loss_type)",
+                    BoxLossKind.L1, BoxLossKind.SmoothL1, BoxLossKind.GIoU, BoxLossKind.DIoU, BoxLossKind.CIoU),
                     Double("alpha", 0.25, "focal α, weight of the positives (< 0: none)", max: 1), Double("gamma", 2, "focal γ, focusing exponent", 0),
                     Double("beta", 1, "Smooth L1 β (box_loss smoothl1)", 0), Double("eps", 1e-7, "eps of the IoU-type box losses", 0)],
-                a => new RetinaNetLoss<T>(a.Choice<RetinaNetBoxLoss>("box_loss"), a.Double("alpha"), a.Double("gamma"), a.Double("beta"), a.Double("eps"))),
+                a => new RetinaNetLoss<T>(a.Choice<BoxLossKind>("box_loss"), a.Double("alpha"), a.Double("gamma"), a.Double("beta"), a.Double("eps"))),
             new("yolov3", K, YoloV3,
                 "darknet: BCE(σ) on x, y, objectness, classes + (2 − w·h)·squared error on log w, h; ignore IoU > 0.7; sum / batch",
                 "pjreddie/darknet yolo_layer.c; ultralytics/yolov3 (variant)",
@@ -47,16 +49,10 @@ internal static class CriteriaEntries
                     Vector("anchors", "nine (w, h) anchor pairs in input pixels (absent: yolov3.cfg's)"),
                     Double("ignore_threshold", 0.7, "darknet's ignore_thresh", 0, 1),
                     Choice("variant", YoloV3Variant.Darknet, "darknet's yolo_layer.c or the ultralytics/yolov3 archive-branch loss"),
-                    Choice("box_loss", YoloV3BoxLoss.GIoU, "box loss of the ultralytics variant")],
-                a => new YoloV3Loss<T>(Whole(a, "classes"), Whole(a, "input_width"), Whole(a, "input_height"), a.Vector<double>("anchors"),
+                    Choice("box_loss", BoxLossKind.GIoU, "box loss of the ultralytics variant", BoxLossKind.GIoU, BoxLossKind.CIoU)],
+                a => new YoloV3Loss<T>(a.Int("classes"), a.Int("input_width"), a.Int("input_height"), a.Vector<double>("anchors"),
                     a.Double("ignore_threshold"), a.Choice<YoloV3Variant>("variant"),
-                    new YoloV3UltralyticsOptions { BoxLoss = a.Choice<YoloV3BoxLoss>("box_loss") })),
+                    new YoloV3UltralyticsOptions { BoxLossKind = a.Choice<BoxLossKind>("box_loss") })),
         ];
     }
-
-    /// <summary>
-    /// A whole-number parameter. LossArguments.Int unboxes an int, but LossParameter.Check stores a set Int value as a
-    /// boxed double (its <c>Type == Int ? (int)d : d</c> is double-typed); this reads either.
-    /// </summary>
-    internal static int Whole(LossArguments a, string name) => checked((int)a.Double(name));
 }

@@ -96,12 +96,15 @@ public sealed class LossParameter
     public static LossParameter Bool(string name, bool defaultValue, string doc) =>
         new(name, ParameterType.Bool, defaultValue, doc, ParameterRole.Construction);
 
-    /// <summary>A hyper-parameter naming a member of <typeparamref name="TEnum"/> (lower-case names).</summary>
-    public static LossParameter Choice<TEnum>(string name, TEnum defaultValue, string doc)
+    /// <summary>
+    /// A hyper-parameter naming a member of <typeparamref name="TEnum"/> (snake_case names), all of them or only
+    /// <paramref name="allowed"/>.
+    /// </summary>
+    public static LossParameter Choice<TEnum>(string name, TEnum defaultValue, string doc, params TEnum[] allowed)
         where TEnum : struct, Enum =>
         new(name, ParameterType.Choice, SnakeCase(defaultValue.ToString()), doc, ParameterRole.Construction)
         {
-            Choices = [.. Enum.GetNames<TEnum>().Select(SnakeCase)],
+            Choices = [.. (allowed.Length > 0 ? allowed : Enum.GetValues<TEnum>()).Select(v => SnakeCase(v.ToString()))],
             ChoiceType = typeof(TEnum),
         };
 
@@ -185,9 +188,13 @@ public sealed class LossParameter
 
     private static string Normalize(string s) => s.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
 
-    /// <summary>An enum member's name in snake_case: <c>ThresholdInclusive</c> → <c>threshold_inclusive</c>, <c>MMDetection</c> → <c>mmdetection</c>.</summary>
+    /// <summary>
+    /// An enum member's name in snake_case, words split where a lower-case letter meets a capital that starts a word:
+    /// <c>ThresholdInclusive</c> → <c>threshold_inclusive</c>, <c>SmoothL1</c> → <c>smooth_l1</c>,
+    /// <c>EfficientIoU</c> → <c>efficient_iou</c>, <c>GIoU</c> → <c>giou</c>, <c>MMDetection</c> → <c>mmdetection</c>.
+    /// </summary>
     private static string SnakeCase(string name) =>
-        System.Text.RegularExpressions.Regex.Replace(name, "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant();
+        System.Text.RegularExpressions.Regex.Replace(name, "(?<=[a-z])(?=[A-Z][a-z0-9])", "_").ToLowerInvariant();
 
     /// <summary>The allowed range in interval notation.</summary>
     public string RangeText => $"{(MinExclusive ? "(" : "[")}{(Min is double lo ? Num(lo) : "-inf")}, {(Max is double hi ? Num(hi) : "inf")}]";

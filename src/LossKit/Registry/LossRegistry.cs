@@ -133,7 +133,7 @@ public static partial class LossRegistry
                 [.. box, convention],
                 a => new CIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"))),
             new("eiou", D, Boxes, "1 − IoU + ρ²/c² + (w − w_g)²/C_w² + (h − h_g)²/C_h² (Efficient IoU)", "(none) Zhang et al. 2022", box,
-                a => new EIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"))),
+                a => new EfficientIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"))),
             new("siou", D, Boxes, "1 − clamp(IoU − (Δ + Ω)/2, −1, 1) (angle, distance, shape costs)", "mmdet SIoULoss",
                 [.. box, Bool("neg_gamma", false, "mmdetection's neg_gamma")],
                 a => new SIoULoss<T>(a.Reduction(), a.Double("eps"), a.Bool("neg_gamma"), a.Choice<BoxFormat>("format"))),

@@ -1,5 +1,6 @@
 using System.Numerics;
 using LossKit.Criteria;
+using LossKit.Detection;
 using LossKit.Tests.Infrastructure;
 using Xunit.Sdk;
 
@@ -264,13 +265,13 @@ public static class CriteriaRunner
         return new BoxCoder(w[0], w[1], w[2], w[3], c.Number("clip"));
     }
 
-    private static RetinaNetBoxLoss BoxLossOf(string name) => name switch
+    private static BoxLossKind BoxLossOf(string name) => name switch
     {
-        "l1" => RetinaNetBoxLoss.L1,
-        "smooth_l1" => RetinaNetBoxLoss.SmoothL1,
-        "giou" => RetinaNetBoxLoss.GIoU,
-        "diou" => RetinaNetBoxLoss.DIoU,
-        "ciou" => RetinaNetBoxLoss.CIoU,
+        "l1" => BoxLossKind.L1,
+        "smooth_l1" => BoxLossKind.SmoothL1,
+        "giou" => BoxLossKind.GIoU,
+        "diou" => BoxLossKind.DIoU,
+        "ciou" => BoxLossKind.CIoU,
         _ => throw new InvalidDataException(name),
     };
 
@@ -279,7 +280,7 @@ public static class CriteriaRunner
     {
         string variant = c.Text("variant");
         double[]? anchors = c.Numbers("anchors");
-        var options = new YoloV3UltralyticsOptions { BoxLoss = variant == "ultralytics_ciou" ? YoloV3BoxLoss.CIoU : YoloV3BoxLoss.GIoU };
+        var options = new YoloV3UltralyticsOptions { BoxLossKind = variant == "ultralytics_ciou" ? BoxLossKind.CIoU : BoxLossKind.GIoU };
         return new YoloV3Loss<T>(c.Integer("classes"), c.Integer("input_width"), c.Integer("input_height"),
             anchors is null ? ReadOnlySpan<double>.Empty : anchors, c.Number("ignore_threshold"),
             variant == "darknet" ? YoloV3Variant.Darknet : YoloV3Variant.Ultralytics, options);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using LossKit.Classification;
 using LossKit.Criteria;
+using LossKit.Detection;
 using LossKit.Regression;
 using LossKit.Tests.Infrastructure;
 using LossKit.Tests.Internal;
@@ -348,7 +349,10 @@ public class RetinaNetCriteriaTests
         LossChecks.Throws<ArgumentException>("groundTruthLabels", () => loss.Forward(x, r, anchors, [0, 0, 4, 4], [], [1], 3));
         LossChecks.Throws<ArgumentOutOfRangeException>("matchedIndices", () =>
             loss.ForwardFromMatches(x, r, anchors, [0, 0, 4, 4], [0], [1], Enumerable.Repeat(1, a).ToArray(), 3));
-        LossChecks.Throws<ArgumentOutOfRangeException>("boxLoss", () => new RetinaNetLoss<double>((RetinaNetBoxLoss)9));
+        LossChecks.Throws<ArgumentOutOfRangeException>("boxLoss", () => new RetinaNetLoss<double>((BoxLossKind)9));
+        LossChecks.Throws<ArgumentOutOfRangeException>("boxLoss", () => new RetinaNetLoss<double>(BoxLossKind.EfficientIoU));
+        LossChecks.Throws<ArgumentOutOfRangeException>("ultralytics", () => new YoloV3Loss<double>(3, variant: YoloV3Variant.Ultralytics,
+            ultralytics: new YoloV3UltralyticsOptions { BoxLossKind = BoxLossKind.L1 }));
         LossChecks.Throws<ArgumentOutOfRangeException>("alpha", () => new RetinaNetLoss<double>(alpha: 2));
     }
 }
@@ -515,7 +519,7 @@ public class CriteriaThreadingAndAllocationTests
     public void RetinaNetAndYolo_ThreadCount_DoesNotChangeResults()
     {
         (double[] x, double[] r, double[] anchors, double[] gt, int[] labels) = RetinaScene(320, 20); // 1600 × 6 anchors × 20 classes × 2 images
-        var retina = new RetinaNetLoss<double>(RetinaNetBoxLoss.GIoU);
+        var retina = new RetinaNetLoss<double>(BoxLossKind.GIoU);
         var yolo = new YoloV3Loss<float>(20, 256, 256);
         var rng = new Random(8);
         float[][] o = [.. Enumerable.Range(0, 3).Select(l => Scenes.Normal<float>(yolo.OutputLength(l, 4), 1.0, rng))];
@@ -560,7 +564,7 @@ public class CriteriaThreadingAndAllocationTests
         var gx = new double[x.Length];
         var gr = new double[r.Length];
         var ws = new CriterionWorkspace<double>();
-        var retina = new RetinaNetLoss<double>(RetinaNetBoxLoss.CIoU);
+        var retina = new RetinaNetLoss<double>(BoxLossKind.CIoU);
         var rpn = new RpnLoss<double>();
         var roi = new FastRcnnLoss<double>();
         var yolo = new YoloV3Loss<double>(5, 128, 128);

@@ -207,7 +207,7 @@ public class BoxLossBehaviourTests
         Throws<ArgumentOutOfRangeException>("eps", () => new CIoULoss<double>(eps: double.NaN));
         Throws<ArgumentOutOfRangeException>("eps", () => new SIoULoss<float>(eps: double.PositiveInfinity));
         Throws<ArgumentOutOfRangeException>("eps", () => new IoULoss<double>(eps: -1));
-        Throws<ArgumentOutOfRangeException>("eps", () => new EIoULoss<double>(eps: -1));
+        Throws<ArgumentOutOfRangeException>("eps", () => new EfficientIoULoss<double>(eps: -1));
         Throws<ArgumentOutOfRangeException>("eps", () => new ExtendedIoULoss<double>(eps: -1));
         Throws<ArgumentOutOfRangeException>("format", () => new DIoULoss<double>(format: (BoxFormat)3));
         Throws<ArgumentOutOfRangeException>("format", () => new ExtendedIoULoss<double>(format: (BoxFormat)(-1)));
@@ -391,6 +391,19 @@ public class BoxLossBehaviourTests
         mean.Backward(p, t, 0.5, gb);
         mean.Backward(tp, tt, 0.5, Tensor.Create(tgb, [5, 4]));
         Tolerance.AssertIdentical<double>(tgb, gb, "Backward gradient");
+
+        // Per-box weight [N] and avgFactor, and the per-box upstream [N] with None.
+        double[] w = [1, 0.5, 2, 0, 0.25], up = [1, -2, 0.5, 3, 0];
+        Tensor<double> tw = Tensor.Create(w, [5]);
+        Assert.Equal(mean.Forward(p, t, default, w, 3.0), mean.Forward(tp, tt, default, tw, 3.0));
+        mean.Backward(p, t, 0.5, gb, w, 3.0);
+        mean.Backward(tp, tt, 0.5, Tensor.Create(tgb, [5, 4]), tw, 3.0);
+        Tolerance.AssertIdentical<double>(tgb, gb, "weighted Backward gradient");
+        Assert.Equal(mean.ForwardBackward(p, t, g, default, w, 3.0), mean.ForwardBackward(tp, tt, Tensor.Create(tg, [5, 4]), default, tw, 3.0));
+        Tolerance.AssertIdentical<double>(tg, g, "weighted ForwardBackward gradient");
+        none.Backward(p, t, up, gn, w);
+        none.Backward(tp, tt, Tensor.Create(up, [5]), Tensor.Create(tgn, [5, 4]), tw);
+        Tolerance.AssertIdentical<double>(tgn, gn, "per-box upstream Backward gradient");
     }
 
     [Fact]
@@ -412,6 +425,9 @@ public class BoxLossBehaviourTests
         Throws<ArgumentException>("gradient", () => loss.ForwardBackward(p, t, Tensor.Create(new float[12], [12])));
         Throws<ArgumentException>("gradient", () => loss.Backward(p, t, 1f, Tensor.Create(new float[8], [2, 4])));
         Throws<ArgumentException>("destination", () => none.Forward(p, t, Tensor.Create(new float[2], [2])));
+        Throws<ArgumentException>("weight", () => loss.Forward(p, t, default, Tensor.Create(new float[12], [3, 4])));
+        Throws<ArgumentException>("upstream", () => none.Backward(p, t, Tensor.Create(new float[4], [4]), g));
+        Throws<ArgumentException>("upstream", () => loss.Backward(p, t, Tensor.Create(new float[3], [3]), g));
 
         // Non-dense views are rejected with the parameter's name.
         Tensor<float> strided = Tensor.Create(new float[24], [3, 4], [8, 1]);

@@ -51,7 +51,7 @@ public class BoxLossGradientTests
             "giou" => new GIoULoss<T>(reduction, eps, format, convention, validate),
             "diou" => new DIoULoss<T>(reduction, eps, format, convention, validate),
             "ciou" => new CIoULoss<T>(reduction, eps, format, convention, validate),
-            "eiou" => new EIoULoss<T>(reduction, eps, format, validate),
+            "eiou" => new EfficientIoULoss<T>(reduction, eps, format, validate),
             "siou" => new SIoULoss<T>(reduction, eps, false, format, validate),
             "siou-neg-gamma" => new SIoULoss<T>(reduction, eps, true, format, validate),
             "extended-iou" => new ExtendedIoULoss<T>(reduction, eps, 0.1, format, validate),

@@ -125,7 +125,7 @@ public abstract class DetectionRunner<T>
             "ciou_mmdet" => new CIoULoss<T>(r, eps, BoxFormat.Xyxy, mm),
             "eiou_mmdet" => new ExtendedIoULoss<T>(r, eps, Number(c, "smooth_point", 0.1)),
             "siou_mmdet" => new SIoULoss<T>(r, eps, c.Params["neg_gamma"].GetBoolean()),
-            "eiou_efficient" => new EIoULoss<T>(r, eps),
+            "eiou_efficient" => new EfficientIoULoss<T>(r, eps),
             _ => throw new InvalidDataException($"{loss} is not a box loss"),
         };
     }
