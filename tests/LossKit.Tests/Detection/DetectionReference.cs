@@ -80,57 +80,22 @@ public abstract class DetectionRunner<T>
 
     public abstract T ForwardBackward(ReadOnlySpan<T> x, Span<T> gradient, Span<T> destination);
 
-    private static double Number(GoldenCase c, string key, double fallback) =>
-        c.Params.TryGetValue(key, out var e) ? e.GetDouble() : fallback;
-
     private static T[] Convert(double[] data) => Array.ConvertAll(data, T.CreateTruncating);
 
+    /// <summary>The loss object a golden case describes, built by its registry entry (<see cref="GoldenEntries"/>).</summary>
+    public static object MakeLoss(GoldenCase c) =>
+        GoldenEntries.Entry(c.Loss)!.Create<T>(GoldenEntries.Arguments(c.Loss, c.Params, name => name switch
+        {
+            "weight" => c.Weight?.Data,
+            "pos_weight" => c.PosWeight?.Data,
+            "class_alpha" => c.ClassAlpha?.Data,
+            _ => null,
+        }));
+
     /// <summary>The box loss object a golden case describes (loss id + params).</summary>
-    public static BoxRegressionLoss<T> MakeBoxLoss(GoldenCase c)
-    {
-        Reduction r = DetectionIds.Reduction(c.Params["reduction"].GetString()!);
-        double eps = Number(c, "eps", 1e-7);
-        string loss = c.Loss;
-        if (loss.EndsWith("_ultra", StringComparison.Ordinal))
-        {
-            // ultralytics' bbox_iou(xywh=True) means centre + size.
-            BoxFormat f = c.Params["xywh"].GetBoolean() ? BoxFormat.Cxcywh : BoxFormat.Xyxy;
-            const BoxLossConvention u = BoxLossConvention.Ultralytics;
-            return loss switch
-            {
-                "iou_ultra" => new IoULoss<T>(r, IoULossMode.Linear, eps, f, u),
-                "giou_ultra" => new GIoULoss<T>(r, eps, f, u),
-                "diou_ultra" => new DIoULoss<T>(r, eps, f, u),
-                "ciou_ultra" => new CIoULoss<T>(r, eps, f, u),
-                _ => throw new InvalidDataException(loss),
-            };
-        }
+    public static BoxRegressionLoss<T> MakeBoxLoss(GoldenCase c) => (BoxRegressionLoss<T>)MakeLoss(c);
 
-        const BoxLossConvention mm = BoxLossConvention.MMDetection;
-        return loss switch
-        {
-            "giou" => new GIoULoss<T>(r, eps, DetectionIds.Format(c.Params["in_fmt"].GetString()!)),
-            "diou" => new DIoULoss<T>(r, eps, DetectionIds.Format(c.Params["in_fmt"].GetString()!)),
-            "ciou" => new CIoULoss<T>(r, eps, DetectionIds.Format(c.Params["in_fmt"].GetString()!)),
-            "iou_mmdet" => new IoULoss<T>(r, c.Params["mode"].GetString() switch
-            {
-                "linear" => IoULossMode.Linear,
-                "square" => IoULossMode.Square,
-                "log" => IoULossMode.Log,
-                string m => throw new InvalidDataException(m),
-                null => throw new InvalidDataException("mode"),
-            }, eps, BoxFormat.Xyxy, mm),
-            "giou_mmdet" => new GIoULoss<T>(r, eps, BoxFormat.Xyxy, mm),
-            "diou_mmdet" => new DIoULoss<T>(r, eps, BoxFormat.Xyxy, mm),
-            "ciou_mmdet" => new CIoULoss<T>(r, eps, BoxFormat.Xyxy, mm),
-            "eiou_mmdet" => new ExtendedIoULoss<T>(r, eps, Number(c, "smooth_point", 0.1)),
-            "siou_mmdet" => new SIoULoss<T>(r, eps, c.Params["neg_gamma"].GetBoolean()),
-            "eiou_efficient" => new EfficientIoULoss<T>(r, eps),
-            _ => throw new InvalidDataException($"{loss} is not a box loss"),
-        };
-    }
-
-    /// <summary>Builds the runner of a golden case with a gradient.</summary>
+    /// <summary>Builds the runner of a golden case with a gradient: the loss's type picks the calling convention.</summary>
     public static DetectionRunner<T> Create(GoldenCase c)
     {
         Reduction r = DetectionIds.Reduction(c.Params["reduction"].GetString()!);
@@ -138,32 +103,15 @@ public abstract class DetectionRunner<T>
         int[] shape = c.Input.Shape;
         int rows = shape[0], cols = shape.Length > 1 ? shape[1] : 1;
         T[]? weight = c.Weight is null ? null : Convert(c.Weight.Data);
-        if (DetectionIds.IsBox(c.Loss))
+        return MakeLoss(c) switch
         {
-            return new BoxRunner(MakeBoxLoss(c), Convert(c.Target.Data), r, rows);
-        }
-
-        switch (c.Loss)
-        {
-            case "sigmoid_focal":
-                return new ElementwiseRunner(new SigmoidFocalLoss<T>(r, Number(c, "alpha", 0.25), Number(c, "gamma", 2)),
-                    Convert(c.Target.Data), weight, r, rows * cols, avg);
-            case "varifocal":
-                return new ElementwiseRunner(new VarifocalLoss<T>(r, Number(c, "alpha", 0.75), Number(c, "gamma", 2),
-                    c.Params["iou_weighted"].GetBoolean()), Convert(c.Target.Data), weight, r, rows * cols, avg);
-            case "softmax_focal":
-                ReadOnlyMemory<T> classAlpha = c.ClassAlpha is null ? default : Convert(c.ClassAlpha.Data);
-                var sf = new SoftmaxFocalLoss<T>(r, Number(c, "gamma", 2), Number(c, "alpha", 0.25), classAlpha,
-                    weight is null ? default : weight, (int)Number(c, "ignore_index", -100));
-                return new SoftmaxFocalRunner(sf, c.Target.AsIndices(), r, rows, cols, avg);
-            case "quality_focal":
-                return new QualityFocalRunner(new QualityFocalLoss<T>(r, Number(c, "beta", 2)),
-                    c.Labels!.AsIndices(), Convert(c.Scores!.Data), weight, r, rows, cols, avg);
-            case "distribution_focal":
-                return new DistributionFocalRunner(new DistributionFocalLoss<T>(r), Convert(c.Target.Data), weight, r, rows, cols, avg);
-            default:
-                throw new InvalidDataException($"{c.Loss} has no detection runner");
-        }
+            BoxRegressionLoss<T> box => new BoxRunner(box, Convert(c.Target.Data), r, rows),
+            ElementwiseLoss<T> elementwise => new ElementwiseRunner(elementwise, Convert(c.Target.Data), weight, r, rows * cols, avg),
+            SoftmaxFocalLoss<T> softmax => new SoftmaxFocalRunner(softmax, c.Target.AsIndices(), r, rows, cols, avg),
+            QualityFocalLoss<T> quality => new QualityFocalRunner(quality, c.Labels!.AsIndices(), Convert(c.Scores!.Data), weight, r, rows, cols, avg),
+            DistributionFocalLoss<T> distribution => new DistributionFocalRunner(distribution, Convert(c.Target.Data), weight, r, rows, cols, avg),
+            object other => throw new InvalidDataException($"{c.Loss}: no detection runner for {other.GetType().Name}"),
+        };
     }
 
     private sealed class BoxRunner(BoxRegressionLoss<T> loss, T[] target, Reduction r, int boxes) : DetectionRunner<T>(r, boxes, 4, null)

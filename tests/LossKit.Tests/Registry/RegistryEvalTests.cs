@@ -15,34 +15,6 @@ namespace LossKit.Tests.Registry;
 public class RegistryEvalTests
 {
     /// <summary>
-    /// Golden-file loss ids that are a registry entry under another id or with fixed parameters (the reference
-    /// generators name cases by the reference they reproduce). Ids not listed here and not in the registry are
-    /// building blocks (box_iou, box_convert, center_update, …), tested by their own classes.
-    /// </summary>
-    private static readonly Dictionary<string, (string Entry, (string Name, object Value)[] Parameters)> GoldenAliases = new()
-    {
-        ["cross_entropy_prob"] = ("cross_entropy", []),
-        ["iou_mmdet"] = ("iou", [("convention", "mmdetection")]),
-        ["giou_mmdet"] = ("giou", [("convention", "mmdetection")]),
-        ["diou_mmdet"] = ("diou", [("convention", "mmdetection")]),
-        ["ciou_mmdet"] = ("ciou", [("convention", "mmdetection")]),
-        ["iou_ultra"] = ("iou", [("convention", "ultralytics")]),
-        ["giou_ultra"] = ("giou", [("convention", "ultralytics")]),
-        ["diou_ultra"] = ("diou", [("convention", "ultralytics")]),
-        ["ciou_ultra"] = ("ciou", [("convention", "ultralytics")]),
-        ["eiou_mmdet"] = ("extended_iou", []),
-        ["siou_mmdet"] = ("siou", []),
-        ["eiou_efficient"] = ("eiou", []),
-        ["arcface"] = ("angular_margin", []),
-        ["arcface_easy"] = ("angular_margin", []),
-        ["cosface"] = ("angular_margin", []),
-        ["combined_margin"] = ("angular_margin", []),
-        ["sphereface"] = ("angular_margin", []),
-        ["insightface"] = ("angular_margin", []),
-        ["pml_arcface"] = ("angular_margin", []),
-    };
-
-    /// <summary>
     /// The convenience entries (one margin each) walked over the golden cases of the combined-margin form they stand for:
     /// golden id → entry and its parameters from the golden m1, m2, m3 and scale.
     /// </summary>
@@ -55,15 +27,6 @@ public class RegistryEvalTests
     };
 
     private static double Num(JsonObject p, string name) => p[name]!.GetValue<double>();
-
-    /// <summary>Golden parameters that are not the entry's (they describe how the reference was called).</summary>
-    private static readonly Dictionary<string, string?> ParameterRenames = new()
-    {
-        ["in_fmt"] = "format", ["margin_degrees"] = null, ["xywh"] = null, ["fallback"] = "fallback", ["gradient"] = "gradient",
-    };
-
-    private static readonly string[] InputArrays = ["input", "target", "labels", "scores", "centers"];
-    private static readonly string[] VectorParameters = ["weight", "pos_weight", "class_alpha"];
 
     private sealed record Case(string File, string Name, string Entry, JsonObject Json, Func<JsonObject, (string Name, object Value)[]>? Convenience = null);
 
@@ -78,10 +41,9 @@ public class RegistryEvalTests
             foreach (JsonNode? c in root["cases"]!.AsArray())
             {
                 string loss = c!["loss"]!.GetValue<string>();
-                string? entry = GoldenAliases.TryGetValue(loss, out var alias) ? alias.Entry : LossRegistry.TryGet(loss, out _) ? loss : null;
-                if (entry is not null && LossRegistry.Get(entry).Family != LossFamily.Criteria)
+                if (GoldenEntries.Entry(loss) is { Family: not LossFamily.Criteria } entry)
                 {
-                    cases.Add(new Case(file, c["name"]!.GetValue<string>(), entry, c.AsObject()));
+                    cases.Add(new Case(file, c["name"]!.GetValue<string>(), entry.Id, c.AsObject()));
                 }
 
                 if (ConvenienceForms.TryGetValue(loss, out var form) && (c["params"]!["gradient"]?.GetValue<string>() ?? "exact") == "exact"
@@ -116,47 +78,20 @@ public class RegistryEvalTests
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         LossEntry entry = LossRegistry.Get(c.Entry);
-        LossArguments args = entry.Arguments();
         string loss = c.Json["loss"]!.GetValue<string>();
-        if (c.Convenience is null && GoldenAliases.TryGetValue(loss, out var alias))
-        {
-            foreach ((string name, object value) in alias.Parameters)
-            {
-                args.Set(name, value);
-            }
-        }
-
+        LossArguments args;
         if (c.Convenience is { } convenience)
         {
-            args.Set("reduction", Enum.Parse<Reduction>(c.Json["params"]!["reduction"]!.GetValue<string>(), ignoreCase: true));
+            args = entry.Arguments().Set("reduction", Enum.Parse<Reduction>(c.Json["params"]!["reduction"]!.GetValue<string>(), ignoreCase: true));
             foreach ((string name, object value) in convenience(c.Json["params"]!.AsObject()))
             {
                 args.Set(name, value);
             }
         }
-
-        foreach ((string name, JsonNode? value) in c.Convenience is null ? c.Json["params"]!.AsObject() : [])
+        else
         {
-            string? target = ParameterRenames.TryGetValue(name, out string? renamed) ? renamed : name;
-            if (target is null || value is null)
-            {
-                continue;
-            }
-
-            args.Set(target, Scalar(entry.Parameter(target)!, value));
-        }
-
-        if (c.Convenience is null && c.Json["params"]!["xywh"] is JsonNode xywh && xywh.GetValue<bool>())
-        {
-            args.Set("format", "cxcywh"); // ultralytics' xywh is centre, width, height
-        }
-
-        foreach (string name in VectorParameters)
-        {
-            if (c.Json[name] is JsonNode v && entry.Parameter(name) is not null)
-            {
-                args.Set(name, Data(v));
-            }
+            var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(c.Json["params"]!.ToJsonString())!;
+            args = GoldenEntries.Arguments(loss, parameters, name => c.Json[name] is JsonNode v ? Data(v) : null);
         }
 
         var inputs = new Dictionary<string, LayoutTensor<T>>();
@@ -205,15 +140,6 @@ public class RegistryEvalTests
 
         return compared;
     }
-
-    private static object Scalar(LossParameter p, JsonNode v) => p.Type switch
-    {
-        ParameterType.Reduction => Enum.Parse<Reduction>(v.GetValue<string>(), ignoreCase: true),
-        ParameterType.Choice => v.GetValue<string>() is "easy" ? "easy_margin" : v.GetValue<string>(),
-        ParameterType.Bool => v.GetValue<bool>(),
-        ParameterType.Int => (int)v.GetValue<double>(),
-        _ => v.GetValue<double>(),
-    };
 
     private static int[] Shape(JsonNode t) => [.. t["shape"]!.AsArray().Select(d => d!.GetValue<int>())];
 
