@@ -40,7 +40,7 @@ internal sealed class EmbeddingExperiment : IExperiment
         (Method.CosFace, $"CosFace (s = {Scale}, m = 0.35)"),
     ];
 
-    public double EstimateSeconds(LabContext ctx) => ctx.Tiny ? 0.5 : ctx.Full ? 150 : 9;
+    public double EstimateSeconds(LabContext ctx) => ctx.Tiny ? 0.5 : ctx.Full ? 75 : 9;
 
     public ExperimentReport Run(LabContext ctx)
     {
@@ -54,11 +54,11 @@ internal sealed class EmbeddingExperiment : IExperiment
 
         int classes2d = 10;
         int perClass2d = ctx.Size(200, 20, 500);
-        int trainIdentities = ctx.Size(100, 8, 300);
-        int testIdentities = ctx.Size(50, 6, 150);
-        int perIdentity = ctx.Size(30, 6, 60);
+        int trainIdentities = ctx.Size(100, 8, 200);
+        int testIdentities = ctx.Size(50, 6, 100);
+        int perIdentity = ctx.Size(30, 6, 40);
         int testPerIdentity = ctx.Tiny ? 6 : 10;
-        int epochs = ctx.Tiny ? 2 : ctx.Full ? 30 : 15;
+        int epochs = ctx.Tiny ? 2 : ctx.Full ? 20 : 15;
         const int embedding = 16;
         report.Setup.Add($"Identities: a code z_k ~ N(0, I_{LatentDim}) each; a sample is x = tanh(A·z_k + {NuisanceSigma}·B·u + {NoiseSigma}·ε) in {InputDim}-D, with fixed random A, B ({InputDim}×{LatentDim}), a per-sample nuisance u ~ N(0, I_{LatentDim}) (pose, lighting: larger than the identity signal) and noise ε.");
         report.Setup.Add($"Model: MLP {InputDim} → {HiddenDim} (ReLU) → embedding (2-D or {embedding}-D), then the head: a linear layer + CrossEntropyLoss (softmax, softmax + center), or CosineHead + AngularMarginLoss.ArcFace / .CosFace. The same initialisation and batch order for every method.");

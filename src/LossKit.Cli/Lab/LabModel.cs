@@ -26,7 +26,7 @@ internal sealed class LabContext(double scale, bool tiny, bool full, int seed, P
     /// <summary>The size name in results.json ("default", "full", "tiny", "scale 0.25").</summary>
     public string SizeName => Full ? "full" : Tiny ? "tiny" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
 
-    public string Describe() => Full ? "full (paper scale)" : Tiny ? "tiny (tests)" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
+    public string Describe() => Full ? "full (more seeds and data)" : Tiny ? "tiny (tests)" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>Outcome of a claim check (the rule: <see cref="PairedStats.Decide"/>).</summary>

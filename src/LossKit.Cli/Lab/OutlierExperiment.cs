@@ -26,7 +26,9 @@ internal sealed class OutlierExperiment : IExperiment
 
     public string Title => "2. Outliers: L1 vs L2 vs Smooth L1 vs Huber";
 
-    public double EstimateSeconds(LabContext ctx) => 1.5 * ctx.Size(200, 40, 1000) / 200.0 * (ctx.Tiny ? 2 : ctx.Full ? 200 : 40) / 40 * (ctx.Tiny ? 0.2 : 1);
+    private static int Trials(LabContext ctx) => ctx.Tiny ? 3 : ctx.Full ? 100 : 40;
+
+    public double EstimateSeconds(LabContext ctx) => 1.5 * ctx.Size(200, 40, 1000) / 200.0 * Trials(ctx) / 40;
 
     public ExperimentReport Run(LabContext ctx)
     {
@@ -39,7 +41,7 @@ internal sealed class OutlierExperiment : IExperiment
         };
 
         int n = ctx.Size(200, 40, 1000);
-        int trials = ctx.Tiny ? 3 : ctx.Full ? 200 : 40;
+        int trials = Trials(ctx);
         int iterations = ctx.Tiny ? 300 : 1500;
         double[] fractions = [0, 0.05, 0.1, 0.15, 0.2, 0.3];
         report.Setup.Add($"Data: y = {TrueSlope}·x + {TrueIntercept} + N(0, {Noise}²), x ~ U(−1, 1), {n} points; a fraction f of them get a gross error y += U(4, 12) (one-sided, like a systematic mislabel).");

@@ -20,7 +20,7 @@ internal sealed class SaturationExperiment : IExperiment
 
     public string Id => "saturation";
 
-    public double EstimateSeconds(LabContext ctx) => ctx.Tiny ? 0.3 : ctx.Full ? 60 : 1.5;
+    public double EstimateSeconds(LabContext ctx) => ctx.Tiny ? 0.3 : ctx.Full ? 20 : 1;
 
     public string Title => "3. Saturation: MSE vs BCE on sigmoid outputs";
 
