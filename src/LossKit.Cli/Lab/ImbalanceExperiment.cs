@@ -52,7 +52,7 @@ internal sealed class ImbalanceExperiment : IExperiment
 
     private static int Epochs(LabContext ctx) => ctx.Tiny ? 2 : 14;
 
-    public double EstimateSeconds(LabContext ctx) => 0.012 * TrainImages(ctx) * SeedCount(ctx) * Epochs(ctx) + (ctx.Tiny ? 0.2 : 1);
+    public double EstimateSeconds(LabContext ctx) => 0.0035 * TrainImages(ctx) * SeedCount(ctx) * Epochs(ctx) + 0.5;
 
     private static Config[] Configs()
     {
