@@ -113,9 +113,10 @@ internal static class LabCommand
                 File.Delete(tmpHtml);
             }
 
-            if (flipNotice is not null)
+            // The other run's report gets the notice too, unless it was just overwritten by this one (same folder).
+            if (flipNotice is not null && !string.Equals(Path.GetFullPath(Path.GetDirectoryName(Path.GetFullPath(previous!.ResultsPath))!), Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
             {
-                previous!.FlagOtherReport(flipNotice);
+                previous.FlagOtherReport(flipNotice);
             }
 
             PrintSummary(io.Out, reports, seconds, context);
