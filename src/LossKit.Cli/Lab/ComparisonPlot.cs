@@ -106,8 +106,8 @@ internal static class ComparisonPlot
     public static string Differences(string title, IReadOnlyList<Comparison> comparisons, Func<double, string> format)
     {
         double labelWidth = Math.Min(300, comparisons.Max(c => SvgText.Width(c.Claim, FontSize - 1)) + 12);
-        double left = labelWidth + 10, top = 34, row = 34, plotWidth = 300;
-        double width = left + plotWidth + 20, height = top + row * comparisons.Count + 44;
+        double left = labelWidth + 10, top = 34, row = 34, plotWidth = 320;
+        double width = Math.Max(left + plotWidth + 20, SvgText.Width(title, 13) + 30), height = top + row * comparisons.Count + 44;
         double[] all = [.. comparisons.SelectMany(c => c.Differences.Append(c.T.Low).Append(c.T.High)).Where(double.IsFinite).Append(0)];
         double lo = all.Min(), hi = all.Max();
         if (hi <= lo)
@@ -156,7 +156,7 @@ internal static class ComparisonPlot
             sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{F(X(c.Mean))}\" cy=\"{F(yc)}\" r=\"4\" fill=\"#ffffff\" stroke=\"{color}\" stroke-width=\"2\"/>\n");
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(left)}\" y=\"{F(height - 8)}\" font-size=\"{F(FontSize - 1.5)}\" fill=\"#59636e\">difference, positive = as claimed; thick: t-interval, thin: bootstrap, dots: units</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(left)}\" y=\"{F(height - 8)}\" font-size=\"{F(FontSize - 1.5)}\" fill=\"#59636e\">+ = as claimed; thick: t-interval, thin: bootstrap</text>\n");
         return Close(sb);
     }
 

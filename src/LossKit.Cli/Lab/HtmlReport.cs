@@ -107,7 +107,7 @@ internal static class HtmlReport
         double height = 260 + 40 * reports.Count;
         foreach (ExperimentReport r in reports)
         {
-            height += r.Comparisons.Count > 0 ? 420 + 31 * r.Comparisons.Count + (r.Comparisons[0].Differences.Length <= 25 ? 31 * r.Comparisons[0].Differences.Length : 0) : 0;
+            height += r.Comparisons.Count > 0 ? 120 + 340 * r.Comparisons.Select(c => c.Metric).Distinct().Count() + 31 * r.Comparisons.Count + (r.Comparisons[0].Differences.Length <= 25 ? 31 * r.Comparisons[0].Differences.Length : 0) : 0;
             height += 200 + 28 * r.Setup.Count + 28 * r.Notes.Count + (r.Notes.Count > 0 ? 40 : 0);
             height += r.Tables.Sum(t => 50 + 31 * t.Rows.Count);
             double rowWidth = 0, rowHeight = 0;
@@ -261,12 +261,13 @@ internal static class HtmlReport
         }
 
         sb.Append("</div>\n<div class=\"charts\">\n");
+        // Per metric: the bars with the strip plot beside them, then the differences on their own scale.
         foreach (IGrouping<string, Comparison> metric in r.Comparisons.GroupBy(c => c.Metric))
         {
             sb.Append("<figure>\n").Append(StripXmlDeclaration(ComparisonPlot.BarsAndStrip(metric.Key, metric.Key, [.. metric]))).Append("</figure>\n");
+            sb.Append("<figure>\n").Append(StripXmlDeclaration(ComparisonPlot.Differences("Claimed differences: " + metric.Key, [.. metric], r.Format))).Append("</figure>\n");
         }
 
-        sb.Append("<figure>\n").Append(StripXmlDeclaration(ComparisonPlot.Differences("Claimed differences", r.Comparisons, r.Format))).Append("</figure>\n");
         sb.Append("</div>\n");
     }
 
