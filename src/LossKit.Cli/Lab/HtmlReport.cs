@@ -221,7 +221,9 @@ internal static class HtmlReport
             sb.Append(CultureInfo.InvariantCulture, $"<div class=\"flip\">Flipped: \"{E(c.Claim)}\" is {E(VerdictWord(c.Verdict))} here but {E(c.Flip!)}.</div>\n");
         }
 
-        sb.Append("<h3>Claims tested</h3>\n<div class=\"tables\">\n");
+        sb.Append("<h3>Claims tested</h3>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<p class=\"rule\">Rule: paired over {E(string.Join(" / ", r.Comparisons.Select(c => c.Unit + "s").Distinct()))}; Confirmed when the paired t-interval and the bootstrap interval (95 %) both lie above 0, Not reproduced when both lie below 0, Inconclusive otherwise; the section is Confirmed when every claim is, Not reproduced when any claim is.</p>\n");
+        sb.Append("<div class=\"tables\">\n");
         var t = new ResultTable("Paired differences (positive = as claimed), mean with 95 % intervals", "Claim", "unit", "n", "claimed: mean", "other: mean",
             "difference", "t-interval", "bootstrap", "verdict");
         foreach (Comparison c in r.Comparisons)

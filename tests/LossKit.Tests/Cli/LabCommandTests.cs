@@ -42,6 +42,7 @@ public class LabCommandTests
             Assert.Matches("^(Confirmed|Inconclusive|Not reproduced): .*[0-9]", verdict.Value);
             Assert.Contains(section.Descendants(Xhtml + "caption"), c => c.Value.StartsWith("Paired differences", StringComparison.Ordinal));
             Assert.Contains(section.Descendants(Xhtml + "th"), th => th.Value == "t-interval");
+            Assert.Contains(section.Descendants(Xhtml + "p"), p => p.Value.StartsWith("Rule: paired over ", StringComparison.Ordinal));
             Assert.Contains(section.Descendants(Svg + "title"), t => t.Value.StartsWith("Claimed differences: ", StringComparison.Ordinal));
             Assert.True(section.Descendants(Svg + "circle").Count() >= 4, "per-unit dots");
         }
