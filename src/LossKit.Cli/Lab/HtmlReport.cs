@@ -25,7 +25,10 @@ internal static class HtmlReport
         .claim .src { color: var(--muted); font-size: 13px; }
         .verdict { display: block; padding: 9px 14px; margin: 12px 0; border-radius: 6px; font-weight: bold; font-size: 15.5px; }
         .v-confirmed { background: #dafbe1; border: 1px solid #4ac26b; color: #116329; }
-        .v-partly { background: #fff8c5; border: 1px solid #d4a72c; color: #7d4e00; }
+        .v-inconclusive { background: #fff8c5; border: 1px solid #d4a72c; color: #7d4e00; }
+        .rule { font-size: 13px; color: #3d444d; margin: 6px 0; }
+        .flip { background: #fbefff; border: 1px solid #a475f9; color: #6639ba; padding: 7px 12px; margin: 10px 0; border-radius: 6px; font-weight: bold; }
+        .size { background: #ddf4ff; border: 1px solid #54aeff; color: #0a3069; padding: 7px 12px; margin: 12px 0 4px; border-radius: 6px; }
         .v-notreproduced { background: #ffebe9; border: 1px solid #ff8182; color: #a40e26; }
         .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12.5px; font-weight: bold; }
         ul.setup { margin: 4px 0 8px; padding-left: 22px; }
@@ -48,7 +51,10 @@ internal static class HtmlReport
         footer { color: var(--muted); font-size: 12.5px; margin-top: 30px; border-top: 1px solid var(--line); padding-top: 10px; }
         """;
 
-    public static string Write(IReadOnlyList<ExperimentReport> reports, LabContext context, double totalSeconds)
+    /// <summary>Placeholder that a later run's --compare replaces with its flip notice (see <see cref="InsertFlipNotice"/>).</summary>
+    public const string FlipMarker = "<!--losskit-lab:flips-->";
+
+    public static string Write(IReadOnlyList<ExperimentReport> reports, LabContext context, double totalSeconds, string? comparedWith = null)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
@@ -59,12 +65,23 @@ internal static class HtmlReport
         sb.Append(CultureInfo.InvariantCulture, $"<p>Claims from the loss-function literature, re-measured with LossKit's exact gradients on small synthetic problems. Size: {E(context.Describe())}, seed {context.Seed}; total time {totalSeconds:F1} s.</p>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<p>{E(Environment.ProcessorCount + " cores, " + RuntimeInformation.OSDescription + ", " + RuntimeInformation.FrameworkDescription + ", " + LossKitSettings.SimdDescription)}; generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Every verdict below is computed from the numbers in its section.</p>\n");
         sb.Append("</header>\n<main>\n");
+        int claims = reports.Sum(r => r.Comparisons.Count);
+        sb.Append(CultureInfo.InvariantCulture, $"<div class=\"size\">This report was produced at size <strong>{E(context.SizeName)}</strong> ({E(context.Describe())}) with all {reports.Count} selected experiment{(reports.Count == 1 ? "" : "s")} completed: {claims} claimed difference{(claims == 1 ? "" : "s")} tested.</div>\n");
+        sb.Append("<p class=\"rule\"><strong>Verdict rule.</strong> ").Append(E(PairedStats.RuleText)).Append("</p>\n");
+        var flips = reports.SelectMany(r => r.Comparisons.Where(c => c.Flip is not null).Select(c => (r, c))).ToList();
+        if (flips.Count > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<div class=\"flip\">Verdicts that differ from {E(comparedWith ?? "the compared run")}: ");
+            sb.Append(E(string.Join("; ", flips.Select(f => $"{f.r.Title.Split(' ')[0]} {f.c.Claim}: {VerdictWord(f.c.Verdict)} here, {f.c.Flip}")))).Append("</div>\n");
+        }
+
+        sb.Append(FlipMarker).Append('\n');
 
         // Summary.
         sb.Append("<h3>Summary</h3>\n<table class=\"summary\"><thead><tr><th>Experiment</th><th>Verdict</th><th>Measured</th><th>Time</th></tr></thead><tbody>\n");
         foreach (ExperimentReport r in reports)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<tr><td><a href=\"#{r.Id}\">{E(r.Title)}</a></td><td>{Badge(r.Verdict)}</td><td>{E(r.VerdictText)}</td><td class=\"num\">{r.Seconds:F1} s</td></tr>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<tr><td><a href=\"#{r.Id}\">{E(r.Title)}</a></td><td>{Badge(r.Verdict)}</td><td>{E(r.VerdictText)} ({r.Comparisons.Count(c => c.Verdict == Verdict.Confirmed)} of {r.Comparisons.Count} claims confirmed)</td><td class=\"num\">{r.Seconds:F1} s</td></tr>\n");
         }
 
         sb.Append("</tbody></table>\n");
@@ -90,6 +107,7 @@ internal static class HtmlReport
         double height = 260 + 40 * reports.Count;
         foreach (ExperimentReport r in reports)
         {
+            height += r.Comparisons.Count > 0 ? 120 + 340 * r.Comparisons.Select(c => c.Metric).Distinct().Count() + 31 * r.Comparisons.Count + (r.Comparisons[0].Differences.Length <= 25 ? 31 * r.Comparisons[0].Differences.Length : 0) : 0;
             height += 200 + 28 * r.Setup.Count + 28 * r.Notes.Count + (r.Notes.Count > 0 ? 40 : 0);
             height += r.Tables.Sum(t => 50 + 31 * t.Rows.Count);
             double rowWidth = 0, rowHeight = 0;
@@ -136,6 +154,7 @@ internal static class HtmlReport
         sb.Append(CultureInfo.InvariantCulture, $"<section id=\"{r.Id}\">\n<h2>{E(r.Title)}</h2>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<div class=\"claim\"><strong>Claim.</strong> {E(r.Claim)} <span class=\"src\">— {E(r.Source)}</span></div>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<div class=\"verdict {VerdictClass(r.Verdict)}\">{E(VerdictWord(r.Verdict))}: {E(r.VerdictText)}</div>\n");
+        Comparisons(sb, r);
         if (r.Setup.Count > 0)
         {
             sb.Append("<h3>Setup</h3>\n<ul class=\"setup\">\n");
@@ -189,6 +208,89 @@ internal static class HtmlReport
         sb.Append("</section>\n");
     }
 
+    /// <summary>The claimed differences: one row each with the interval and verdict, the per-unit values, and the two charts.</summary>
+    private static void Comparisons(StringBuilder sb, ExperimentReport r)
+    {
+        if (r.Comparisons.Count == 0)
+        {
+            return;
+        }
+
+        foreach (Comparison c in r.Comparisons.Where(c => c.Flip is not null))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<div class=\"flip\">Flipped: \"{E(c.Claim)}\" is {E(VerdictWord(c.Verdict))} here but {E(c.Flip!)}.</div>\n");
+        }
+
+        sb.Append("<h3>Claims tested</h3>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<p class=\"rule\">Rule: paired over {E(string.Join(" / ", r.Comparisons.Select(c => c.Unit + "s").Distinct()))}; Confirmed when the paired t-interval and the bootstrap interval (95 %) both lie above 0, Not reproduced when both lie below 0, Inconclusive otherwise; the section is Confirmed when every claim is, Not reproduced when any claim is.</p>\n");
+        sb.Append("<div class=\"tables\">\n");
+        var t = new ResultTable("Paired differences (positive = as claimed), mean with 95 % intervals", "Claim", "unit", "n", "claimed: mean", "other: mean",
+            "difference", "t-interval", "bootstrap", "verdict");
+        foreach (Comparison c in r.Comparisons)
+        {
+            t.Row(c.Claim, c.Unit, c.Differences.Length.ToString(CultureInfo.InvariantCulture), r.Format(c.ClaimedValues.Average()), r.Format(c.OtherValues.Average()),
+                (c.Mean > 0 ? "+" : "") + r.Format(c.Mean), $"[{r.Format(c.T.Low)}, {r.Format(c.T.High)}]", $"[{r.Format(c.Bootstrap.Low)}, {r.Format(c.Bootstrap.High)}]",
+                VerdictWord(c.Verdict) + (c.Flip is null ? "" : " (flipped)"));
+        }
+
+        Table(sb, t);
+
+        // Per-unit values, when there are few enough units to read (all of them are in results.json).
+        Comparison first = r.Comparisons[0];
+        int units = first.Differences.Length;
+        if (units <= 25 && r.Comparisons.All(c => c.Differences.Length == units && c.Unit == first.Unit))
+        {
+            var conditions = new List<(string Name, double[] Values)>();
+            foreach (Comparison c in r.Comparisons)
+            {
+                foreach ((string name, double[] values) in new[] { (c.Claimed, c.ClaimedValues), (c.Other, c.OtherValues) })
+                {
+                    if (!conditions.Exists(x => x.Name == name && x.Values == values))
+                    {
+                        conditions.Add((c.Metric + ": " + name, values));
+                    }
+                }
+            }
+
+            conditions = [.. conditions.DistinctBy(x => x.Name)];
+            var perUnit = new ResultTable($"Per-{first.Unit} values", [first.Unit, .. conditions.Select(x => x.Name)]);
+            for (int u = 0; u < units; u++)
+            {
+                perUnit.Row([(u + 1).ToString(CultureInfo.InvariantCulture), .. conditions.Select(x => r.Format(x.Values[u]))]);
+            }
+
+            Table(sb, perUnit);
+        }
+
+        sb.Append("</div>\n<div class=\"charts\">\n");
+        // Per metric: the bars with the strip plot beside them, then the differences on their own scale.
+        foreach (IGrouping<string, Comparison> metric in r.Comparisons.GroupBy(c => c.Metric))
+        {
+            sb.Append("<figure>\n").Append(StripXmlDeclaration(ComparisonPlot.BarsAndStrip(metric.Key, metric.Key, [.. metric]))).Append("</figure>\n");
+            sb.Append("<figure>\n").Append(StripXmlDeclaration(ComparisonPlot.Differences("Claimed differences: " + metric.Key, [.. metric], r.Format))).Append("</figure>\n");
+        }
+
+        sb.Append("</div>\n");
+    }
+
+    /// <summary>
+    /// Inserts (or replaces) a flip notice in a report written earlier, at <see cref="FlipMarker"/>; returns the page
+    /// unchanged when it has no marker.
+    /// </summary>
+    public static string InsertFlipNotice(string html, string notice)
+    {
+        const string start = "<!--losskit-lab:flip-notice-->", end = "<!--/losskit-lab:flip-notice-->";
+        int a = html.IndexOf(start, StringComparison.Ordinal);
+        if (a >= 0)
+        {
+            int b = html.IndexOf(end, a, StringComparison.Ordinal);
+            html = html.Remove(a, b + end.Length - a);
+        }
+
+        int at = html.IndexOf(FlipMarker, StringComparison.Ordinal);
+        return at < 0 ? html : html.Insert(at + FlipMarker.Length, $"\n{start}<div class=\"flip\">{E(notice)}</div>{end}");
+    }
+
     private static void Table(StringBuilder sb, ResultTable t)
     {
         sb.Append("<table>");
@@ -230,14 +332,14 @@ internal static class HtmlReport
     public static string VerdictWord(Verdict v) => v switch
     {
         Verdict.Confirmed => "Confirmed",
-        Verdict.Partly => "Partly reproduced",
+        Verdict.Inconclusive => "Inconclusive",
         _ => "Not reproduced",
     };
 
     private static string VerdictClass(Verdict v) => v switch
     {
         Verdict.Confirmed => "v-confirmed",
-        Verdict.Partly => "v-partly",
+        Verdict.Inconclusive => "v-inconclusive",
         _ => "v-notreproduced",
     };
 

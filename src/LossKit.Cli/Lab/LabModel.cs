@@ -1,9 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using LossKit.Cli.Commands;
 
 namespace LossKit.Cli.Lab;
 
-/// <summary>How big the lab runs: the default (about two minutes on two cores), a scale factor, tiny (tests) or full.</summary>
+/// <summary>How big the lab runs: the default (under a minute on two cores), a scale factor, tiny (tests) or full.</summary>
 internal sealed class LabContext(double scale, bool tiny, bool full, int seed, ProgressReporter progress)
 {
     public double Scale { get; } = scale;
@@ -19,15 +20,94 @@ internal sealed class LabContext(double scale, bool tiny, bool full, int seed, P
     /// <summary>A size: <paramref name="normal"/> × scale (at least <paramref name="min"/>), or <paramref name="full"/> with --full.</summary>
     public int Size(int normal, int min, int full) => Full ? full : Math.Max(min, (int)Math.Round(normal * Scale));
 
-    public string Describe() => Full ? "full (paper scale)" : Tiny ? "tiny (tests)" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
+    /// <summary>A number of seeds (or other repeated units): 2 when tiny, default × √scale (at least 2), or full.</summary>
+    public int Seeds(int normal, int full) => Tiny ? 2 : Full ? full : Math.Max(2, (int)Math.Round(normal * Math.Sqrt(Scale)));
+
+    /// <summary>The size name in results.json ("default", "full", "tiny", "scale 0.25").</summary>
+    public string SizeName => Full ? "full" : Tiny ? "tiny" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
+
+    public string Describe() => Full ? "full (more seeds and data)" : Tiny ? "tiny (tests)" : Scale == 1 ? "default" : $"scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)}";
 }
 
-/// <summary>Outcome of a claim check.</summary>
+/// <summary>Outcome of a claim check (the rule: <see cref="PairedStats.Decide"/>).</summary>
 internal enum Verdict
 {
     Confirmed,
-    Partly,
+    Inconclusive,
     NotReproduced,
+}
+
+/// <summary>
+/// One claimed difference, measured per unit (seed, dataset or anchor centre) for two conditions that share the unit's
+/// data and initialisation. <see cref="Differences"/> are oriented so that positive means "as claimed".
+/// </summary>
+internal sealed class Comparison
+{
+    public Comparison(string claim, string metric, string unit, string claimed, string other, bool higherIsBetter, double[] claimedValues, double[] otherValues)
+    {
+        Debug.Assert(claimedValues.Length == otherValues.Length);
+        Claim = claim;
+        Metric = metric;
+        Unit = unit;
+        Claimed = claimed;
+        Other = other;
+        HigherIsBetter = higherIsBetter;
+        ClaimedValues = claimedValues;
+        OtherValues = otherValues;
+        Differences = [.. claimedValues.Select((v, i) => higherIsBetter ? v - otherValues[i] : otherValues[i] - v)];
+        (Mean, Sd) = PairedStats.MeanSd(Differences);
+        T = PairedStats.TInterval(Differences);
+        Bootstrap = PairedStats.BootstrapInterval(Differences);
+        Verdict = PairedStats.Decide(T, Bootstrap);
+    }
+
+    /// <summary>The claim in words ("focal AP > α-CE AP").</summary>
+    public string Claim { get; }
+
+    public string Metric { get; }
+
+    /// <summary>What one paired value is ("seed", "dataset", "anchor centre").</summary>
+    public string Unit { get; }
+
+    /// <summary>The condition the claim says is better, and the one it is compared with.</summary>
+    public string Claimed { get; }
+
+    public string Other { get; }
+
+    public bool HigherIsBetter { get; }
+
+    public double[] ClaimedValues { get; }
+
+    public double[] OtherValues { get; }
+
+    /// <summary>Per-unit differences, positive = as claimed.</summary>
+    public double[] Differences { get; }
+
+    public double Mean { get; }
+
+    public double Sd { get; }
+
+    public (double Low, double High) T { get; }
+
+    public (double Low, double High) Bootstrap { get; }
+
+    public Verdict Verdict { get; }
+
+    /// <summary>Set when another run (--compare) reached a different verdict on the same claim.</summary>
+    public string? Flip { get; set; }
+
+    /// <summary>"+0.046 [0.012, 0.080]": mean difference and the t-interval.</summary>
+    public string IntervalText(Func<double, string> format) =>
+        $"{Sign(Mean, format)} [{format(T.Low)}, {format(T.High)}] (bootstrap [{format(Bootstrap.Low)}, {format(Bootstrap.High)}])";
+
+    private static string Sign(double v, Func<double, string> format) => v > 0 ? "+" + format(v) : format(v);
+
+    /// <summary>A section's verdict: Confirmed when every claim is, Not reproduced when any claim is, else Inconclusive.</summary>
+    public static Verdict Combine(IReadOnlyCollection<Comparison> comparisons) =>
+        comparisons.Count == 0 ? Verdict.Inconclusive
+        : comparisons.All(c => c.Verdict == Verdict.Confirmed) ? Verdict.Confirmed
+        : comparisons.Any(c => c.Verdict == Verdict.NotReproduced) ? Verdict.NotReproduced
+        : Verdict.Inconclusive;
 }
 
 /// <summary>A result table (cells are plain text; the report escapes them).</summary>
@@ -68,7 +148,14 @@ internal sealed class ExperimentReport
 
     public List<string> Notes { get; } = [];
 
-    public Verdict Verdict { get; set; }
+    /// <summary>The claimed differences behind the verdict (each with its interval and per-unit values).</summary>
+    public List<Comparison> Comparisons { get; } = [];
+
+    /// <summary>Formats a comparison's numbers (differences and values) for the report.</summary>
+    public Func<double, string> Format { get; set; } = v => Fmt.G(v);
+
+    /// <summary>The section's verdict, computed from <see cref="Comparisons"/> by <see cref="Comparison.Combine"/>.</summary>
+    public Verdict Verdict => Comparison.Combine(Comparisons);
 
     /// <summary>One line computed from the measured numbers.</summary>
     public string VerdictText { get; set; } = "";
@@ -85,6 +172,9 @@ internal interface IExperiment
     string Id { get; }
 
     string Title { get; }
+
+    /// <summary>A rough run time on two cores at this size (for the time-left estimate; rescaled by the clock as runs finish).</summary>
+    double EstimateSeconds(LabContext context);
 
     ExperimentReport Run(LabContext context);
 }
