@@ -59,6 +59,43 @@ public static partial class LossRegistry
         return entry.Create<T>(args);
     }
 
+    /// <summary>
+    /// Parses a loss spec: an id followed by <c>name=value</c> pairs separated by spaces, e.g.
+    /// <c>"smooth_l1 beta=0.5 reduction=sum"</c> or <c>"iou mode=square convention=mmdetection"</c>. Values are read by
+    /// the parameter's type (numbers in invariant culture, true/false, choice names); vectors are not accepted here.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown id or parameter, or a value that does not fit.</exception>
+    public static LossArguments Parse(string spec)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        string[] parts = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        LossArguments args = Get(parts[0]).Arguments();
+        foreach (string part in parts.AsSpan(1))
+        {
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"expected name=value in loss spec '{spec}', got '{part}'", nameof(spec));
+            }
+
+            string name = part[..eq], text = part[(eq + 1)..];
+            LossParameter p = args.Entry.Parameter(name)
+                ?? throw new ArgumentException($"unknown parameter '{name}' for loss '{args.Entry.Id}' (known: {args.Entry.KnownParameters})", nameof(spec));
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            object value = p.Type switch
+            {
+                ParameterType.Reduction => Enum.TryParse(text.Replace("_", "", StringComparison.Ordinal), true, out Reduction r) ? r : (Reduction)(-1),
+                ParameterType.Bool => bool.TryParse(text, out bool b) ? b : text,
+                ParameterType.Int or ParameterType.Double => double.TryParse(text, System.Globalization.NumberStyles.Float, culture, out double d) ? d : text,
+                ParameterType.Choice => text,
+                _ => throw new ArgumentException($"parameter '{name}' of loss '{args.Entry.Id}' is a vector; set it with LossArguments.Set", nameof(spec)),
+            };
+            args.Set(name, value);
+        }
+
+        return args;
+    }
+
     /// <summary>The factory of entry <paramref name="index"/> for element type <typeparamref name="T"/>.</summary>
     internal static Func<LossArguments, object> Factory<T>(int index)
         where T : unmanaged, IFloatingPointIeee754<T> => Factories<T>.All[index];
@@ -76,9 +113,10 @@ public static partial class LossRegistry
         LossParameter eps = Double("eps", 1e-7, "added to unions and enclosing areas", min: 0, minExclusive: true);
         LossParameter format = Choice("format", BoxFormat.Xyxy, "box coordinate format");
         LossParameter convention = Choice("convention", BoxLossConvention.Torchvision, "reference formulation");
+        LossParameter validate = Bool("validate", false, "reject NaN and inverted boxes (ArgumentException)");
         LossParameter weight = CallWeight(), avgFactor = AvgFactor();
         LossParameter[] elementwise = [mean, weight, avgFactor];
-        LossParameter[] box = [none, eps, format, weight, avgFactor];
+        LossParameter[] box = [none, eps, format, validate, weight, avgFactor];
         const LossFamily C = LossFamily.Classification, R = LossFamily.Regression, D = LossFamily.Detection, M = LossFamily.MetricLearning;
 
         LossEntry[] entries =
@@ -123,23 +161,23 @@ public static partial class LossRegistry
                 a => new BalancedL1Loss<T>(a.Reduction(), a.Double("alpha"), a.Double("gamma"), a.Double("beta"))),
 
             new("iou", D, Boxes, "1 − IoU | 1 − IoU² | −ln max(IoU, eps)", "mmdet IoULoss (modes); ultralytics 1 − bbox_iou",
-                [none, Choice("mode", IoULossMode.Linear, "1 − IoU, 1 − IoU² or −ln IoU"), eps, format, convention, weight, avgFactor],
-                a => new IoULoss<T>(a.Reduction(), a.Choice<IoULossMode>("mode"), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"))),
+                [none, Choice("mode", IoULossMode.Linear, "1 − IoU, 1 − IoU² or −ln IoU"), eps, format, validate, convention, weight, avgFactor],
+                a => new IoULoss<T>(a.Reduction(), a.Choice<IoULossMode>("mode"), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"), a.Bool("validate"))),
             new("giou", D, Boxes, "1 − IoU + (C − U)/C", "torchvision.ops.generalized_box_iou_loss", [.. box, convention],
-                a => new GIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"))),
+                a => new GIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"), a.Bool("validate"))),
             new("diou", D, Boxes, "1 − IoU + ρ²/c²", "torchvision.ops.distance_box_iou_loss", [.. box, convention],
-                a => new DIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"))),
+                a => new DIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"), a.Bool("validate"))),
             new("ciou", D, Boxes, "1 − IoU + ρ²/c² + α·v, v = (4/π²)(atan(w_g/h_g) − atan(w/h))², α constant", "torchvision.ops.complete_box_iou_loss",
                 [.. box, convention],
-                a => new CIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"))),
+                a => new CIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Choice<BoxLossConvention>("convention"), a.Bool("validate"))),
             new("eiou", D, Boxes, "1 − IoU + ρ²/c² + (w − w_g)²/C_w² + (h − h_g)²/C_h² (Efficient IoU)", "(none) Zhang et al. 2022", box,
-                a => new EfficientIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"))),
+                a => new EfficientIoULoss<T>(a.Reduction(), a.Double("eps"), a.Choice<BoxFormat>("format"), a.Bool("validate"))),
             new("siou", D, Boxes, "1 − clamp(IoU − (Δ + Ω)/2, −1, 1) (angle, distance, shape costs)", "mmdet SIoULoss",
                 [.. box, Bool("neg_gamma", false, "mmdetection's neg_gamma")],
-                a => new SIoULoss<T>(a.Reduction(), a.Double("eps"), a.Bool("neg_gamma"), a.Choice<BoxFormat>("format"))),
+                a => new SIoULoss<T>(a.Reduction(), a.Double("eps"), a.Bool("neg_gamma"), a.Choice<BoxFormat>("format"), a.Bool("validate"))),
             new("extended_iou", D, Boxes, "smooth-L1 of 1 − inter'/union (extended intersection)", "mmdet EIoULoss",
                 [.. box, Double("smooth_point", 0.1, "where the smooth part ends", 0, minExclusive: true)],
-                a => new ExtendedIoULoss<T>(a.Reduction(), a.Double("eps"), a.Double("smooth_point"), a.Choice<BoxFormat>("format"))),
+                a => new ExtendedIoULoss<T>(a.Reduction(), a.Double("eps"), a.Double("smooth_point"), a.Choice<BoxFormat>("format"), a.Bool("validate"))),
             new("sigmoid_focal", D, Elementwise,
                 "α_t·(1 − p_t)^γ·BCE(x, t), p = σ(x), p_t = p·t + (1 − p)(1 − t), α_t = α·t + (1 − α)(1 − t) (α < 0: 1)",
                 "torchvision.ops.sigmoid_focal_loss",

@@ -1,4 +1,5 @@
 using LossKit.Detection;
+using LossKit.Registry;
 using LossKit.Tests.Infrastructure;
 using Xunit.Sdk;
 
@@ -10,18 +11,18 @@ namespace LossKit.Tests.Detection;
 /// </summary>
 public class BoxLossGradientTests
 {
-    /// <summary>Every box loss and convention: (loss kind, convention).</summary>
+    /// <summary>Every box loss and convention: (registry spec, convention).</summary>
     public static readonly (string Kind, BoxLossConvention Convention)[] Configurations =
     [
-        ("iou-linear", BoxLossConvention.Torchvision), ("iou-square", BoxLossConvention.Torchvision), ("iou-log", BoxLossConvention.Torchvision),
-        ("iou-linear", BoxLossConvention.MMDetection), ("iou-square", BoxLossConvention.MMDetection), ("iou-log", BoxLossConvention.MMDetection),
-        ("iou-linear", BoxLossConvention.Ultralytics),
+        ("iou mode=linear", BoxLossConvention.Torchvision), ("iou mode=square", BoxLossConvention.Torchvision), ("iou mode=log", BoxLossConvention.Torchvision),
+        ("iou mode=linear", BoxLossConvention.MMDetection), ("iou mode=square", BoxLossConvention.MMDetection), ("iou mode=log", BoxLossConvention.MMDetection),
+        ("iou mode=linear", BoxLossConvention.Ultralytics),
         ("giou", BoxLossConvention.Torchvision), ("giou", BoxLossConvention.MMDetection), ("giou", BoxLossConvention.Ultralytics),
         ("diou", BoxLossConvention.Torchvision), ("diou", BoxLossConvention.MMDetection), ("diou", BoxLossConvention.Ultralytics),
         ("ciou", BoxLossConvention.Torchvision), ("ciou", BoxLossConvention.MMDetection), ("ciou", BoxLossConvention.Ultralytics),
         ("eiou", BoxLossConvention.Torchvision),
-        ("siou", BoxLossConvention.MMDetection), ("siou-neg-gamma", BoxLossConvention.MMDetection),
-        ("extended-iou", BoxLossConvention.MMDetection),
+        ("siou", BoxLossConvention.MMDetection), ("siou neg_gamma=true", BoxLossConvention.MMDetection),
+        ("extended_iou", BoxLossConvention.MMDetection),
     ];
 
     public static TheoryData<string, BoxLossConvention, BoxFormat> Cases()
@@ -38,25 +39,21 @@ public class BoxLossGradientTests
         return data;
     }
 
-    /// <summary>Builds a box loss by kind (eps 1e-7, mmdetection's config eps 1e-6 for its own losses).</summary>
+    /// <summary>
+    /// Builds a box loss from its registry spec (eps 1e-7, mmdetection's config eps 1e-6 for its own losses); the
+    /// convention is set where the entry has one (the losses of one library have theirs built in).
+    /// </summary>
     public static BoxRegressionLoss<T> Make<T>(string kind, BoxLossConvention convention, BoxFormat format, Reduction reduction = Reduction.None, bool validate = false)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        double eps = convention == BoxLossConvention.MMDetection ? 1e-6 : 1e-7;
-        return kind switch
+        LossArguments args = LossRegistry.Parse(kind).Set("reduction", reduction).Set("format", format).Set("validate", validate)
+            .Set("eps", convention == BoxLossConvention.MMDetection ? 1e-6 : 1e-7);
+        if (args.Entry.Parameter("convention") is not null)
         {
-            "iou-linear" => new IoULoss<T>(reduction, IoULossMode.Linear, eps, format, convention, validate),
-            "iou-square" => new IoULoss<T>(reduction, IoULossMode.Square, eps, format, convention, validate),
-            "iou-log" => new IoULoss<T>(reduction, IoULossMode.Log, eps, format, convention, validate),
-            "giou" => new GIoULoss<T>(reduction, eps, format, convention, validate),
-            "diou" => new DIoULoss<T>(reduction, eps, format, convention, validate),
-            "ciou" => new CIoULoss<T>(reduction, eps, format, convention, validate),
-            "eiou" => new EfficientIoULoss<T>(reduction, eps, format, validate),
-            "siou" => new SIoULoss<T>(reduction, eps, false, format, validate),
-            "siou-neg-gamma" => new SIoULoss<T>(reduction, eps, true, format, validate),
-            "extended-iou" => new ExtendedIoULoss<T>(reduction, eps, 0.1, format, validate),
-            _ => throw new ArgumentException(kind, nameof(kind)),
-        };
+            args.Set("convention", convention);
+        }
+
+        return (BoxRegressionLoss<T>)args.Entry.Create<T>(args);
     }
 
     /// <summary>
