@@ -77,30 +77,7 @@ public class RegistryEvalTests
     private static int Check<T>(Case c)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        LossEntry entry = LossRegistry.Get(c.Entry);
-        string loss = c.Json["loss"]!.GetValue<string>();
-        LossArguments args;
-        if (c.Convenience is { } convenience)
-        {
-            args = entry.Arguments().Set("reduction", Enum.Parse<Reduction>(c.Json["params"]!["reduction"]!.GetValue<string>(), ignoreCase: true));
-            foreach ((string name, object value) in convenience(c.Json["params"]!.AsObject()))
-            {
-                args.Set(name, value);
-            }
-        }
-        else
-        {
-            var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(c.Json["params"]!.ToJsonString())!;
-            args = GoldenEntries.Arguments(loss, parameters, name => c.Json[name] is JsonNode v ? Data(v) : null);
-        }
-
-        var inputs = new Dictionary<string, LayoutTensor<T>>();
-        foreach (LayoutInput input in entry.Layout.Inputs)
-        {
-            JsonNode t = c.Json[input.Name] ?? throw new InvalidDataException($"{c.Name}: no '{input.Name}'");
-            inputs[input.Name] = new LayoutTensor<T>(input.Name, Shape(t), Array.ConvertAll(Data(t), T.CreateTruncating));
-        }
-
+        (LossEntry entry, LossArguments args, Dictionary<string, LayoutTensor<T>> inputs) = Bind<T>(c);
         LossEvaluation<T> result = entry.Evaluate(args, inputs);
         double tolerance = Tolerance.For<T>();
         double[] expectedValue = Data(c.Json["value"]!);
@@ -139,6 +116,61 @@ public class RegistryEvalTests
         }
 
         return compared;
+    }
+
+    /// <summary>The entry, its arguments and its named inputs for a golden case.</summary>
+    private static (LossEntry Entry, LossArguments Args, Dictionary<string, LayoutTensor<T>> Inputs) Bind<T>(Case c)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        LossEntry entry = LossRegistry.Get(c.Entry);
+        string loss = c.Json["loss"]!.GetValue<string>();
+        LossArguments args;
+        if (c.Convenience is { } convenience)
+        {
+            args = entry.Arguments().Set("reduction", Enum.Parse<Reduction>(c.Json["params"]!["reduction"]!.GetValue<string>(), ignoreCase: true));
+            foreach ((string name, object value) in convenience(c.Json["params"]!.AsObject()))
+            {
+                args.Set(name, value);
+            }
+        }
+        else
+        {
+            var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(c.Json["params"]!.ToJsonString())!;
+            args = GoldenEntries.Arguments(loss, parameters, name => c.Json[name] is JsonNode v ? Data(v) : null);
+        }
+
+        var inputs = new Dictionary<string, LayoutTensor<T>>();
+        foreach (LayoutInput input in entry.Layout.Inputs)
+        {
+            JsonNode t = c.Json[input.Name] ?? throw new InvalidDataException($"{c.Name}: no '{input.Name}'");
+            inputs[input.Name] = new LayoutTensor<T>(input.Name, Shape(t), Array.ConvertAll(Data(t), T.CreateTruncating));
+        }
+
+        return (entry, args, inputs);
+    }
+
+    /// <summary>A loss bound by its layout allocates nothing per call once warm (the benchmark path).</summary>
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void BoundLoss_AllocatesNothingPerCall(string id)
+    {
+        Case c = Cases.Value.Where(x => x.Entry == id).MaxBy(x => x.Json["input"]!["data"]!.AsArray().Count)!;
+        (LossEntry entry, LossArguments args, Dictionary<string, LayoutTensor<double>> inputs) = Bind<double>(c);
+        BoundLoss<double> bound = entry.Layout.Bind(entry.Create<double>(args), args, inputs);
+        for (int i = 0; i < 3; i++)
+        {
+            bound.Forward();
+            bound.ForwardBackward();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            bound.Forward();
+            bound.ForwardBackward();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     private static int[] Shape(JsonNode t) => [.. t["shape"]!.AsArray().Select(d => d!.GetValue<int>())];
