@@ -469,6 +469,32 @@ def gen_margin_family(col, L):
                 add("extreme_" + kind, x, signs(12), red)
 
 
+def gen_soft_margin(col):
+    """torch.nn.SoftMarginLoss, ln(1 + e^(−y·x)). PyTorch 1.13 computes log1p(exp(−y·x)), which overflows to ∞ (and a
+    NaN gradient) once −y·x passes ~88 (float) / ~709 (double); the extreme cases use the same function written
+    without the overflow, F.softplus(z) with z = −y·x (exact here: the extreme logits give z ∈ {0, ±3, ±1e4}, and
+    softplus is z itself above 20 only where e^(−z) is below double rounding of z)."""
+    L = "soft_margin"
+
+    def add(tag, x, y, red, fn_elem):
+        name = "%s/%s/%s/len=%d" % (L, tag, red, x.numel())
+        col.add(name, L, {"reduction": red}, lambda x, t, w, pw: reduce(fn_elem(x, t), red), x, y)
+
+    torch_form = lambda x, y: F.soft_margin_loss(x, y, reduction="none")
+    stable_form = lambda x, y: F.softplus(-y * x)
+    for i, n in enumerate(LENGTHS):
+        for red in sweep_reductions(i, n, FULL_LENGTHS):
+            add("sweep", randn(n, scale=3.0), signs(n), red, torch_form)
+    for red in REDUCTIONS:
+        y = signs(4, 5)
+        x = randn(4, 5, scale=3.0)
+        name = "%s/2d/%s/shape=4x5" % (L, red)
+        col.add(name, L, {"reduction": red}, lambda x, t, w, pw, red=red: reduce(torch_form(x, t), red), x, y)
+    for kind in ("signs", "mixed"):
+        for red in REDUCTIONS:
+            add("extreme_" + kind, extreme_logits(1, 12, kind).reshape(-1), signs(12), red, stable_form)
+
+
 def gen_hinge_embedding(col):
     L = "hinge_embedding"
 
@@ -651,6 +677,10 @@ def main():
 
     reg = Collector()
     gen_all_regression(reg)
+
+    # Losses added after the first release draw from the generator after every earlier case, so that adding one
+    # leaves the earlier golden values as they were.
+    gen_soft_margin(cls)
 
     outputs = [("classification.json", cls.cases), ("regression.json", reg.cases)]
     for fname, cases in outputs:

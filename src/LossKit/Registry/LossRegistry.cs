@@ -146,6 +146,7 @@ public static partial class LossRegistry
                 [mean, Int("p", 1, "exponent, 1 or 2", 1, 2), Double("margin", 1, "margin"), Vector("weight", "per-class weight"), avgFactor],
                 a => new MultiMarginLoss<T>(a.Reduction(), a.Int("p"), a.Double("margin"), a.Vector<T>("weight"))),
             new("exponential", C, Elementwise, "e^(−y·f), y = ±1", "(none) torch.exp(−y·f) (AdaBoost)", elementwise, a => new ExponentialLoss<T>(a.Reduction())),
+            new("soft_margin", C, Elementwise, "ln(1 + e^(−y·x)), y = ±1", "torch.nn.SoftMarginLoss", elementwise, a => new SoftMarginLoss<T>(a.Reduction())),
 
             new("l1", R, Elementwise, "|x − y|", "torch.nn.L1Loss", elementwise, a => new L1Loss<T>(a.Reduction())),
             new("mse", R, Elementwise, "(x − y)²", "torch.nn.MSELoss", elementwise, a => new MseLoss<T>(a.Reduction())),

@@ -102,7 +102,7 @@ public static class Scenarios
             input = LogSoftmaxRows(Normal(rng, n, 2.0), cols);
             target = v.LogTarget ? LogSoftmaxRows(Normal(rng, n, 2.0), cols) : ProbabilityRows(rng, rows, cols);
         }
-        else if (Is(typeof(HingeLoss<>)) || Is(typeof(SquaredHingeLoss<>)) || Is(typeof(ExponentialLoss<>)))
+        else if (Is(typeof(HingeLoss<>)) || Is(typeof(SquaredHingeLoss<>)) || Is(typeof(ExponentialLoss<>)) || Is(typeof(SoftMarginLoss<>)))
         {
             target = Signs(rng, n);
             for (int i = 0; i < n; i++)
@@ -111,7 +111,7 @@ public static class Scenarios
                 {
                     input[i] = F(NormalOne(rng) * 2.0);
                 }
-                while (!Is(typeof(ExponentialLoss<>)) && Math.Abs(1 - target[i] * input[i]) < KinkGap);
+                while ((Is(typeof(HingeLoss<>)) || Is(typeof(SquaredHingeLoss<>))) && Math.Abs(1 - target[i] * input[i]) < KinkGap);
             }
         }
         else if (Is(typeof(HingeEmbeddingLoss<>)))

@@ -161,7 +161,7 @@ public static class Variants
                     yield return new Variant("bce_with_logits", r) { Weight = w, PosWeight = pw };
                 }
 
-                foreach (string loss in new[] { "hinge", "squared_hinge", "exponential", "l1", "mse" })
+                foreach (string loss in new[] { "hinge", "squared_hinge", "exponential", "soft_margin", "l1", "mse" })
                 {
                     yield return new Variant(loss, r) { Weight = w };
                 }
