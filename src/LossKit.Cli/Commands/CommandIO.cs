@@ -16,7 +16,8 @@ internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter 
 
     /// <summary>
     /// Runs a command body: user errors (<see cref="CliException"/>, the library's <see cref="ArgumentException"/>s,
-    /// I/O failures) become one "error: ..." line on stderr and exit code 1 — never a stack trace.
+    /// I/O failures such as a full disk under stdout) become one "error: ..." line on stderr and exit code 1 — never a
+    /// stack trace. <see cref="Program"/> runs every verb (and the help) inside one, so no verb can miss it.
     /// </summary>
     public int Guard(Func<int> body, string? context = null)
     {
@@ -36,11 +37,26 @@ internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter 
         {
             Fail(e.Message);
         }
+        catch (OutOfMemoryException)
+        {
+            Fail((context is null ? "" : context + ": ") + "not enough memory for this input");
+        }
 
         return 1;
     }
 
-    public void Fail(string message) => Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+    /// <summary>Writes one "error: ..." line; when stderr itself cannot be written there is nowhere left to say so.</summary>
+    public void Fail(string message)
+    {
+        try
+        {
+            Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+        }
+        catch (IOException)
+        {
+            // stderr is gone too (closed pipe, full disk): the exit code still says it failed.
+        }
+    }
 
     /// <summary>The library's message on one line, without .NET's "(Parameter 'x')" / "Actual value was" suffixes.</summary>
     public static string CleanMessage(ArgumentException e)
