@@ -25,25 +25,24 @@ internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter 
         {
             return body();
         }
-        catch (CliException e)
+        catch (Exception e) when (Message(e is AggregateException a ? a.Flatten().InnerExceptions[0] : e, context) is { } message)
         {
-            Fail(e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            Fail((context is null ? "" : context + ": ") + CleanMessage(e));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
-        {
-            Fail(e.Message);
-        }
-        catch (OutOfMemoryException)
-        {
-            Fail((context is null ? "" : context + ": ") + "not enough memory for this input");
+            // A parallel loop (simulate, lab) wraps its workers' exceptions: the first one says what went wrong.
+            Fail(message);
         }
 
         return 1;
     }
+
+    /// <summary>The one-line message for an error the user can act on; null for a bug (which keeps its stack trace).</summary>
+    private static string? Message(Exception e, string? context) => e switch
+    {
+        CliException => e.Message,
+        ArgumentException a => (context is null ? "" : context + ": ") + CleanMessage(a),
+        IOException or UnauthorizedAccessException or System.Security.SecurityException => e.Message,
+        OutOfMemoryException => (context is null ? "" : context + ": ") + "not enough memory for this input",
+        _ => null,
+    };
 
     /// <summary>Writes one "error: ..." line; when stderr itself cannot be written there is nowhere left to say so.</summary>
     public void Fail(string message)

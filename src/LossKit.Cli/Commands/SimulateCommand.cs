@@ -37,7 +37,7 @@ internal static class SimulateCommand
             {
                 Points = parse.GetValue(points),
                 Seed = parse.GetValue(seed),
-                Iterations = Positive(parse.GetValue(iterations), "--iterations"),
+                Iterations = Iterations(parse.GetValue(iterations)),
                 Losses = ParseList(parse.GetValue(losses)!, "--losses"),
                 Float32 = ParseDtype(parse.GetValue(dtype)!) == "float32",
             };
@@ -128,6 +128,12 @@ internal static class SimulateCommand
         };
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
+
+    /// <summary>The error curves hold E(0) … E(T) in one array each, so T + 1 must be an array length.</summary>
+    internal static int Iterations(int value) =>
+        Positive(value, "--iterations") < Array.MaxLength
+            ? value
+            : throw new CliException($"--iterations must be less than {Array.MaxLength.ToString("N0", CultureInfo.InvariantCulture)} (one error value per iteration in one array), got {value}");
 
     internal static int Positive(int value, string name) =>
         value > 0 ? value : throw new CliException($"{name} must be a positive integer, got {value}");

@@ -54,6 +54,27 @@ public class CliHygieneTests
         Assert.False(File.Exists(dir.File("s.csv")));
     }
 
+    [Fact]
+    public void Simulate_TooManyIterations_IsOneErrorLine()
+    {
+        using var dir = new CliRunner.TempDir();
+        CliRunner.Result r = CliRunner.Run("simulate", "--points", "1", "--iterations", "2147483647", "--quiet", "--csv", dir.File("s.csv"), "--svg", dir.File("s.svg"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith("error: --iterations must be less than", Assert.Single(r.ErrorLines));
+    }
+
+    [Fact]
+    public void Guard_UnwrapsAParallelLoopsException()
+    {
+        var stderr = new StringWriter();
+        var io = new LossKit.Cli.Commands.CommandIO(new StringReader(""), new StringWriter(), stderr);
+        int code = io.Guard(() => throw new AggregateException(new LossKit.Cli.Commands.CliException("bad block"), new OutOfMemoryException()));
+        Assert.Equal(1, code);
+        Assert.Equal("error: bad block", stderr.ToString().TrimEnd());
+        // A bug is not dressed up as a user error: it keeps its exception (and stack trace).
+        Assert.Throws<AggregateException>(() => io.Guard(() => throw new AggregateException(new InvalidOperationException("a bug"))));
+    }
+
     [Theory]
     [InlineData("simulate", ",")]
     [InlineData("simulate", " , ,")]
