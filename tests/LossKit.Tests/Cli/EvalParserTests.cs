@@ -112,7 +112,7 @@ public class EvalParserTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(3, doc.Inputs.Count);
 
-        // The values themselves are 3 × 250,000 doubles (6 MB of an 18 MB document); the rest is reading.
+        // The values themselves are 3 × 250,000 doubles (6 MB of a 16 MB document); the rest is reading.
         Assert.True(allocated <= 2 * utf8, $"parsing a {utf8:N0}-byte document allocated {allocated:N0} bytes");
     }
 
