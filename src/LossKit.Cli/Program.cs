@@ -17,7 +17,7 @@ public static class Program
     {
         var io = new CommandIO(stdin, stdout, stderr);
         var root = new RootCommand("losskit: loss functions with exact gradients — catalog, evaluation, plots, the DIoU simulation and the loss lab.");
-        root.Subcommands.Add(ListCommand.Create(stdout));
+        root.Subcommands.Add(ListCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));
         root.Subcommands.Add(PlotCommand.Create(io));
         root.Subcommands.Add(SimulateCommand.Create(io));
@@ -31,7 +31,9 @@ public static class Program
             return 2;
         }
 
+        // Every verb, and the help, under one error guard: a failure writing the output (a full disk, a closed pipe) is
+        // one error line like any other, whichever verb hit it.
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-        return parse.Invoke(config);
+        return io.Guard(() => parse.Invoke(config));
     }
 }

@@ -87,7 +87,7 @@ internal static class BenchCommand
             table.AddRow(Markup.Escape(name), $"{f:F3}", $"{fb:F3}", gbps);
         }
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(io.Out) });
+        IAnsiConsole console = CommandIO.Console(io.Out);
         console.Profile.Width = Math.Max(console.Profile.Width, 140);
         console.Write(table);
         if (bandwidth is double bw)
@@ -132,7 +132,7 @@ internal static class BenchCommand
             table.AddRow([.. cells]);
         }
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(io.Out) });
+        IAnsiConsole console = CommandIO.Console(io.Out);
         console.Profile.Width = Math.Max(console.Profile.Width, 140);
         console.Write(table);
         if (jsonPath is not null)

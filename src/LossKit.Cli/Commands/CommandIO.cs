@@ -16,7 +16,8 @@ internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter 
 
     /// <summary>
     /// Runs a command body: user errors (<see cref="CliException"/>, the library's <see cref="ArgumentException"/>s,
-    /// I/O failures) become one "error: ..." line on stderr and exit code 1 — never a stack trace.
+    /// I/O failures such as a full disk under stdout) become one "error: ..." line on stderr and exit code 1 — never a
+    /// stack trace. <see cref="Program"/> runs every verb (and the help) inside one, so no verb can miss it.
     /// </summary>
     public int Guard(Func<int> body, string? context = null)
     {
@@ -24,23 +25,37 @@ internal sealed class CommandIO(TextReader stdin, TextWriter stdout, TextWriter 
         {
             return body();
         }
-        catch (CliException e)
+        catch (Exception e) when (Message(e is AggregateException a ? a.Flatten().InnerExceptions[0] : e, context) is { } message)
         {
-            Fail(e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            Fail((context is null ? "" : context + ": ") + CleanMessage(e));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
-        {
-            Fail(e.Message);
+            // A parallel loop (simulate, lab) wraps its workers' exceptions: the first one says what went wrong.
+            Fail(message);
         }
 
         return 1;
     }
 
-    public void Fail(string message) => Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+    /// <summary>The one-line message for an error the user can act on; null for a bug (which keeps its stack trace).</summary>
+    private static string? Message(Exception e, string? context) => e switch
+    {
+        CliException => e.Message,
+        ArgumentException a => (context is null ? "" : context + ": ") + CleanMessage(a),
+        IOException or UnauthorizedAccessException or System.Security.SecurityException => e.Message,
+        OutOfMemoryException => (context is null ? "" : context + ": ") + "not enough memory for this input",
+        _ => null,
+    };
+
+    /// <summary>Writes one "error: ..." line; when stderr itself cannot be written there is nowhere left to say so.</summary>
+    public void Fail(string message)
+    {
+        try
+        {
+            Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+        }
+        catch (IOException)
+        {
+            // stderr is gone too (closed pipe, full disk): the exit code still says it failed.
+        }
+    }
 
     /// <summary>The library's message on one line, without .NET's "(Parameter 'x')" / "Actual value was" suffixes.</summary>
     public static string CleanMessage(ArgumentException e)

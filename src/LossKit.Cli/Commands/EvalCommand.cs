@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
+using System.Text;
 using LossKit.Cli.Eval;
 using LossKit.Registry;
 
@@ -25,15 +27,15 @@ internal static class EvalCommand
         command.SetAction(parse => io.Guard(() =>
         {
             string path = parse.GetValue(file)!;
-            string json = path == "-" ? io.In.ReadToEnd() : ReadFile(path);
-            string result = Evaluate(json, parse.GetValue(dtype));
+            EvalDocument doc = path == "-" ? EvalDocument.Parse(io.In.ReadToEnd()) : ParseFile(path);
             if (parse.GetValue(output) is { } outPath)
             {
-                File.WriteAllText(outPath, result);
+                // Opened only once the result is computed: a failed evaluation leaves no file behind.
+                Evaluate(doc, parse.GetValue(dtype), () => new StreamWriter(outPath, append: false, new UTF8Encoding(false)));
             }
             else
             {
-                io.Out.Write(result);
+                Evaluate(doc, parse.GetValue(dtype), () => new NonClosing(io.Out));
             }
 
             return 0;
@@ -44,7 +46,17 @@ internal static class EvalCommand
     /// <summary>Evaluates a document and returns the result JSON (throws <see cref="CliException"/> / ArgumentException).</summary>
     public static string Evaluate(string json, string? dtypeOption)
     {
-        EvalDocument doc = EvalDocument.Parse(json);
+        var result = new StringWriter();
+        Evaluate(EvalDocument.Parse(json), dtypeOption, () => new NonClosing(result));
+        return result.ToString();
+    }
+
+    /// <summary>
+    /// Evaluates a parsed document and streams the result JSON to the writer <paramref name="open"/> gives (opened after
+    /// the evaluation succeeds, disposed after writing).
+    /// </summary>
+    private static void Evaluate(EvalDocument doc, string? dtypeOption, Func<TextWriter> open)
+    {
         LossEntry spec = LossRegistry.TryGet(doc.Loss, out LossEntry? found)
             ? found
             : throw new CliException($"unknown loss '{doc.Loss}' (known: {string.Join(", ", LossRegistry.Entries.Select(e => e.Id))})");
@@ -54,17 +66,48 @@ internal static class EvalCommand
             "float32" or "float" => "float32",
             string other => throw new CliException($"unknown dtype '{other}' (known: float64, float32)"),
         };
+        if (dtype == "float32")
+        {
+            EvalResult<float> result = Run<float>(doc, spec);
+            using TextWriter writer = open();
+            JsonStreamOut.Write(writer, spec.Id, dtype, result);
+        }
+        else
+        {
+            EvalResult<double> result = Run<double>(doc, spec);
+            using TextWriter writer = open();
+            JsonStreamOut.Write(writer, spec.Id, dtype, result);
+        }
+    }
+
+    private static EvalResult<T> Run<T>(EvalDocument doc, LossEntry spec)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
         try
         {
-            return dtype == "float32"
-                ? JsonOut.Write(spec.Id, dtype, Evaluator.Run<float>(doc, spec))
-                : JsonOut.Write(spec.Id, dtype, Evaluator.Run<double>(doc, spec));
+            return Evaluator.Run<T>(doc, spec);
         }
         catch (ArgumentException e)
         {
             // The library validates values (targets in range, weights' lengths, hyper-parameters): keep its message.
             throw new CliException($"loss '{spec.Id}': {SnakeCaseNames(CommandIO.CleanMessage(e), spec)}");
         }
+    }
+
+    /// <summary>A writer over one the caller owns (stdout): disposing it flushes, and leaves the target open.</summary>
+    private sealed class NonClosing(TextWriter target) : TextWriter
+    {
+        public override Encoding Encoding => target.Encoding;
+
+        public override void Write(char value) => target.Write(value);
+
+        public override void Write(char[] buffer, int index, int count) => target.Write(buffer, index, count);
+
+        public override void Write(ReadOnlySpan<char> buffer) => target.Write(buffer);
+
+        public override void Write(string? value) => target.Write(value);
+
+        protected override void Dispose(bool disposing) => target.Flush();
     }
 
     /// <summary>The library names its arguments in camelCase (labelSmoothing); the document uses PyTorch's snake_case.</summary>
@@ -80,13 +123,42 @@ internal static class EvalCommand
         return message;
     }
 
-    private static string ReadFile(string path)
+    /// <summary>Documents at least this large are collected as soon as they are parsed.</summary>
+    private const int LargeDocument = 16 << 20;
+
+    private static EvalDocument ParseFile(string path)
+    {
+        EvalDocument doc = ParseFile(path, out int length);
+        if (length >= LargeDocument)
+        {
+            // The text is garbage now and about as large as the copies evaluation is about to make: give it back
+            // before they are allocated, so the peak holds the arrays and not the text as well.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+
+        return doc;
+    }
+
+    /// <summary>Reads and parses; not inlined, so no reference to the text outlives this frame (even unoptimized).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static EvalDocument ParseFile(string path, out int length)
+    {
+        byte[] utf8 = ReadFile(path);
+        length = utf8.Length;
+        return EvalDocument.Parse(utf8);
+    }
+
+    /// <summary>The document's bytes, UTF-8 (what the parser reads); a UTF-16 or UTF-32 file (byte-order mark) is converted.</summary>
+    private static byte[] ReadFile(string path)
     {
         if (!File.Exists(path))
         {
             throw new CliException($"document '{path}' not found");
         }
 
-        return File.ReadAllText(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        return bytes is [0xFE, 0xFF, ..] or [0xFF, 0xFE, ..] or [0, 0, 0xFE, 0xFF, ..]
+            ? Encoding.UTF8.GetBytes(File.ReadAllText(path))
+            : bytes;
     }
 }

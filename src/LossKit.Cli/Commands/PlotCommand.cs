@@ -29,7 +29,7 @@ internal static class PlotCommand
         command.SetAction(parse => io.Guard(() =>
         {
             string which = parse.GetValue(kind)!.ToLowerInvariant();
-            string[]? subset = parse.GetValue(losses) is { } s ? SimulateCommand.ParseList(s) : null;
+            string[]? subset = parse.GetValue(losses) is { } s ? SimulateCommand.ParseList(s, "--losses") : null;
             Figure figure = which switch
             {
                 "focal" => LossCurves.Focal(ParseNumbers(parse.GetValue(gammas)!, "--gamma"), parse.GetValue(alpha), parse.GetValue(logY)),

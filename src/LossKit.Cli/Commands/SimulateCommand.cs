@@ -32,12 +32,13 @@ internal static class SimulateCommand
         };
         command.SetAction(parse => io.Guard(() =>
         {
+            DiouSimulation.CheckPoints(parse.GetValue(points));
             var config = new SimulationConfig
             {
-                Points = Positive(parse.GetValue(points), "--points"),
+                Points = parse.GetValue(points),
                 Seed = parse.GetValue(seed),
-                Iterations = Positive(parse.GetValue(iterations), "--iterations"),
-                Losses = ParseList(parse.GetValue(losses)!),
+                Iterations = Iterations(parse.GetValue(iterations)),
+                Losses = ParseList(parse.GetValue(losses)!, "--losses"),
                 Float32 = ParseDtype(parse.GetValue(dtype)!) == "float32",
             };
             DiouSimulation.CheckLosses(config.Losses);
@@ -128,9 +129,23 @@ internal static class SimulateCommand
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
 
+    /// <summary>The error curves hold E(0) … E(T) in one array each, so T + 1 must be an array length.</summary>
+    internal static int Iterations(int value) =>
+        Positive(value, "--iterations") < Array.MaxLength
+            ? value
+            : throw new CliException($"--iterations must be less than {Array.MaxLength.ToString("N0", CultureInfo.InvariantCulture)} (one error value per iteration in one array), got {value}");
+
     internal static int Positive(int value, string name) =>
         value > 0 ? value : throw new CliException($"{name} must be a positive integer, got {value}");
 
+    /// <summary>A comma-separated list of names, lower-cased; an empty list is an error naming <paramref name="option"/>.</summary>
+    internal static string[] ParseList(string s, string option)
+    {
+        string[] names = ParseList(s);
+        return names.Length > 0 ? names : throw new CliException($"{option} needs at least one loss name, got '{s}'");
+    }
+
+    /// <summary>A comma-separated list of names, lower-cased; may be empty.</summary>
     internal static string[] ParseList(string s) =>
         [.. s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => x.ToLowerInvariant())];
 

@@ -67,6 +67,11 @@ internal static class DiouSimulation
 {
     public const int CasesPerPoint = 343;
 
+    /// <summary>
+    /// Most anchor centres: the cases' coordinates (4 per case) sit in one array, whose length is an <c>int</c>.
+    /// </summary>
+    public const int MaxPoints = int.MaxValue / (4 * CasesPerPoint);
+
     public static readonly string[] AllLosses = ["iou", "giou", "diou", "ciou", "eiou", "siou"];
 
     /// <summary>Losses <c>--losses</c> accepts: the defaults and SIoU with mmdetection's default sign of γ.</summary>
@@ -104,9 +109,27 @@ internal static class DiouSimulation
         }
     }
 
+    /// <summary>Throws the "--points" error unless 1 ≤ <paramref name="points"/> ≤ <see cref="MaxPoints"/>.</summary>
+    public static void CheckPoints(int points)
+    {
+        string got = points.ToString(CultureInfo.InvariantCulture);
+        if (points < 1)
+        {
+            throw new Commands.CliException($"--points must be a positive integer, got {got}");
+        }
+
+        if (points > MaxPoints)
+        {
+            throw new Commands.CliException(
+                $"--points must be at most {MaxPoints.ToString("N0", CultureInfo.InvariantCulture)} ({CasesPerPoint} cases each, " +
+                $"4 coordinates per case in one array), got {got}");
+        }
+    }
+
     /// <summary>Builds the cases (anchors and targets in cxcywh) and the anchor centres.</summary>
     public static (double[] Anchors, double[] Targets, double[] PointX, double[] PointY) BuildCases(int points, int seed)
     {
+        CheckPoints(points);
         var rng = new Random(seed);
         int n = points * CasesPerPoint;
         var anchors = new double[4 * n];
