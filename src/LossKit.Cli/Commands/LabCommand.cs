@@ -163,7 +163,7 @@ internal static class LabCommand
         }
 
         var chosen = new List<IExperiment>();
-        foreach (string part in SimulateCommand.ParseList(only))
+        foreach (string part in SimulateCommand.ParseList(only, "--only"))
         {
             IExperiment? e = int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) && k >= 1 && k <= all.Length
                 ? all[k - 1]

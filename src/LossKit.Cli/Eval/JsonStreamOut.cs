@@ -3,9 +3,10 @@ using System.Numerics;
 namespace LossKit.Cli.Eval;
 
 /// <summary>
-/// Writes eval results as <see cref="JsonOut"/> lays them out (objects indented, number arrays on one line, numbers in
-/// shortest round-trip form, NaN and ±∞ as strings), straight to a <see cref="TextWriter"/> through a small buffer: a
-/// gradient of millions of elements never exists as one string.
+/// Writes eval results as JSON (objects indented, number arrays on one line, numbers in shortest round-trip form for
+/// the dtype, and NaN and ±∞, which JSON cannot spell, as the strings "NaN", "Infinity", "-Infinity", which eval also
+/// reads), straight to a <see cref="TextWriter"/> through a small buffer: a gradient of millions of elements never
+/// exists as one string.
 /// </summary>
 internal sealed class JsonStreamOut
 {
@@ -61,13 +62,13 @@ internal sealed class JsonStreamOut
         Append("]}");
     }
 
-    /// <summary>As <see cref="JsonOut.Number{T}"/>, formatted into the buffer.</summary>
+    /// <summary>A number in shortest round-trip form, formatted into the buffer; NaN and ±∞ as strings.</summary>
     private void Number<T>(T v)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!T.IsFinite(v))
         {
-            Append(JsonOut.Number(v));
+            Append(T.IsNaN(v) ? "\"NaN\"" : T.IsNegative(v) ? "\"-Infinity\"" : "\"Infinity\"");
             return;
         }
 
