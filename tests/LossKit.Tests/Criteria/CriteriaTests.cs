@@ -598,46 +598,9 @@ public class CriteriaThreadingAndAllocationTests
             ("YOLOv3 ultralytics", () => yoloUltra.ForwardBackward(o[0], o[1], o[2], yoloGt, yoloLabels, yoloCounts, g[0], g[1], g[2], ws)),
         ];
 
-        // Bytes allocated over 5 calls, counted on the calling thread with the kernels kept on it
-        // (MaxDegreeOfParallelism = 1: WorkPool runs the same chunks inline). Process-wide counters also see the test
-        // host's background activity; the threaded path is covered by the benchmarks' --alloc-check in its own process.
-        var report = new List<string>();
-        int original = LossKitSettings.MaxDegreeOfParallelism;
-        try
-        {
-            LossKitSettings.MaxDegreeOfParallelism = 1;
-            foreach ((string name, Action call) in steps)
-            {
-                call();
-                call();
-
-                // Up to three windows of 5 calls; steady state means one of them allocates nothing. A loss that
-                // allocates per call does so in every window; a one-off allocation by the runtime on this thread
-                // (seen twice in full-suite runs, 1,560 B per call in one window, never in the step alone) does not.
-                long fewest = long.MaxValue;
-                for (int window = 0; window < 3 && fewest != 0; window++)
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    for (int i = 0; i < 5; i++)
-                    {
-                        call();
-                    }
-
-                    fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-                }
-
-                if (fewest != 0)
-                {
-                    report.Add($"{name}: {fewest / 5.0} B per call");
-                }
-            }
-        }
-        finally
-        {
-            LossKitSettings.MaxDegreeOfParallelism = original;
-        }
-
-        Assert.True(report.Count == 0, string.Join("; ", report));
+        // Counted on the calling thread with the kernels kept on it; the threaded path is covered by the benchmarks'
+        // --alloc-check in its own process (process-wide counters also see the test host's background activity).
+        SteadyStateAllocation.AssertNone(steps);
         Assert.True(ws.AllocatedBytes > 0);
     }
 }

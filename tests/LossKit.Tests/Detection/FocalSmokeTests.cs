@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using LossKit.Classification;
 using LossKit.Detection;
+using LossKit.Tests.Infrastructure;
 using Xunit;
 
 namespace LossKit.Tests.Detection;
@@ -661,7 +662,7 @@ public class FocalAllocationTests
         var qflNone = new QualityFocalLoss<float>(Reduction.None);
         var dfl = new DistributionFocalLoss<float>();
         var dflNone = new DistributionFocalLoss<float>(Reduction.None);
-        LossKit.Tests.MetricLearning.SteadyStateAllocation.AssertNone(
+        SteadyStateAllocation.AssertNone(
             ("QFL Forward", () => qfl.Forward(x, labels, scores, batch, classes, default, weight, 10.0)),
             ("QFL ForwardBackward", () => qfl.ForwardBackward(x, labels, scores, batch, classes, g)),
             ("QFL Backward", () => qfl.Backward(x, labels, scores, batch, classes, 2f, g, weight)),

@@ -4,6 +4,7 @@ using LossKit.Cli.Commands;
 using LossKit.Layouts;
 using LossKit.Registry;
 using LossKit.Tests.Infrastructure;
+using LossKit.Tests.Internal;
 
 namespace LossKit.Tests.Registry;
 
@@ -12,6 +13,7 @@ namespace LossKit.Tests.Registry;
 /// against the golden values and, where the golden upstream is a scalar or all ones, the golden gradients; and
 /// <c>losskit eval</c>'s output byte for byte against the outputs recorded before the registry existed.
 /// </summary>
+[Collection(GlobalSettingsCollection.Name)]
 public class RegistryEvalTests
 {
     /// <summary>
@@ -157,20 +159,7 @@ public class RegistryEvalTests
         Case c = Cases.Value.Where(x => x.Entry == id).MaxBy(x => x.Json["input"]!["data"]!.AsArray().Count)!;
         (LossEntry entry, LossArguments args, Dictionary<string, LayoutTensor<double>> inputs) = Bind<double>(c);
         BoundLoss<double> bound = entry.Layout.Bind(entry.Create<double>(args), args, inputs);
-        for (int i = 0; i < 3; i++)
-        {
-            bound.Forward();
-            bound.ForwardBackward();
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++)
-        {
-            bound.Forward();
-            bound.ForwardBackward();
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyStateAllocation.AssertNone(("Forward", () => bound.Forward()), ("ForwardBackward", () => bound.ForwardBackward()));
     }
 
     private static int[] Shape(JsonNode t) => [.. t["shape"]!.AsArray().Select(d => d!.GetValue<int>())];

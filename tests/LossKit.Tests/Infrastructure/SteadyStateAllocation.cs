@@ -1,4 +1,4 @@
-namespace LossKit.Tests.MetricLearning;
+namespace LossKit.Tests.Infrastructure;
 
 /// <summary>What a call allocates once warm, counted on the calling thread with the kernels kept on it.</summary>
 /// <remarks>Callers change <see cref="LossKitSettings.MaxDegreeOfParallelism"/>: their classes belong in the
