@@ -23,8 +23,10 @@ namespace LossKit.Detection;
 /// <para>Reduction: default <see cref="Reduction.None"/> (torchvision's default); Mean is the plain mean over all
 /// elements (or Σ/(avgFactor + ε) with mmdetection's avg_factor), Sum the sum. The optional weight multiplies each
 /// element (mmdetection's element weight).</para>
-/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (±1e4 in float and double)
-/// give finite values and gradients, except that for 0 &lt; γ &lt; 1 the gradient is NaN where q = 0 (p saturated
+/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (up to ±Max in float and
+/// double, targets in [0, 1]) give finite values and gradients (the σ'(x) factor multiplies ce before γ, so
+/// ce·γ·q^(γ−1) cannot overflow: at x = −Max, t = 1 the gradient is −α, as torchvision's; at x = +Max, t = 0 it is
+/// 1 − α where torchvision's autograd overflows α_t·ce·γ to ∞ and gives ∞·0 = NaN), except that for 0 &lt; γ &lt; 1 the gradient is NaN where q = 0 (p saturated
 /// to exactly t ∈ {0, 1}: γ·q^(γ−1) = ∞ times p·(1 − p) = 0), which is what PyTorch's autograd gives too. ±∞ logits
 /// give NaN where (1 − t)·x is 0·∞ or ∞ − ∞, as PyTorch's BCE-with-logits. Empty input: Sum 0, Mean NaN.</para>
 /// </remarks>
@@ -93,9 +95,10 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             T g = modulation * (p - t);
             if (_hasDerivative)
             {
-                T gPt = -(ce * (_gamma * _derivativePower.Of(q)));
-                T gP = gPt * t - gPt * oneMinusT;
-                g += gP * oneMinusP * p;
+                // ce·σ'(x) first: σ'(x) = (1 − p)·p ≤ 1/4 is 0 where p saturates, so the product stays finite for any
+                // finite x (ce·γ first overflowed for |x| > Max/2 and gave ∞·0 = NaN).
+                T gPt = -((ce * (oneMinusP * p)) * (_gamma * _derivativePower.Of(q)));
+                g += gPt * t - gPt * oneMinusT;
             }
 
             if (_useAlpha)
@@ -127,9 +130,9 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             Vector<T> g = modulation * (p - t);
             if (_hasDerivative)
             {
-                Vector<T> gPt = -(ce * (new Vector<T>(_gamma) * _derivativePower.Of(q)));
-                Vector<T> gP = gPt * t - gPt * oneMinusT;
-                g += gP * oneMinusP * p;
+                // ce·σ'(x) first, as in the scalar form (finite for any finite x).
+                Vector<T> gPt = -((ce * (oneMinusP * p)) * (new Vector<T>(_gamma) * _derivativePower.Of(q)));
+                g += gPt * t - gPt * oneMinusT;
             }
 
             if (_useAlpha)
@@ -171,9 +174,9 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             Vector512<float> modulation = q * q;
             Vector512<float> loss = ce * modulation;
             Vector512<float> g = modulation * (p - tf);
-            Vector512<float> gPt = -(ce * (Vector512.Create(float.CreateTruncating(_gamma)) * q));
-            Vector512<float> gP = gPt * tf - gPt * oneMinusT;
-            g += gP * oneMinusP * p;
+            // ce·σ'(x) first, as in the scalar form (finite for any finite x).
+            Vector512<float> gPt = -((ce * (oneMinusP * p)) * (Vector512.Create(float.CreateTruncating(_gamma)) * q));
+            g += gPt * tf - gPt * oneMinusT;
             if (_useAlpha)
             {
                 Vector512<float> alphaT = Vector512.Create(float.CreateTruncating(_alpha)) * tf + Vector512.Create(float.CreateTruncating(_oneMinusAlpha)) * oneMinusT;

@@ -17,8 +17,9 @@ namespace LossKit.Detection;
 /// <para>Reduction: default Mean over all elements, or Σ / (avgFactor + float32 eps) with mmdetection's avg_factor
 /// (VFNet passes the number of positives); Sum; None. The optional weight multiplies each element (mmdetection's
 /// weight). mmdetection's loss_weight is not applied (scale the result). Targets are not range-checked.</para>
-/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (±1e4 in float and double)
-/// give finite values and gradients, except that for 0 &lt; γ &lt; 1 the gradient is NaN where p equals t exactly
+/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (up to ±Max in float and
+/// double, targets in [0, 1]) give finite values and gradients (σ'(x) multiplies ce before α·γ, so no ∞·0 at x = +Max,
+/// t = 0, where mmdetection's autograd gives NaN), except that for 0 &lt; γ &lt; 1 the gradient is NaN where p equals t exactly
 /// (e.g. t = 0 and p underflowing to 0 at very negative logits: γ·0^(γ−1) = ∞ times sign(0) = 0), as with autograd.
 /// ±∞ logits give NaN where BCE-with-logits does (0·∞, ∞ − ∞). Empty input: Sum 0, Mean NaN.</para>
 /// </remarks>
@@ -84,8 +85,10 @@ public sealed class VarifocalLoss<T> : ElementwiseLoss<T>
             if (_hasDerivative)
             {
                 // d w/dp = α·[t ≤ 0]·γ·|p − t|^(γ−1)·sign(p − t), then σ' = (1 − p)·p.
-                T gP = ce * negative * _alpha * (_gamma * _derivativePower.Of(distance)) * VMath.Sign(d);
-                g += gP * (T.One - p) * p;
+                // ce·σ'(x) first: (1 − p)·p is 0 where p saturates, so ce·α·γ (which overflows for x near Max) never
+                // meets it as ∞·0.
+                T gP = (ce * ((T.One - p) * p)) * negative * _alpha * (_gamma * _derivativePower.Of(distance)) * VMath.Sign(d);
+                g += gP;
             }
 
             gradient = g;
@@ -110,8 +113,8 @@ public sealed class VarifocalLoss<T> : ElementwiseLoss<T>
             Vector<T> g = focalWeight * (p - t);
             if (_hasDerivative)
             {
-                Vector<T> gP = ce * negative * alpha * (new Vector<T>(_gamma) * _derivativePower.Of(distance)) * VMath.Sign(d);
-                g += gP * (one - p) * p;
+                Vector<T> gP = (ce * ((one - p) * p)) * negative * alpha * (new Vector<T>(_gamma) * _derivativePower.Of(distance)) * VMath.Sign(d);
+                g += gP;
             }
 
             gradient = g;
