@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Numerics;
+using LossKit.Classification;
+using LossKit.Detection;
 using LossKit.Registry;
 using Xunit.Abstractions;
 
@@ -267,6 +269,77 @@ public class ExtremeInputTests(ITestOutputHelper output)
         }
 
         Report(id, checkedCases, failures);
+    }
+
+    [Fact]
+    public void QualityFocal_Float() => QualityFocal<float>();
+
+    [Fact]
+    public void QualityFocal_Double() => QualityFocal<double>();
+
+    /// <summary>
+    /// Quality focal (β = 2) over rows [v, 0, 1] of 3 classes, labels 0 (the extreme column positive), 2 and 3
+    /// (background), scores 0, 0.5, 1. mmdetection's quality_focal_loss (written out in torch ops in
+    /// tests/reference/extreme_nonfinite.py) gives a NaN gradient for the extreme column at x = +Max (negative entry)
+    /// and at x = −Max with label 0, score 1 (β·ce overflowing before σ'(x) = 0 multiplies it), and finite values
+    /// everywhere; ours is finite there too (the limit: s^β·s = 1 and 0).
+    /// </summary>
+    private void QualityFocal<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var sum = new QualityFocalLoss<T>(Reduction.Sum);
+        var none = new QualityFocalLoss<T>(Reduction.None);
+        var failures = new List<string>();
+        foreach (double xd in Inputs<T>())
+        {
+            foreach (int label in new[] { 0, 2, 3 })
+            {
+                foreach (double score in new[] { 0.0, 0.5, 1.0 })
+                {
+                    T[] x = [T.CreateTruncating(xd), T.Zero, T.One];
+                    T[] s = [T.CreateTruncating(score)];
+                    var g = new T[3];
+                    var gNone = new T[3];
+                    var values = new T[1];
+                    sum.ForwardBackward(x, [label], s, 1, 3, g);
+                    none.ForwardBackward(x, [label], s, 1, 3, gNone, values);
+                    Judge(Key<T>("quality_focal", xd, label) + "|" + score.ToString(CultureInfo.InvariantCulture), values, [.. g, .. gNone], failures);
+                }
+            }
+        }
+
+        Report("quality_focal", 1, failures);
+    }
+
+    [Fact]
+    public void KLDivergence_Float() => KLDivergence<float>();
+
+    [Fact]
+    public void KLDivergence_Double() => KLDivergence<double>();
+
+    /// <summary>KL divergence (log-probability input, probability target 0, 0.5, 1): PyTorch's F.kl_div gives finite values and gradients for all these inputs.</summary>
+    private void KLDivergence<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var sum = new KLDivergenceLoss<T>(Reduction.Sum);
+        var none = new KLDivergenceLoss<T>(Reduction.None);
+        var failures = new List<string>();
+        foreach (double xd in Inputs<T>())
+        {
+            foreach (double td in new[] { 0.0, 0.5, 1.0 })
+            {
+                T[] x = Enumerable.Repeat(T.CreateTruncating(xd), Copies).ToArray();
+                T[] t = Enumerable.Repeat(T.CreateTruncating(td), Copies).ToArray();
+                var g = new T[Copies];
+                var gNone = new T[Copies];
+                var values = new T[Copies];
+                sum.ForwardBackward(x, t, Copies, g);
+                none.ForwardBackward(x, t, Copies, gNone, values);
+                Judge(Key<T>("kl_div", xd, td), values, [.. g, .. gNone], failures);
+            }
+        }
+
+        Report("kl_div", 1, failures);
     }
 
     private static void Judge<T>(string key, T[] values, T[] gradient, List<string> failures)

@@ -52,3 +52,23 @@ for dt, mx, name in [(torch.float32, 3.4028234663852886e38, 'Single'), (torch.fl
                 val = l.item(); gfin = all(math.isfinite(a) for a in x.grad.flatten().tolist())
                 flags = ('V' if not math.isfinite(val) else '') + ('' if gfin else 'G')
                 if flags: print(f'{lname}|{name}|{float(torch.tensor(v,dtype=dt).item())!r}|{y}  {flags}  value {val!r} grad {x.grad.tolist()}')
+
+# Quality focal: mmdet.models.losses.gfocal_loss.quality_focal_loss (beta=2) written out, row [v, 0, 1], 3 classes,
+# label 0, 2 or 3 (background), score 0, 0.5 or 1.
+def mmdet_qfl(pred, label, score, beta=2.0):
+    pred_sigmoid = pred.sigmoid()
+    loss = F.binary_cross_entropy_with_logits(pred, torch.zeros_like(pred), reduction='none') * pred_sigmoid.pow(beta)
+    pos = ((label >= 0) & (label < pred.size(1))).nonzero().squeeze(1)
+    pos_label = label[pos].long()
+    sf = score[pos] - pred_sigmoid[pos, pos_label]
+    loss[pos, pos_label] = F.binary_cross_entropy_with_logits(pred[pos, pos_label], score[pos], reduction='none') * sf.abs().pow(beta)
+    return loss.sum(dim=1)
+for dt, mx, name in [(torch.float32, 3.4028234663852886e38, 'Single'), (torch.float64, 1.7976931348623157e308, 'Double')]:
+    for v in [mx, -mx, mx / 2, -mx / 2, 1e30, -1e30, 0.0]:
+        for y in [0, 2, 3]:
+            for s in [0.0, 0.5, 1.0]:
+                x = torch.tensor([[v, 0.0, 1.0]], dtype=dt, requires_grad=True)
+                l = mmdet_qfl(x, torch.tensor([y]), torch.tensor([s], dtype=dt)); l.sum().backward()
+                val = l.item(); gfin = all(math.isfinite(a) for a in x.grad.flatten().tolist())
+                flags = ('V' if not math.isfinite(val) else '') + ('' if gfin else 'G')
+                if flags: print(f'quality_focal|{name}|{float(torch.tensor(v,dtype=dt).item())!r}|{y}|{s}  {flags}  value {val!r} grad {x.grad.tolist()}')
