@@ -342,6 +342,150 @@ public class ExtremeInputTests(ITestOutputHelper output)
         Report("kl_div", 1, failures);
     }
 
+    /// <summary>
+    /// torchvision's box losses where they are non-finite, keyed "id|type|case|v" for the predicted boxes far
+    /// (v, v, v + 1, v + 1), span (−|v|, −|v|, |v|, |v|) and corner (0, 0, |v|, |v|) against the target (0, 0, 1, 1).
+    /// Produced by tests/reference/extreme_box_nonfinite.py: torchvision.ops.{generalized,distance,complete}_box_iou_loss(
+    /// p, t, reduction='none', eps=1e-7), .sum().backward() (Debian torchvision 0.14). Areas, squared distances and
+    /// enclosing diagonals overflow there (∞/∞ = NaN); ours may be finite where these are not, never the reverse.
+    /// </summary>
+    private static readonly Dictionary<string, string> TorchBoxNonFinite = new()
+    {
+        ["giou|Single|far|3.4028234663852886E+38"] = "VG",
+        ["diou|Single|far|3.4028234663852886E+38"] = "VG",
+        ["ciou|Single|far|3.4028234663852886E+38"] = "VG",
+        ["giou|Single|span|3.4028234663852886E+38"] = "VG",
+        ["diou|Single|span|3.4028234663852886E+38"] = "G",
+        ["ciou|Single|span|3.4028234663852886E+38"] = "VG",
+        ["giou|Single|corner|3.4028234663852886E+38"] = "VG",
+        ["diou|Single|corner|3.4028234663852886E+38"] = "VG",
+        ["ciou|Single|corner|3.4028234663852886E+38"] = "VG",
+        ["giou|Single|far|-3.4028234663852886E+38"] = "VG",
+        ["diou|Single|far|-3.4028234663852886E+38"] = "VG",
+        ["ciou|Single|far|-3.4028234663852886E+38"] = "VG",
+        ["giou|Single|span|-3.4028234663852886E+38"] = "VG",
+        ["diou|Single|span|-3.4028234663852886E+38"] = "G",
+        ["ciou|Single|span|-3.4028234663852886E+38"] = "VG",
+        ["giou|Single|corner|-3.4028234663852886E+38"] = "VG",
+        ["diou|Single|corner|-3.4028234663852886E+38"] = "VG",
+        ["ciou|Single|corner|-3.4028234663852886E+38"] = "VG",
+        ["giou|Single|far|1.7014117331926443E+38"] = "VG",
+        ["diou|Single|far|1.7014117331926443E+38"] = "VG",
+        ["ciou|Single|far|1.7014117331926443E+38"] = "VG",
+        ["giou|Single|span|1.7014117331926443E+38"] = "VG",
+        ["diou|Single|span|1.7014117331926443E+38"] = "G",
+        ["ciou|Single|span|1.7014117331926443E+38"] = "G",
+        ["giou|Single|corner|1.7014117331926443E+38"] = "VG",
+        ["diou|Single|corner|1.7014117331926443E+38"] = "VG",
+        ["ciou|Single|corner|1.7014117331926443E+38"] = "VG",
+        ["giou|Single|far|-1.7014117331926443E+38"] = "VG",
+        ["diou|Single|far|-1.7014117331926443E+38"] = "VG",
+        ["ciou|Single|far|-1.7014117331926443E+38"] = "VG",
+        ["giou|Single|span|-1.7014117331926443E+38"] = "VG",
+        ["diou|Single|span|-1.7014117331926443E+38"] = "G",
+        ["ciou|Single|span|-1.7014117331926443E+38"] = "G",
+        ["giou|Single|corner|-1.7014117331926443E+38"] = "VG",
+        ["diou|Single|corner|-1.7014117331926443E+38"] = "VG",
+        ["ciou|Single|corner|-1.7014117331926443E+38"] = "VG",
+        ["giou|Single|far|1E+30"] = "VG",
+        ["diou|Single|far|1E+30"] = "VG",
+        ["ciou|Single|far|1E+30"] = "VG",
+        ["giou|Single|span|1E+30"] = "VG",
+        ["giou|Single|corner|1E+30"] = "VG",
+        ["diou|Single|corner|1E+30"] = "VG",
+        ["ciou|Single|corner|1E+30"] = "VG",
+        ["giou|Single|far|-1E+30"] = "VG",
+        ["diou|Single|far|-1E+30"] = "VG",
+        ["ciou|Single|far|-1E+30"] = "VG",
+        ["giou|Single|span|-1E+30"] = "VG",
+        ["giou|Single|corner|-1E+30"] = "VG",
+        ["diou|Single|corner|-1E+30"] = "VG",
+        ["ciou|Single|corner|-1E+30"] = "VG",
+        ["ciou|Single|span|1.401298464324817E-45"] = "G",
+        ["ciou|Single|corner|1.401298464324817E-45"] = "G",
+        ["ciou|Single|span|-1.401298464324817E-45"] = "G",
+        ["ciou|Single|corner|-1.401298464324817E-45"] = "G",
+        ["giou|Double|far|1.7976931348623157E+308"] = "VG",
+        ["diou|Double|far|1.7976931348623157E+308"] = "VG",
+        ["ciou|Double|far|1.7976931348623157E+308"] = "VG",
+        ["giou|Double|span|1.7976931348623157E+308"] = "VG",
+        ["diou|Double|span|1.7976931348623157E+308"] = "G",
+        ["ciou|Double|span|1.7976931348623157E+308"] = "VG",
+        ["giou|Double|corner|1.7976931348623157E+308"] = "VG",
+        ["diou|Double|corner|1.7976931348623157E+308"] = "VG",
+        ["ciou|Double|corner|1.7976931348623157E+308"] = "VG",
+        ["giou|Double|far|-1.7976931348623157E+308"] = "VG",
+        ["diou|Double|far|-1.7976931348623157E+308"] = "VG",
+        ["ciou|Double|far|-1.7976931348623157E+308"] = "VG",
+        ["giou|Double|span|-1.7976931348623157E+308"] = "VG",
+        ["diou|Double|span|-1.7976931348623157E+308"] = "G",
+        ["ciou|Double|span|-1.7976931348623157E+308"] = "VG",
+        ["giou|Double|corner|-1.7976931348623157E+308"] = "VG",
+        ["diou|Double|corner|-1.7976931348623157E+308"] = "VG",
+        ["ciou|Double|corner|-1.7976931348623157E+308"] = "VG",
+        ["giou|Double|far|8.988465674311579E+307"] = "VG",
+        ["diou|Double|far|8.988465674311579E+307"] = "VG",
+        ["ciou|Double|far|8.988465674311579E+307"] = "VG",
+        ["giou|Double|span|8.988465674311579E+307"] = "VG",
+        ["diou|Double|span|8.988465674311579E+307"] = "G",
+        ["ciou|Double|span|8.988465674311579E+307"] = "G",
+        ["giou|Double|corner|8.988465674311579E+307"] = "VG",
+        ["diou|Double|corner|8.988465674311579E+307"] = "VG",
+        ["ciou|Double|corner|8.988465674311579E+307"] = "VG",
+        ["giou|Double|far|-8.988465674311579E+307"] = "VG",
+        ["diou|Double|far|-8.988465674311579E+307"] = "VG",
+        ["ciou|Double|far|-8.988465674311579E+307"] = "VG",
+        ["giou|Double|span|-8.988465674311579E+307"] = "VG",
+        ["diou|Double|span|-8.988465674311579E+307"] = "G",
+        ["ciou|Double|span|-8.988465674311579E+307"] = "G",
+        ["giou|Double|corner|-8.988465674311579E+307"] = "VG",
+        ["diou|Double|corner|-8.988465674311579E+307"] = "VG",
+        ["ciou|Double|corner|-8.988465674311579E+307"] = "VG",
+        ["ciou|Double|far|1E+30"] = "VG",
+        ["ciou|Double|far|-1E+30"] = "VG",
+        ["ciou|Double|span|5E-324"] = "G",
+        ["ciou|Double|corner|5E-324"] = "G",
+        ["ciou|Double|span|-5E-324"] = "G",
+        ["ciou|Double|corner|-5E-324"] = "G",
+    };
+
+    [Theory]
+    [InlineData("giou")]
+    [InlineData("diou")]
+    [InlineData("ciou")]
+    public void BoxLosses_NonFiniteOnlyWhereTorchvisionIs(string id)
+    {
+        BoxCases<float>(id);
+        BoxCases<double>(id);
+    }
+
+    private void BoxCases<T>(string id)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var loss = (BoxRegressionLoss<T>)LossRegistry.Get(id).Create<T>(LossRegistry.Get(id).Arguments().Set("reduction", Reduction.None));
+        var failures = new List<string>();
+        foreach (double v in Inputs<T>().Where(v => v != 0))
+        {
+            double a = Math.Abs(v);
+            foreach ((string name, double[] box) in new (string, double[])[] { ("far", [v, v, v + 1, v + 1]), ("span", [-a, -a, a, a]), ("corner", [0, 0, a, a]) })
+            {
+                T[] predicted = [.. box.Select(T.CreateTruncating)];
+                T[] target = [T.Zero, T.Zero, T.One, T.One];
+                var gradient = new T[4];
+                var value = new T[1];
+                loss.ForwardBackward(predicted, target, gradient, value);
+                string key = string.Create(CultureInfo.InvariantCulture, $"{id}|{typeof(T).Name}|{name}|{v:R}");
+                string torch = TorchBoxNonFinite.GetValueOrDefault(key, "");
+                if ((!T.IsFinite(value[0]) && !torch.Contains('V')) || (!gradient.All(T.IsFinite) && !torch.Contains('G')))
+                {
+                    failures.Add($"{key}: value {value[0]} gradient {string.Join(", ", gradient)}, torchvision non-finite: '{torch}'");
+                }
+            }
+        }
+
+        Report(id, 1, failures);
+    }
+
     private static void Judge<T>(string key, T[] values, T[] gradient, List<string> failures)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
