@@ -134,6 +134,29 @@ internal static class CriteriaChecks
         return (int)total;
     }
 
+    /// <summary>
+    /// Checks, before any work, that every image's IoU matrix (Gᵢ × <paramref name="columns"/>, the matcher's quality
+    /// matrix) has at most int.MaxValue elements: an <see cref="ArgumentException"/> naming
+    /// <paramref name="paramName"/> with both sizes otherwise.
+    /// </summary>
+    /// <param name="counts">Gᵢ per image (already checked ≥ 0).</param>
+    /// <param name="columns">Anchors or candidates per image.</param>
+    /// <param name="paramName">The argument the message names.</param>
+    /// <param name="columnsName">What the columns are, for the message.</param>
+    /// <param name="extraColumns">Per image, columns added to <paramref name="columns"/> for image i: its own count
+    /// (Fast R-CNN appends the ground truths to the proposals), else empty.</param>
+    public static void QualityMatrix(ReadOnlySpan<int> counts, int columns, string paramName, string columnsName, ReadOnlySpan<int> extraColumns = default)
+    {
+        for (int i = 0; i < counts.Length; i++)
+        {
+            long n = columns + (extraColumns.IsEmpty ? 0L : (long)extraColumns[i] + counts[i]);
+            if ((long)counts[i] * n > int.MaxValue)
+            {
+                ThrowHelper.Product(paramName, $"image {i}'s IoU matrix, ground truths × {columnsName}", counts[i], n);
+            }
+        }
+    }
+
     /// <summary>Throws unless every xyxy box is finite with x2 &gt; x1 and y2 &gt; y1 (a ground-truth box must have an area).</summary>
     public static void PositiveXyxy<T>(ReadOnlySpan<T> boxes, string paramName)
         where T : IFloatingPointIeee754<T>

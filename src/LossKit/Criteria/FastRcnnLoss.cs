@@ -65,7 +65,7 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
             total += Math.Min((long)proposalCounts[i] + groundTruthCounts[i], Sampler.BatchSizePerImage);
         }
 
-        return checked((int)total);
+        return ThrowHelper.Product(nameof(proposalCounts), "sampled proposals over the images", total);
     }
 
     /// <summary>
@@ -100,6 +100,7 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
         ThrowHelper.CheckLength(groundTruthLabels.Length, totalGt, nameof(groundTruthLabels), "one per ground truth");
         CriteriaChecks.PositiveXyxy(groundTruthBoxes, nameof(groundTruthBoxes));
         CriteriaChecks.Labels(groundTruthLabels, classes, nameof(groundTruthLabels));
+        CriteriaChecks.QualityMatrix(groundTruthCounts, 0, nameof(groundTruthCounts), "candidates (proposals + ground truths)", proposalCounts);
         int capacity = SampledCapacity(proposalCounts, groundTruthCounts);
         ThrowHelper.CheckDestination(sampledProposals.Length, capacity * 4, nameof(sampledProposals));
         ThrowHelper.CheckDestination(sampledLabels.Length, capacity, nameof(sampledLabels));

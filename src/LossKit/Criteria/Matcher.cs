@@ -106,7 +106,7 @@ public sealed class Matcher
         BoxConvert.CheckBoxes(predictedBoxes.Length, nameof(predictedBoxes));
         int g = groundTruthBoxes.Length / 4, n = predictedBoxes.Length / 4;
         ThrowHelper.CheckDestination(matches.Length, n, nameof(matches));
-        ThrowHelper.CheckDestination(quality.Length, checked(g * n), nameof(quality));
+        ThrowHelper.CheckDestination(quality.Length, ThrowHelper.Product(nameof(quality), "ground truths × predictions (the IoU matrix)", g, n), nameof(quality));
         BoxOps.Iou(groundTruthBoxes, predictedBoxes, quality);
         MatchUnchecked<T>(quality[..(g * n)], g, n, matches[..n]);
     }

@@ -214,7 +214,8 @@ public sealed class RetinaNetLoss<T>
         int total = CriteriaChecks.GroundTruthTotal(groundTruthCounts);
         ThrowHelper.CheckLength(groundTruthBoxes.Length, total * 4, nameof(groundTruthBoxes), "4 per ground truth, Σ groundTruthCounts × 4");
         CriteriaChecks.PositiveXyxy(groundTruthBoxes, nameof(groundTruthBoxes));
-        ThrowHelper.CheckDestination(matchedIndices.Length, checked(groundTruthCounts.Length * a), nameof(matchedIndices));
+        CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
+        ThrowHelper.CheckDestination(matchedIndices.Length, ThrowHelper.Product(nameof(matchedIndices), "images × anchors", groundTruthCounts.Length, a), nameof(matchedIndices));
         Match(anchors, groundTruthBoxes, groundTruthCounts, matchedIndices, (workspace ?? new()).Scratch<Scratch>());
     }
 
@@ -289,6 +290,11 @@ public sealed class RetinaNetLoss<T>
         CriteriaChecks.Shape(boxRegression.Length, (long)images * a, 4, nameof(boxRegression), "images·anchors × 4");
         CriteriaChecks.PositiveXyxy(groundTruthBoxes, nameof(groundTruthBoxes));
         CriteriaChecks.Labels(groundTruthLabels, classes, nameof(groundTruthLabels));
+        if (!matchesGiven)
+        {
+            CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
+        }
+
         if (wantGradient)
         {
             ThrowHelper.CheckDestination(classLogitsGradient.Length, classLogits.Length, nameof(classLogitsGradient));

@@ -103,8 +103,9 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         BoxConvert.CheckBoxes(anchors.Length, nameof(anchors));
         int a = anchors.Length / 4, images = groundTruthCounts.Length;
         CheckGroundTruths(groundTruthBoxes, groundTruthCounts);
-        ThrowHelper.CheckDestination(labels.Length, checked(images * a), nameof(labels));
-        ThrowHelper.CheckDestination(regressionTargets.Length, checked(images * a * 4), nameof(regressionTargets));
+        CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
+        ThrowHelper.CheckDestination(labels.Length, ThrowHelper.Product(nameof(labels), "images × anchors", images, a), nameof(labels));
+        ThrowHelper.CheckDestination(regressionTargets.Length, ThrowHelper.Product(nameof(regressionTargets), "images × anchors × 4", images, a, 4), nameof(regressionTargets));
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
         var weights = new BoxCoder.Weights<T>(BoxCoder);
         Span<int> matches = ws.Matches.Get(a);
@@ -190,6 +191,7 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         CriteriaChecks.Shape(objectness.Length, images, a, nameof(objectness), "images × anchors");
         CriteriaChecks.Shape(boxDeltas.Length, images, 4L * a, nameof(boxDeltas), "images × anchors·4");
         CheckGroundTruths(groundTruthBoxes, groundTruthCounts);
+        CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
         if (wantGradient)
         {
             ThrowHelper.CheckDestination(objectnessGradient.Length, objectness.Length, nameof(objectnessGradient));
@@ -238,7 +240,7 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         bool wantGradient, CriterionWorkspace<T>? workspace)
     {
         int n = objectness.Length;
-        ThrowHelper.CheckLength(boxDeltas.Length, checked(4 * n), nameof(boxDeltas), "4 per objectness logit");
+        ThrowHelper.CheckLength(boxDeltas.Length, ThrowHelper.Product(nameof(objectness), "objectness logits × 4 (the box deltas)", n, 4), nameof(boxDeltas), "4 per objectness logit");
         ThrowHelper.CheckLength(labels.Length, n, nameof(labels), "one per objectness logit");
         ThrowHelper.CheckLength(regressionTargets.Length, 4 * n, nameof(regressionTargets), "4 per objectness logit");
         ThrowHelper.CheckLength(selection.Length, n, nameof(selection), "one per objectness logit");

@@ -40,7 +40,7 @@ public readonly record struct YoloV3LossTerms<T>(T Box, T Objectness, T Classifi
 /// raw output is the convolution output <c>[batch × 3·(5 + C) × H × W]</c> (darknet's layout: per anchor slot the
 /// entries tx, ty, tw, th, objectness, C class logits, each an H × W plane). Ground truths are darknet labels:
 /// normalised (cx, cy, w, h) in image units, concatenated over images with counts and classes in [0, C); they must be
-/// finite with w, h &gt; 0 and 0 ≤ cx, cy &lt; 1 (ArgumentException with the index). Anchors are in input pixels
+/// finite with w, h &gt; 0 and 0 ≤ cx, cy &lt; 1, and for the darknet variant w, h ≤ 1 (ArgumentException with the index). Anchors are in input pixels
 /// (default darknet's 10,13, 16,30, 33,23, 30,61, 62,45, 59,119, 116,90, 156,198, 373,326).</para>
 /// <para>Darknet (what users get by default). Decoded box of slot (n, j, i): b = ((i + σ(tx))/W, (j + σ(ty))/H,
 /// e^tw·a_w/netW, e^th·a_h/netH). Negatives: every slot's objectness has target 0, except that a slot whose decoded box
@@ -177,7 +177,8 @@ public sealed partial class YoloV3Loss<T>
     public int OutputLength(int layer, int batch)
     {
         (int w, int h) = GridSize(layer);
-        return checked(batch * AnchorsPerLayer * (5 + Classes) * w * h);
+        ThrowHelper.CheckDimension(batch, nameof(batch));
+        return ThrowHelper.Product(nameof(batch), "batch × 3·(5 + classes) × H × W", batch, AnchorsPerLayer * (5L + Classes), h, w);
     }
 
     /// <summary>The loss terms.</summary>
@@ -227,7 +228,7 @@ public sealed partial class YoloV3Loss<T>
         int total = CriteriaChecks.GroundTruthTotal(groundTruthCounts);
         ThrowHelper.CheckLength(groundTruthBoxes.Length, total * 4, nameof(groundTruthBoxes), "4 per ground truth, Σ groundTruthCounts × 4");
         ThrowHelper.CheckLength(groundTruthLabels.Length, total, nameof(groundTruthLabels), "one per ground truth");
-        CheckTruths(groundTruthBoxes);
+        CheckTruths(groundTruthBoxes, Variant == YoloV3Variant.Darknet);
         CriteriaChecks.Labels(groundTruthLabels, Classes, nameof(groundTruthLabels));
         CheckOutput(output0.Length, 0, batch, nameof(output0));
         CheckOutput(output1.Length, 1, batch, nameof(output1));
@@ -281,7 +282,10 @@ public sealed partial class YoloV3Loss<T>
         }
     }
 
-    private static void CheckTruths(ReadOnlySpan<T> boxes)
+    /// <param name="boxes">The ground truths, (cx, cy, w, h) per box.</param>
+    /// <param name="normalisedSizes">Darknet: w, h must also be at most 1, as its box scale 2 − w·h assumes (a larger
+    /// box makes the scale negative, and the squared-error term a negative or −∞ loss).</param>
+    private static void CheckTruths(ReadOnlySpan<T> boxes, bool normalisedSizes)
     {
         for (int i = 0; i < boxes.Length; i += 4)
         {
@@ -299,6 +303,11 @@ public sealed partial class YoloV3Loss<T>
             if (!(cx >= T.Zero && cx < T.One && cy >= T.Zero && cy < T.One))
             {
                 ThrowHelper.Argument("groundTruthBoxes", $"groundTruthBoxes[{i / 4}] = ({cx}, {cy}, {w}, {h}): the normalised centre must be in [0, 1).");
+            }
+
+            if (normalisedSizes && !(w <= T.One && h <= T.One))
+            {
+                ThrowHelper.Argument("groundTruthBoxes", $"groundTruthBoxes[{i / 4}] = ({cx}, {cy}, {w}, {h}): the darknet variant needs normalised sizes w, h in (0, 1] (its box scale is 2 − w·h).");
             }
         }
     }

@@ -89,7 +89,7 @@ public static class BoxOps
         BoxConvert.CheckBoxes(boxes2.Length, nameof(boxes2));
         ThrowHelper.CheckAtLeast(eps, 0, nameof(eps));
         int n = boxes1.Length / 4, m = boxes2.Length / 4;
-        ThrowHelper.CheckDestination(destination.Length, checked(n * m), nameof(destination));
+        ThrowHelper.CheckDestination(destination.Length, ThrowHelper.Product(nameof(destination), "boxes1 × boxes2 (the pairwise matrix)", n, m), nameof(destination));
         if (n == 0 || m == 0)
         {
             return;

@@ -23,8 +23,10 @@ namespace LossKit.Detection;
 /// <para>Reduction: default <see cref="Reduction.None"/> (torchvision's default); Mean is the plain mean over all
 /// elements (or Σ/(avgFactor + ε) with mmdetection's avg_factor), Sum the sum. The optional weight multiplies each
 /// element (mmdetection's element weight).</para>
-/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (±1e4 in float and double)
-/// give finite values and gradients, except that for 0 &lt; γ &lt; 1 the gradient is NaN where q = 0 (p saturated
+/// <para>Special values: NaN in x or t gives NaN for that element. Finite logits of any size (up to ±Max in float and
+/// double, targets in [0, 1]) give finite values and gradients (ce is capped in the γ term, see <c>CeLimit</c>: at
+/// x = −Max, t = 1 the gradient is −α, as torchvision's; at x = +Max, t = 0 it is 1 − α where torchvision's autograd
+/// overflows α_t·ce·γ to ∞ and gives ∞·0 = NaN), except that for 0 &lt; γ &lt; 1 the gradient is NaN where q = 0 (p saturated
 /// to exactly t ∈ {0, 1}: γ·q^(γ−1) = ∞ times p·(1 − p) = 0), which is what PyTorch's autograd gives too. ±∞ logits
 /// give NaN where (1 − t)·x is 0·∞ or ∞ − ∞, as PyTorch's BCE-with-logits. Empty input: Sum 0, Mean NaN.</para>
 /// </remarks>
@@ -60,11 +62,12 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
     {
         private readonly TPower _power;
         private readonly TDerivative _derivativePower;
-        private readonly T _gamma, _alpha, _oneMinusAlpha;
+        private readonly T _gamma, _alpha, _oneMinusAlpha, _ceLimit;
         private readonly bool _useAlpha, _hasDerivative;
 
         public Op(double alpha, double gamma, TPower power, TDerivative derivativePower)
         {
+            _ceLimit = CeLimit<T>.For(gamma);
             _power = power;
             _derivativePower = derivativePower;
             _hasDerivative = gamma != 0.0;
@@ -93,7 +96,10 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             T g = modulation * (p - t);
             if (_hasDerivative)
             {
-                T gPt = -(ce * (_gamma * _derivativePower.Of(q)));
+                // ce capped at Max/(2·max(γ, 1)) so ce·γ·q^(γ−1) cannot overflow to ∞ (for q ≤ 1) and meet σ'(x) = 0
+                // below as ∞·0 = NaN (x ≤ −Max/2 with t = 1). The cap binds only where |x| > Max/4, and there
+                // σ'(x) = (1 − p)·p is exactly 0, so every other result keeps its bits.
+                T gPt = -(T.Min(ce, _ceLimit) * (_gamma * _derivativePower.Of(q)));
                 T gP = gPt * t - gPt * oneMinusT;
                 g += gP * oneMinusP * p;
             }
@@ -127,7 +133,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             Vector<T> g = modulation * (p - t);
             if (_hasDerivative)
             {
-                Vector<T> gPt = -(ce * (new Vector<T>(_gamma) * _derivativePower.Of(q)));
+                Vector<T> gPt = -(Vector.Min(ce, new Vector<T>(_ceLimit)) * (new Vector<T>(_gamma) * _derivativePower.Of(q))); // ce capped, as in the scalar form
                 Vector<T> gP = gPt * t - gPt * oneMinusT;
                 g += gP * oneMinusP * p;
             }
@@ -171,7 +177,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
             Vector512<float> modulation = q * q;
             Vector512<float> loss = ce * modulation;
             Vector512<float> g = modulation * (p - tf);
-            Vector512<float> gPt = -(ce * (Vector512.Create(float.CreateTruncating(_gamma)) * q));
+            Vector512<float> gPt = -(Vector512.Min(ce, Vector512.Create(float.CreateTruncating(_ceLimit))) * (Vector512.Create(float.CreateTruncating(_gamma)) * q)); // ce capped, as in the scalar form
             Vector512<float> gP = gPt * tf - gPt * oneMinusT;
             g += gP * oneMinusP * p;
             if (_useAlpha)
@@ -329,6 +335,20 @@ public sealed class SoftmaxFocalLoss<T> : ClassIndexLoss<T>
             return total;
         }
     }
+}
+
+/// <summary>
+/// The cap on the cross-entropy factor of the focal family's modulating-factor gradient: Max/(2·max(e, 1)) for a
+/// factor e (γ, or γ·α). With the power's derivative at most 1 (its base in [0, 1], e ≥ 1), capped ce·e stays below
+/// Max/2, so it never overflows to ∞ and meets the vanishing σ'(x) = p·(1 − p) as ∞·0 = NaN. It binds only for
+/// ce &gt; Max/4, i.e. |x| &gt; Max/4 − 1 with targets in [0, 1], where σ'(x) is exactly 0: results elsewhere are unchanged
+/// to the bit. NaN passes through (Min propagates it).
+/// </summary>
+internal static class CeLimit<T>
+    where T : IFloatingPointIeee754<T>
+{
+    public static T For(double factor) =>
+        T.CreateTruncating((typeof(T) == typeof(float) ? float.MaxValue : typeof(T) == typeof(double) ? double.MaxValue : 65504.0) / (2.0 * Math.Max(factor, 1.0)));
 }
 
 /// <summary>Hyper-parameter checks shared by the focal family.</summary>

@@ -28,7 +28,8 @@ namespace LossKit.Detection;
 /// Σ / (avgFactor + float32 eps) with avg_factor (GFL passes the number of positives); Sum; None writes the per-anchor
 /// losses. mmdetection's loss_weight is not applied (scale the result).</para>
 /// <para>Special values: NaN in a logit or a positive anchor's score gives NaN for that anchor. Finite logits of any
-/// size (±1e4 in float and double) give finite values and gradients for β ≥ 1 (or β = 0); for 0 &lt; β &lt; 1 the
+/// size (up to ±Max in float and double) give finite values and gradients for β ≥ 1 (or β = 0): ce is capped in the
+/// β term (see <c>CeLimit</c>), so no ∞·0 where mmdetection's autograd gives NaN (x = ±Max with a saturated sigmoid); for 0 &lt; β &lt; 1 the
 /// gradient is NaN where s or |q − s| is exactly 0 (an infinite power derivative times 0), as with autograd. ±∞
 /// logits give NaN where BCE-with-logits does (0·∞, ∞ − ∞). Empty batch: Sum 0, Mean NaN.</para>
 /// </remarks>
@@ -163,7 +164,7 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
     {
         private readonly TPower _power;
         private readonly TDerivative _derivativePower;
-        private readonly T _beta;
+        private readonly T _beta, _ceLimit;
         private readonly bool _hasDerivative;
 
         public ElementMath(double beta, TPower power, TDerivative derivativePower)
@@ -172,6 +173,7 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
             _derivativePower = derivativePower;
             _beta = T.CreateTruncating(beta);
             _hasDerivative = beta != 0.0;
+            _ceLimit = CeLimit<T>.For(beta);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -183,7 +185,8 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
             T g = modulation * s;
             if (_hasDerivative)
             {
-                g += ce * (_beta * _derivativePower.Of(s)) * (T.One - s) * s;
+                // ce capped (CeLimit): no ∞ from ce·β at x near Max to meet σ'(x) = 0 as ∞·0; results elsewhere keep their bits.
+                g += T.Min(ce, _ceLimit) * (_beta * _derivativePower.Of(s)) * (T.One - s) * s;
             }
 
             gradient = g;
@@ -199,7 +202,7 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
             Vector<T> g = modulation * s;
             if (_hasDerivative)
             {
-                g += ce * (new Vector<T>(_beta) * _derivativePower.Of(s)) * (Vector<T>.One - s) * s;
+                g += Vector.Min(ce, new Vector<T>(_ceLimit)) * (new Vector<T>(_beta) * _derivativePower.Of(s)) * (Vector<T>.One - s) * s;
             }
 
             gradient = g;
@@ -219,7 +222,7 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
             Vector512<float> g = modulation * s;
             if (_hasDerivative)
             {
-                g += ce * (Vector512.Create(float.CreateTruncating(_beta)) * s) * (Vector512<float>.One - s) * s;
+                g += Vector512.Min(ce, Vector512.Create(float.CreateTruncating(_ceLimit))) * (Vector512.Create(float.CreateTruncating(_beta)) * s) * (Vector512<float>.One - s) * s;
             }
 
             gradient = g;
@@ -237,7 +240,7 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
             if (_hasDerivative)
             {
                 // d|q − s|/ds = −sign(q − s), then σ' = (1 − s)·s.
-                T gS = -(ce * (_beta * _derivativePower.Of(distance)) * VMath.Sign(d));
+                T gS = -(T.Min(ce, _ceLimit) * (_beta * _derivativePower.Of(distance)) * VMath.Sign(d)); // ce capped, as in Negative
                 g += gS * (T.One - s) * s;
             }
 

@@ -18,7 +18,7 @@ internal static class TensorArgs
             ThrowHelper.Argument(paramName, $"{paramName} must be a dense (contiguous) tensor span.");
         }
 
-        return MemoryMarshal.CreateReadOnlySpan(in TensorMarshal.GetReference(tensor), checked((int)tensor.FlattenedLength));
+        return MemoryMarshal.CreateReadOnlySpan(in TensorMarshal.GetReference(tensor), ThrowHelper.Product(paramName, "elements", tensor.FlattenedLength));
     }
 
     public static Span<T> Flat<T>(in TensorSpan<T> tensor, string paramName)
@@ -33,7 +33,7 @@ internal static class TensorArgs
             ThrowHelper.Argument(paramName, $"{paramName} must be a dense (contiguous) tensor span.");
         }
 
-        return MemoryMarshal.CreateSpan(ref TensorMarshal.GetReference(tensor), checked((int)tensor.FlattenedLength));
+        return MemoryMarshal.CreateSpan(ref TensorMarshal.GetReference(tensor), ThrowHelper.Product(paramName, "elements", tensor.FlattenedLength));
     }
 
     /// <summary>Throws unless <paramref name="actual"/> has exactly the shape <paramref name="expected"/>.</summary>

@@ -103,6 +103,49 @@ internal static class ThrowHelper
         return value;
     }
 
+    /// <summary>
+    /// The product of non-negative dimensions as an int, or an <see cref="ArgumentException"/> naming
+    /// <paramref name="paramName"/> with the factors when it does not fit (e.g. "classes × dim = 65536 × 65536 overflows
+    /// int"), never an <see cref="OverflowException"/>. A zero factor gives 0 whatever the others.
+    /// </summary>
+    /// <param name="paramName">The argument the product belongs to.</param>
+    /// <param name="names">The factors' names for the message, e.g. "batch × classes".</param>
+    /// <param name="factors">The factors (each ≥ 0).</param>
+    public static int Product(string paramName, string names, params ReadOnlySpan<long> factors)
+    {
+        long product = 1;
+        foreach (long f in factors)
+        {
+            if (f == 0)
+            {
+                return 0;
+            }
+        }
+
+        foreach (long f in factors)
+        {
+            // Both operands are at most int.MaxValue here, so the long product cannot wrap.
+            if (f < 0 || f > int.MaxValue || (product *= f) > int.MaxValue)
+            {
+                ProductOverflow(paramName, names, factors);
+            }
+        }
+
+        return (int)product;
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ProductOverflow(string paramName, string names, ReadOnlySpan<long> factors)
+    {
+        var values = new string[factors.Length];
+        for (int i = 0; i < factors.Length; i++)
+        {
+            values[i] = factors[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        throw new ArgumentException($"{names} = {string.Join(" × ", values)} overflows int (at most {int.MaxValue} elements).", paramName);
+    }
+
     /// <summary>Validates a dimension argument (non-negative).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CheckDimension(int value, string paramName)

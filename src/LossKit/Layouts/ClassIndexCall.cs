@@ -104,7 +104,7 @@ internal static class RowsCall
     public static (int Rows, int Columns) Matrix(ReadOnlySpan<nint> lengths, string layout)
     {
         TensorArgs.Rank(lengths, 2, "input", layout);
-        return (checked((int)lengths[0]), checked((int)lengths[1]));
+        return (ThrowHelper.Product("input", "rows", lengths[0]), ThrowHelper.Product("input", "columns", lengths[1]));
     }
 
     /// <summary>Checks that a per-row tensor has shape [rows of input].</summary>

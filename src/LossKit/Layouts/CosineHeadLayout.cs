@@ -1,4 +1,5 @@
 using System.Numerics;
+using LossKit.Internal;
 using LossKit.MetricLearning;
 
 namespace LossKit.Layouts;
@@ -28,7 +29,7 @@ public sealed class CosineHeadLayout : LossLayout
         }
 
         var workspace = new T[CosineHead<T>.WorkspaceSize(batch, classes, dim)];
-        var cosines = new T[checked(batch * classes)];
+        var cosines = new T[ThrowHelper.Product("weight", "batch × classes", batch, classes)];
         var ones = new T[cosines.Length];
         Array.Fill(ones, T.One);
         var gx = new T[x.Data.Length];

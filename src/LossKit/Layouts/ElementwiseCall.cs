@@ -55,7 +55,7 @@ internal readonly ref struct ElementwiseCall<T> : ILayoutCall
             TensorArgs.SameShape(weight.Lengths, input.Lengths, nameof(weight));
         }
 
-        int batch = !batched ? -1 : input.Rank == 0 ? 1 : checked((int)input.Lengths[0]);
+        int batch = !batched ? -1 : input.Rank == 0 ? 1 : ThrowHelper.Product(nameof(input), "batch", input.Lengths[0]);
         return new ElementwiseCall<T>(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), TensorArgs.Flat(weight, nameof(weight)), batch);
     }
 }

@@ -63,7 +63,7 @@ internal readonly ref struct FeaturesCentersCall<T> : ILayoutCall
         }
 
         return new FeaturesCentersCall<T>(TensorArgs.Flat(input, nameof(input)), TensorArgs.Flat(target, nameof(target)), TensorArgs.Flat(centers, nameof(centers)),
-            batch, checked((int)centers.Lengths[0]), dim);
+            batch, ThrowHelper.Product(nameof(centers), "classes", centers.Lengths[0]), dim);
     }
 }
 

@@ -68,7 +68,8 @@ public sealed class CenterLossObjective<T>
 
     /// <summary>Workspace elements: logits and their gradient (2·batch·classes) plus the head's workspace.</summary>
     public static int WorkspaceSize(int batch, int classes, int dim) =>
-        checked(2 * batch * classes + CosineHead<T>.WorkspaceSize(batch, classes, dim));
+        ThrowHelper.Product(nameof(classes), "workspace elements (2·batch·classes + the head's)",
+            2L * ThrowHelper.Product(nameof(classes), "batch × classes", batch, classes) + CosineHead<T>.WorkspaceSize(batch, classes, dim));
 
     /// <summary>The objective, its parts and gradients.</summary>
     /// <param name="input">Features x, batch × dim.</param>
@@ -100,8 +101,9 @@ public sealed class CenterLossObjective<T>
             ThrowHelper.CheckDestination(classWeightsGradient.Length, classes * dim, nameof(classWeightsGradient));
         }
 
-        int logits = checked(batch * classes);
-        ThrowHelper.CheckDestination(workspace.Length, checked(2 * logits + CosineHead<T>.MinimumWorkspaceSize(batch, classes, dim)), nameof(workspace));
+        int logits = ThrowHelper.Product(nameof(classes), "batch × classes", batch, classes);
+        ThrowHelper.CheckDestination(workspace.Length, ThrowHelper.Product(nameof(workspace), "2·batch·classes + the head's workspace",
+            2L * logits + CosineHead<T>.MinimumWorkspaceSize(batch, classes, dim)), nameof(workspace));
         if (workspace.Overlaps(input) || workspace.Overlaps(classWeights) || workspace.Overlaps(centers) || workspace.Overlaps(inputGradient)
             || workspace.Overlaps(classWeightsGradient) || workspace.Overlaps(centersGradient))
         {

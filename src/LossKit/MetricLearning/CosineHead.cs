@@ -41,11 +41,13 @@ public sealed class CosineHead<T>
     /// (<see cref="LossKitSettings.MaxDegreeOfParallelism"/> at the time of the call).
     /// </summary>
     public static int WorkspaceSize(int batch, int classes, int dim) =>
-        checked(NormalizedSize(batch, classes, dim) + Gemm.ScratchSize<T>(LossKitSettings.MaxDegreeOfParallelism));
+        ThrowHelper.Product(nameof(dim), "workspace elements (normalized copies + matrix-product buffers)",
+            (long)NormalizedSize(batch, classes, dim) + Gemm.ScratchSize<T>(LossKitSettings.MaxDegreeOfParallelism));
 
     /// <summary>The smallest workspace accepted (one thread for the matrix products).</summary>
     public static int MinimumWorkspaceSize(int batch, int classes, int dim) =>
-        checked(NormalizedSize(batch, classes, dim) + Gemm.ScratchSize<T>(1));
+        ThrowHelper.Product(nameof(dim), "workspace elements (normalized copies + matrix-product buffers)",
+            (long)NormalizedSize(batch, classes, dim) + Gemm.ScratchSize<T>(1));
 
     /// <summary>Computes <c>cos[i, j] = x̂_i · Ŵ_j</c>.</summary>
     /// <param name="input">Embeddings x, batch × dim, row-major.</param>
@@ -155,16 +157,20 @@ public sealed class CosineHead<T>
         ThrowHelper.CheckDimension(batch, nameof(batch));
         ThrowHelper.CheckDimension(classes, nameof(classes));
         ThrowHelper.CheckDimension(dim, nameof(dim));
-        return checked((batch + classes) * (dim + 1));
+
+        // Each matrix on its own first, so the message names the one that does not fit.
+        ThrowHelper.Product(nameof(batch), "batch × dim", batch, dim);
+        ThrowHelper.Product(nameof(classes), "classes × dim", classes, dim);
+        ThrowHelper.Product(nameof(classes), "batch × classes", batch, classes);
+        return ThrowHelper.Product(nameof(dim), "(batch + classes) × (dim + 1)", (long)batch + classes, dim + 1L);
     }
 
     private static void Validate(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, int batch, int classes, int dim, Span<T> workspace)
     {
         int normalized = NormalizedSize(batch, classes, dim);
-        _ = checked(batch * classes);
         ThrowHelper.CheckMatrix(input.Length, batch, dim, nameof(input), nameof(batch), nameof(dim));
         ThrowHelper.CheckMatrix(weight.Length, classes, dim, nameof(weight), nameof(classes), nameof(dim));
-        ThrowHelper.CheckDestination(workspace.Length, normalized + Gemm.ScratchSize<T>(1), nameof(workspace));
+        ThrowHelper.CheckDestination(workspace.Length, MinimumWorkspaceSize(batch, classes, dim), nameof(workspace));
         NoOverlap(workspace, input, nameof(workspace), nameof(input));
         NoOverlap(workspace, weight, nameof(workspace), nameof(weight));
     }
@@ -210,7 +216,8 @@ public sealed class CosineHead<T>
             ThrowHelper.Argument(nameof(weight), $"weight must have shape [classes, {input.Lengths[1]}] to match input {TensorArgs.Shape(input.Lengths)}, got {TensorArgs.Shape(weight.Lengths)}.");
         }
 
-        return (checked((int)input.Lengths[0]), checked((int)weight.Lengths[0]), checked((int)input.Lengths[1]));
+        return (ThrowHelper.Product(nameof(input), "batch", input.Lengths[0]), ThrowHelper.Product(nameof(weight), "classes", weight.Lengths[0]),
+            ThrowHelper.Product(nameof(input), "dim", input.Lengths[1]));
     }
 
     // Workspace layout: [x̂ batch·dim][Ŵ classes·dim][‖x‖ batch][‖W‖ classes][packing buffers ...]
