@@ -67,22 +67,46 @@ public abstract class ClassIndexLoss<T> : ILayoutKernel<T, ClassIndexCall<T>>
     public T ForwardBackward(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes, Span<T> gradient, Span<T> destination = default, double? avgFactor = null) =>
         EntryPoints.ForwardBackward(this, new ClassIndexCall<T>(input, target, batch, classes), gradient, destination, avgFactor);
 
-    /// <summary>Tensor form: <paramref name="input"/> [batch, classes], <paramref name="target"/> [batch].</summary>
+    /// <summary>
+    /// Tensor form: <paramref name="input"/> [batch, classes] with <paramref name="target"/> [batch], or PyTorch's dense
+    /// form [N, C, d1, …, dk] with target [N, d1, …, dk] (class scores along dimension 1, e.g. a segmentation map);
+    /// the values (None) have the target's shape.
+    /// </summary>
     public T Forward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> destination = default, double? avgFactor = null) =>
-        EntryPoints.Forward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
+        input.Rank > 2
+            ? DenseClassIndex.Forward(this, input, target, EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor)
+            : EntryPoints.Forward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
 
-    /// <summary>Tensor form of the scalar-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, T upstream, TensorSpan<T> gradient, double? avgFactor = null) =>
+    /// <summary>Tensor form of the scalar-upstream backward (rows or the dense [N, C, d1, …, dk] form).</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, T upstream, TensorSpan<T> gradient, double? avgFactor = null)
+    {
+        if (input.Rank > 2)
+        {
+            DenseClassIndex.Backward(this, input, target, upstream, default, perValue: false, gradient, avgFactor);
+            return;
+        }
+
         EntryPoints.Backward(this, ClassIndexCall<T>.From(input, target), upstream, EntryPoints.Gradient(gradient, input.Lengths), avgFactor);
+    }
 
-    /// <summary>Tensor form of the per-row-upstream backward.</summary>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient) =>
+    /// <summary>Tensor form of the per-value-upstream backward (upstream of the target's shape).</summary>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, ReadOnlyTensorSpan<T> upstream, TensorSpan<T> gradient)
+    {
+        if (input.Rank > 2)
+        {
+            DenseClassIndex.Backward(this, input, target, T.Zero, EntryPoints.Upstream(upstream, target.Lengths), perValue: true, gradient, null);
+            return;
+        }
+
         EntryPoints.Backward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Upstream(upstream, target.Lengths), EntryPoints.Gradient(gradient, input.Lengths));
+    }
 
-    /// <summary>Tensor form of the fused pass.</summary>
+    /// <summary>Tensor form of the fused pass (rows or the dense [N, C, d1, …, dk] form).</summary>
     public T ForwardBackward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<int> target, TensorSpan<T> gradient, TensorSpan<T> destination = default, double? avgFactor = null) =>
-        EntryPoints.ForwardBackward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Gradient(gradient, input.Lengths),
-            EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
+        input.Rank > 2
+            ? DenseClassIndex.ForwardBackward(this, input, target, gradient, EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor)
+            : EntryPoints.ForwardBackward(this, ClassIndexCall<T>.From(input, target), EntryPoints.Gradient(gradient, input.Lengths),
+                EntryPoints.Destination(destination, target.Lengths, Reduction), avgFactor);
 
     /// <summary>The loss's kernel: Σ of per-row losses; stores them and writes the scaled gradient when asked.</summary>
     private protected abstract double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,

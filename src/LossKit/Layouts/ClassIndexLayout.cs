@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using LossKit.Classification;
 
 namespace LossKit.Layouts;
@@ -21,6 +22,11 @@ public sealed class ClassIndexLayout : LossLayout
         ClassIndexLoss<T> l = call.As<ClassIndexLoss<T>>(loss);
         LayoutTensor<T> x = call["input"], t = call["target"];
         var grad = new T[x.Data.Length];
+        if (x.Shape.Length > 2)
+        {
+            return BindDense(l, call, x, t, grad);
+        }
+
         if (t.Shape.Length == 2 && loss is CrossEntropyLoss<T> ce)
         {
             (int rows, int columns) = call.Matrix(x);
@@ -44,5 +50,26 @@ public sealed class ClassIndexLayout : LossLayout
         double? avg = call.AvgFactor;
         return Call<T>.Bound(() => l.Forward(xs, y, batch, classes, values, avg), () => l.ForwardBackward(xs, y, batch, classes, grad, values, avg),
             values, [batch], new LayoutTensor<T>("input", x.Shape, grad));
+    }
+
+    /// <summary>PyTorch's dense form: input [N, C, d1, …, dk], target [N, d1, …, dk]; values of the target's shape.</summary>
+    private static BoundLoss<T> BindDense<T>(ClassIndexLoss<T> l, Call<T> call, LayoutTensor<T> x, LayoutTensor<T> t, T[] grad)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint[] inputShape = Array.ConvertAll(x.Shape, d => (nint)d), targetShape = Array.ConvertAll(t.Shape, d => (nint)d);
+        bool matches = t.Shape.Length == x.Shape.Length - 1 && t.Shape[0] == x.Shape[0] && t.Shape.AsSpan(1).SequenceEqual(x.Shape.AsSpan(2));
+        if (!matches)
+        {
+            throw call.Mismatch($"{t.Name} has shape {t.ShapeText} but loss '{call.Loss}' needs [{x.Shape[0]}, {string.Join(", ", x.Shape[2..])}] for input {x.ShapeText} ([N, C, d1, …, dk])");
+        }
+
+        Tensor<T> input = Tensor.Create(x.Data, inputShape), gradient = Tensor.Create(grad, inputShape);
+        Tensor<int> target = Tensor.Create(t.Indices(), targetShape);
+        T[]? values = l.Reduction == Reduction.None ? new T[target.FlattenedLength] : null;
+        Tensor<T>? valueTensor = values is null ? null : Tensor.Create(values, targetShape);
+        double? avg = call.AvgFactor;
+        return Call<T>.Bound(() => l.Forward(input, target, valueTensor ?? default(TensorSpan<T>), avg),
+            () => l.ForwardBackward(input, target, gradient, valueTensor ?? default(TensorSpan<T>), avg),
+            values, t.Shape, new LayoutTensor<T>("input", x.Shape, grad));
     }
 }
