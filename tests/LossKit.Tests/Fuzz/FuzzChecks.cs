@@ -22,8 +22,16 @@ internal static class FuzzChecks
         // t)" / "in rows where p_y rounds to exactly 1", as autograd. Saturation needs a logit beyond ±15 (float).
         // (One class: p_y = 1 in every row.)
         ["sigmoid_focal"] = ((c, _) => Gamma(c) is > 0 and < 1 && c.MaxInput > 15, "0 < γ < 1 with a saturated probability"),
-        ["retinanet"] = ((c, _) => Gamma(c) is > 0 and < 1 && c.MaxInput > 15, "its focal term is SigmoidFocalLoss: 0 < γ < 1, saturated"),
+        // RetinaNetLoss: its focal term is SigmoidFocalLoss (above); with box_loss ciou, a huge delta decodes to a box of
+        // zero height (e^dh underflows, or a huge centre swallows the height): CIoULoss's documented h = 0 NaN.
+        ["retinanet"] = ((c, _) => (Gamma(c) is > 0 and < 1 && c.MaxInput > 15)
+            || (Choice(c, "box_loss") == "ciou" && c["box_regression"].Data.Any(v => Math.Abs(v) > 80)), "focal 0 < γ < 1 saturated; CIoU of a decoded zero-height box"),
         ["softmax_focal"] = ((c, _) => Gamma(c) is > 0 and < 1 && (c.MaxInput > 15 || c["input"].Shape[1] == 1), "0 < γ < 1 with a saturated probability"),
+
+        // VarifocalLoss: "for 0 < γ < 1 the gradient is NaN where p equals t exactly"; QualityFocalLoss: "for 0 < β < 1
+        // the gradient is NaN where s or |q − s| is exactly 0", as autograd: both need a saturated σ (|x| > 15).
+        ["varifocal"] = ((c, _) => Gamma(c) is > 0 and < 1 && c.MaxInput > 15, "0 < γ < 1 with σ(x) saturated onto t"),
+        ["quality_focal"] = ((c, _) => Beta(c) is > 0 and < 1 && c.MaxInput > 15, "0 < β < 1 with σ(x) saturated onto 0 or q"),
 
         // CIoULoss: "h = 0 gives NaN as in torchvision" (w/h in the aspect term); MMDetection: "identical float boxes can
         // give α = 0/0 = NaN there, as mmdetection".
@@ -45,6 +53,12 @@ internal static class FuzzChecks
 
     /// <summary>What a non-finite outcome looks like, for the predicates of <see cref="Documented"/>.</summary>
     internal readonly record struct Result(bool ValueNaN, bool GradientsZero);
+
+    private static double Beta(FuzzCase c) =>
+        c.Parameters.Where(p => p.Name == "beta").Select(p => (double)p.Value).DefaultIfEmpty((double)c.Entry.Parameter("beta")!.Default!).First();
+
+    private static string Choice(FuzzCase c, string name) =>
+        c.Parameters.Where(p => p.Name == name).Select(p => (string)p.Value).DefaultIfEmpty((string)c.Entry.Parameter(name)!.Default!).First();
 
     private static double Gamma(FuzzCase c) =>
         c.Parameters.Where(p => p.Name == "gamma").Select(p => (double)p.Value).DefaultIfEmpty((double)c.Entry.Parameter("gamma")!.Default!).First();
