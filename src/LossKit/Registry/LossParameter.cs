@@ -71,6 +71,9 @@ public sealed class LossParameter
     /// <summary>Whether <see cref="Min"/> itself is excluded.</summary>
     public bool MinExclusive { get; private init; }
 
+    /// <summary>Whether <see cref="Max"/> itself is excluded.</summary>
+    public bool MaxExclusive { get; private init; }
+
     /// <summary>The allowed names of a <see cref="ParameterType.Choice"/> or <see cref="ParameterType.Reduction"/> parameter.</summary>
     public IReadOnlyList<string> Choices { get; private init; } = [];
 
@@ -84,9 +87,10 @@ public sealed class LossParameter
             Choices = allowBatchMean ? ["none", "mean", "sum", "batchmean"] : ["none", "mean", "sum"],
         };
 
-    /// <summary>A real-valued hyper-parameter in [min, max] (or (min, max] with <paramref name="minExclusive"/>).</summary>
-    public static LossParameter Double(string name, double defaultValue, string doc, double? min = null, double? max = null, bool minExclusive = false) =>
-        new(name, ParameterType.Double, defaultValue, doc, ParameterRole.Construction) { Min = min, Max = max, MinExclusive = minExclusive };
+    /// <summary>A real-valued hyper-parameter in [min, max] (either end open with <paramref name="minExclusive"/>, <paramref name="maxExclusive"/>).</summary>
+    public static LossParameter Double(string name, double defaultValue, string doc, double? min = null, double? max = null, bool minExclusive = false,
+        bool maxExclusive = false) =>
+        new(name, ParameterType.Double, defaultValue, doc, ParameterRole.Construction) { Min = min, Max = max, MinExclusive = minExclusive, MaxExclusive = maxExclusive };
 
     /// <summary>A whole-number hyper-parameter.</summary>
     public static LossParameter Int(string name, int defaultValue, string doc, double? min = null, double? max = null) =>
@@ -197,7 +201,7 @@ public sealed class LossParameter
         System.Text.RegularExpressions.Regex.Replace(name, "(?<=[a-z])(?=[A-Z][a-z0-9])", "_").ToLowerInvariant();
 
     /// <summary>The allowed range in interval notation.</summary>
-    public string RangeText => $"{(MinExclusive ? "(" : "[")}{(Min is double lo ? Num(lo) : "-inf")}, {(Max is double hi ? Num(hi) : "inf")}]";
+    public string RangeText => $"{(MinExclusive ? "(" : "[")}{(Min is double lo ? Num(lo) : "-inf")}, {(Max is double hi ? Num(hi) : "inf")}{(MaxExclusive ? ")" : "]")}";
 
     private static string Num(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

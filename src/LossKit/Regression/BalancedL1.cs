@@ -11,7 +11,8 @@ namespace LossKit.Regression;
 /// </summary>
 /// <remarks>No PyTorch module; tested against a PyTorch transcription of the formula with autograd gradients.
 /// Reduction default Mean (over elements). NaN propagates; ±∞ gives ∞ with gradient ±γ; empty Mean is NaN.
-/// α, γ, β must be finite and &gt; 0.</remarks>
+/// α, γ, β must be finite and &gt; 0, and (e^(γ/α) − 1)·max(β, 1) finite in <typeparamref name="T"/> (γ/α up to about 87
+/// in float, 709 in double), so that b·d stays finite for d &lt; β.</remarks>
 public sealed class BalancedL1Loss<T> : ElementwiseLoss<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -25,9 +26,11 @@ public sealed class BalancedL1Loss<T> : ElementwiseLoss<T>
         Alpha = ThrowHelper.CheckAbove(alpha, 0.0, nameof(alpha));
         Gamma = ThrowHelper.CheckAbove(gamma, 0.0, nameof(gamma));
         Beta = ThrowHelper.CheckAbove(beta, 0.0, nameof(beta));
-        if (!double.IsFinite(Math.Exp(gamma / alpha)))
+        // b·d with d < β must be finite in T: with b = ∞ (or b·β = ∞) the inlier branch gives ∞/∞ = NaN.
+        if (!T.IsFinite(T.CreateTruncating((Math.Exp(gamma / alpha) - 1.0) * Math.Max(beta, 1.0))))
         {
-            ThrowHelper.OutOfRange(nameof(gamma), gamma, $"gamma/alpha = {gamma / alpha} is too large: e^(gamma/alpha) overflows.");
+            ThrowHelper.OutOfRange(nameof(gamma), gamma,
+                $"gamma/alpha = {gamma / alpha} is too large for {typeof(T).Name}: (e^(gamma/alpha) - 1)·max(beta, 1) overflows.");
         }
     }
 

@@ -49,4 +49,20 @@ public class BalancedL1Tests
     [InlineData("gamma", 0.001, 1000.0, 1.0)]
     public void BadHyperParameters_Throw(string paramName, double alpha, double gamma, double beta) =>
         LossChecks.Throws<ArgumentOutOfRangeException>(paramName, () => _ = new BalancedL1Loss<double>(Reduction.Mean, alpha, gamma, beta));
+
+    /// <summary>
+    /// γ/α whose b = e^(γ/α) − 1 overflows float (but not double) is rejected by the float loss: it used to give NaN for
+    /// every inlier (b·d = ∞, ∞/∞ in the gradient), found by the fuzz suite (alpha 0.003, gamma 1.5: γ/α = 500).
+    /// </summary>
+    [Fact]
+    public void GammaOverAlpha_BeyondFloat_ThrowsForFloatOnly()
+    {
+        LossChecks.Throws<ArgumentOutOfRangeException>("gamma", () => _ = new BalancedL1Loss<float>(Reduction.Mean, 0.003, 1.5, 1.0));
+        var g = new double[1];
+        double v = new BalancedL1Loss<double>(Reduction.Mean, 0.003, 1.5, 1.0).ForwardBackward([0.5], [0.0], g);
+        Assert.True(double.IsFinite(v) && double.IsFinite(g[0]), $"{v} {g[0]}");
+        var gf = new float[1];
+        float vf = new BalancedL1Loss<float>(Reduction.Mean, 0.05, 4.0, 2.0).ForwardBackward([0.5f], [0.0f], gf); // γ/α = 80
+        Assert.True(float.IsFinite(vf) && float.IsFinite(gf[0]), $"{vf} {gf[0]}");
+    }
 }
