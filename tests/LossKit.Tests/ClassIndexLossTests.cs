@@ -103,7 +103,8 @@ public class ClassIndexLossTests
         Tensor<double> g = Tensor.Create(new double[6], [2, 3]);
 
         LossChecks.Throws<ArgumentException>("input", () => mean.Forward(Tensor.Create(X, [6]), t));
-        LossChecks.Throws<ArgumentException>("input", () => mean.Forward(Tensor.Create(X, [1, 2, 3]), t));
+        // A rank-3 input is the dense form [N, C, d1]: its target must be [N, d1] = [1, 3].
+        LossChecks.Throws<ArgumentException>("target", () => mean.Forward(Tensor.Create(X, [1, 2, 3]), t));
         LossChecks.Throws<ArgumentException>("target", () => mean.Forward(x, Tensor.Create(new[] { 0, 2 }, [1, 2])));
         LossChecks.Throws<ArgumentException>("target", () => mean.Forward(x, Tensor.Create(new[] { 0, 2, 1 }, [3])));
         LossChecks.Throws<ArgumentException>("gradient", () => mean.Backward(x, t, 1.0, Tensor.Create(new double[6], [3, 2])));

@@ -22,6 +22,25 @@ public enum LossFamily
     Criteria,
 }
 
+/// <summary>The values an input or target array must hold (what the loss validates or its formula assumes).</summary>
+public enum ValueDomain
+{
+    /// <summary>Any real number.</summary>
+    Real,
+
+    /// <summary>[0, 1]: probabilities, soft binary targets, IoU quality.</summary>
+    UnitInterval,
+
+    /// <summary>−1 or +1: the labels of the margin losses (validated).</summary>
+    PlusMinusOne,
+
+    /// <summary>≤ 0: log-probabilities (NLL's input, KL's input and its log target).</summary>
+    LogProbabilities,
+
+    /// <summary>[−1, 1]: cosines (the angular margins' input, validated).</summary>
+    Cosines,
+}
+
 /// <summary>
 /// One loss in the registry: id, family, input layout, typed parameter schema, formula, reference equivalent and a
 /// factory from parameter values to an instance. <c>losskit list</c>, <c>eval</c>, <c>plot</c>, <c>bench</c>, the README
@@ -58,6 +77,12 @@ public sealed class LossEntry
 
     /// <summary>The PyTorch / torchvision / mmdetection (or paper) equivalent.</summary>
     public string Reference { get; }
+
+    /// <summary>What the differentiable input holds (<see cref="ValueDomain.Real"/> unless the loss needs more).</summary>
+    public ValueDomain InputDomain { get; init; }
+
+    /// <summary>What a floating-point target holds (class indices are described by the layout).</summary>
+    public ValueDomain TargetDomain { get; init; }
 
     /// <summary>The parameter schema, hyper-parameters first, then per-call arguments.</summary>
     public IReadOnlyList<LossParameter> Parameters { get; }

@@ -62,7 +62,7 @@ internal static class FuzzCases
     /// <summary>Combinations the constructors reject although each value is in range (documented on the losses).</summary>
     private static Func<List<(string Name, object Value)>, List<(string Name, object Value)>> Fix(LossEntry entry) => list =>
     {
-        if (entry.Id == "angular_margin")
+        if (entry.Parameter("fallback") is not null && entry.Parameter("m1") is not null)
         {
             // AngularMarginLoss: "Threshold and ThresholdInclusive need m1 = 1" (the fallback is defined for m1 = 1 only).
             string fallback = list.Where(p => p.Name == "fallback").Select(p => (string)p.Value).DefaultIfEmpty((string)entry.Parameter("fallback")!.Default!).First();
@@ -72,7 +72,7 @@ internal static class FuzzCases
             }
         }
 
-        if (entry.Id == "balanced_l1")
+        if (entry.ImplementationType == typeof(LossKit.Regression.BalancedL1Loss<>))
         {
             // BalancedL1Loss rejects γ/α so large that (e^(γ/α) − 1)·max(β, 1) overflows the element type (its documented
             // check; about 87 in float): keep γ/α ≤ 80 so that float and double both accept the case.
@@ -199,24 +199,23 @@ internal static class FuzzCases
         from shape in ElementShape(size)
         let n = shape.Aggregate(1, (a, b) => a * b)
         let logTarget = hp.Any(p => p.Name == "log_target" && p.Value is true)
-        from input in e.Id switch
-        {
-            "bce" => FuzzValues.UnitInterval(n, mix),
-            "kl_div" => FuzzValues.Array(n, FuzzValues.Of(mix, 20).Select(v => -Math.Abs(v))), // log-probabilities
-            _ => FuzzValues.Array(n, mix),
-        }
-        from target in e.Id switch
-        {
-            "bce" or "bce_with_logits" or "sigmoid_focal" or "varifocal" => FuzzValues.UnitInterval(n, mix),
-            "kl_div" => logTarget ? FuzzValues.Array(n, FuzzValues.Of(mix, 20).Select(v => -Math.Abs(v))) : FuzzValues.UnitInterval(n, mix),
-            "hinge" or "squared_hinge" or "exponential" or "hinge_embedding" => FuzzValues.PlusMinusOne(n),
-            _ => FuzzValues.Array(n, mix),
-        }
+        from input in Domain(e.InputDomain, n, mix)
+        from target in Domain(logTarget ? ValueDomain.LogProbabilities : e.TargetDomain, n, mix)
         from call in CallArguments(e, reduction, n)
         from usePosWeight in Gen.Elements(true, false)
         from posWeight in FuzzValues.Array(shape.Length == 0 ? 1 : shape[^1], FuzzValues.Uniform(0, 3))
         select (new List<FuzzArray> { new("input", shape, input), new("target", shape, target) },
-            call.Concat(Optional(e.Id == "bce_with_logits" && usePosWeight && (shape.Length == 0 || shape[^1] > 0), "pos_weight", posWeight)).ToArray());
+            call.Concat(Optional(e.Parameter("pos_weight") is not null && usePosWeight && (shape.Length == 0 || shape[^1] > 0), "pos_weight", posWeight)).ToArray());
+
+    /// <summary>Values of a registry <see cref="ValueDomain"/>.</summary>
+    private static Gen<double[]> Domain(ValueDomain domain, int n, ValueMix mix) => domain switch
+    {
+        ValueDomain.UnitInterval => FuzzValues.UnitInterval(n, mix),
+        ValueDomain.PlusMinusOne => FuzzValues.PlusMinusOne(n),
+        ValueDomain.LogProbabilities => FuzzValues.Array(n, FuzzValues.Of(mix, 20).Select(v => -Math.Abs(v))),
+        ValueDomain.Cosines => FuzzValues.Array(n, FuzzValues.Uniform(-1, 1)),
+        _ => FuzzValues.Array(n, mix),
+    };
 
     private static Gen<(int Rows, int Columns)> Matrix(FuzzSize size, int minColumns = 1) => size == FuzzSize.Large
         ? Gen.Elements((1000, 80), (2500, 33), (700, 101)).Select(t => (t.Item1, Math.Max(t.Item2, minColumns)))
@@ -231,7 +230,7 @@ internal static class FuzzCases
                from input in cosines ? FuzzValues.Array(n, FuzzValues.Uniform(-1, 1)) : FuzzValues.Array(n, mix)
                from ignore in Gen.Elements(-100, -100, -1, 0, m.Columns - 1, m.Columns + 3)
                from target in FuzzValues.Indices(m.Rows, m.Columns, hasIgnore ? ignore : null)
-               from probabilities in e.Id == "cross_entropy" ? Gen.Frequency((3, Gen.Constant(true)), (7, Gen.Constant(false))) : Gen.Constant(false)
+               from probabilities in e.ImplementationType == typeof(LossKit.Classification.CrossEntropyLoss<>) ? Gen.Frequency((3, Gen.Constant(true)), (7, Gen.Constant(false))) : Gen.Constant(false)
                from probabilityTarget in FuzzValues.UnitInterval(n, mix)
                from useWeight in Gen.Elements(true, false)
                from weight in FuzzValues.Array(m.Columns, FuzzValues.Uniform(0, 2))
@@ -424,10 +423,11 @@ internal static class FuzzCases
             }
         }
 
-        if (c.Entry.Id is "hinge" or "squared_hinge" or "exponential" or "hinge_embedding" or "bce" && c["target"].Data.Length > 0)
+        // Targets outside a validated domain: ±1 labels, and BCE's [0, 1] (its input domain says it checks both).
+        if ((c.Entry.TargetDomain == ValueDomain.PlusMinusOne || c.Entry.InputDomain == ValueDomain.UnitInterval) && c["target"].Data.Length > 0)
         {
             FuzzArray t = c["target"];
-            options.Add(Gen.Elements<double>(c.Entry.Id == "bce" ? [2.0, -3.0] : [0.5, 2.0, -3.0]).Select(v => With(c, t with { Data = [v, .. t.Data[1..]] }, $"target[0] = {v} outside the domain")));
+            options.Add(Gen.Elements<double>(c.Entry.TargetDomain == ValueDomain.UnitInterval ? [2.0, -3.0] : [0.5, 2.0, -3.0]).Select(v => With(c, t with { Data = [v, .. t.Data[1..]] }, $"target[0] = {v} outside the domain")));
         }
 
         // (inverted and NaN boxes are accepted by default, as the references: BoxRegressionLoss's remarks)
