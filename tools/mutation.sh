@@ -7,6 +7,7 @@
 #   tools/mutation.sh --mutate 'Criteria/BoxCoder.cs' --filter 'FullyQualifiedName~LossKit.Tests.Criteria.BoxCoder'
 #   tools/mutation.sh --list               # the areas, their files and test filters
 #   tools/mutation.sh --summary DIR...     # the table again from earlier runs' reports
+#   tools/mutation.sh --commit 96f3627 matcher   # measure a commit instead of the working tree (a "before" score)
 #
 # Files are globs relative to src/LossKit (Stryker's '**/' is prepended), so a renamed or split file only needs its
 # area's glob to still match; a glob may end in Stryker's line spans, e.g. 'Detection/Focal.cs{1..200}'.
@@ -25,12 +26,13 @@ STRYKER_HOME=${STRYKER_HOME:-/tmp/stryker}
 OUT=${MUTATION_OUT:-/tmp/losskit-mutation}
 CONCURRENCY=${MUTATION_CONCURRENCY:-1}
 LEVEL=${MUTATION_LEVEL:-Standard}
+COMMIT=""
 T=LossKit.Tests
 
 # area | globs (space-separated, relative to src/LossKit) | dotnet test filter
 AREAS=(
-  "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher"
-  "reduction|Reduction.cs|FullyQualifiedName~$T.ReductionTests|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.ErrorMessageTests"
+  "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher"
+  "reduction|Reduction.cs|FullyQualifiedName~$T.ReductionTests|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
   "regression|Regression/*.cs|FullyQualifiedName~$T.Regression"
   "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests"
   "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder"
@@ -55,6 +57,11 @@ snapshot() {
   local tree="$OUT/tree"
   rm -rf "$tree"
   mkdir -p "$tree"
+  if [[ -n $COMMIT ]]; then
+    git archive "$COMMIT" | tar -xf - -C "$tree"
+    git rev-parse --short "$COMMIT" >"$OUT/commit"
+    return
+  fi
   git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
     if [[ -f $f ]]; then printf '%s\0' "$f"; fi
   done | tar --null -T - -cf - | tar -xf - -C "$tree"
@@ -128,16 +135,16 @@ for d in sys.argv[1:]:
                     loc = m["location"]["start"]
                     survivors.append(f'{rel}:{loc["line"]} {m["status"]} {m["mutatorName"]}: {m.get("replacement", "").strip()[:90]}')
 print(f"Summarised {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; measured on commit {', '.join(sorted(commits)) or '?'}.\n")
-print("| file | killed | timeout | survived | no coverage | score |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| file | killed | timeout | survived | no coverage | compile error | score |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for rel in sorted(rows):
     c = rows[rel]
-    k, t, s, n = (c.get(x, 0) for x in ("Killed", "Timeout", "Survived", "NoCoverage"))
+    k, t, s, n, e = (c.get(x, 0) for x in ("Killed", "Timeout", "Survived", "NoCoverage", "CompileError"))
     scored = k + t + s + n
+    if scored == 0:
+        continue
     score = f"{100 * (k + t) / scored:.0f} %" if scored else "n/a"
-    print(f"| {rel} | {k} | {t} | {s} | {n} | {score} |")
-print("\nNot scored (compile errors, ignored): " + ", ".join(
-    f"{rel} {sum(v for st, v in c.items() if st not in ('Killed','Timeout','Survived','NoCoverage'))}" for rel, c in sorted(rows.items())))
+    print(f"| {rel} | {k} | {t} | {s} | {n} | {e} | {score} |")
 if survivors:
     print("\nSurvivors:")
     for s in survivors:
@@ -154,6 +161,7 @@ main() {
       --summary) shift; summary "$@"; exit 0 ;;
       --mutate) mutate+=("$2"); shift 2 ;;
       --filter) filter=$2; shift 2 ;;
+      --commit) COMMIT=$2; shift 2 ;;
       -*) echo "unknown option $1" >&2; usage 2 ;;
       *) areas+=("$1"); shift ;;
     esac
