@@ -176,6 +176,31 @@ public class MatcherReferenceTests
         }
     }
 
+    /// <summary>
+    /// More than 1024 ground truths: the per-ground-truth maxima come from the array pool instead of the stack (a
+    /// rented array is longer than asked for; only its first G entries may be used). Against <see cref="TorchvisionMatch"/>.
+    /// </summary>
+    [Theory]
+    [InlineData(1025, 3)]
+    [InlineData(1100, 40)]
+    public void ManyGroundTruths_MatchTranscription(int g, int n)
+    {
+        var rng = new Random(g + n);
+        var q = new double[g * n];
+        for (int i = 0; i < q.Length; i++)
+        {
+            q[i] = rng.Next(9) / 8.0 * 0.625; // at most 0.625: below 0.7, so matches come from the low-quality step too
+        }
+
+        foreach (var matcher in new[] { Matcher.Rpn, Matcher.RetinaNet })
+        {
+            int[] expected = TorchvisionMatch(q, g, n, matcher.HighThreshold, matcher.LowThreshold, true);
+            var matches = Filled(n + Slack);
+            matcher.Match<double>(q, g, n, matches);
+            AssertWrittenExactly(expected, matches);
+        }
+    }
+
     /// <summary>A low-quality match restores the column's argmax even when that is another ground truth (torchvision's
     /// <c>matches[pred_inds_to_update] = all_matches[pred_inds_to_update]</c>).</summary>
     [Fact]
