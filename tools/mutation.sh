@@ -32,13 +32,13 @@ T=LossKit.Tests
 # area | globs (space-separated, relative to src/LossKit) | dotnet test filter
 AREAS=(
   "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher"
-  "reduction|Reduction.cs|FullyQualifiedName~$T.ReductionTests|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
+  "reduction|Reduction.cs|FullyQualifiedName~$T.Reduction|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
   "regression|Regression/*.cs|FullyQualifiedName~$T.Regression"
-  "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests"
-  "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder"
+  "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal"
+  "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.BoxCoder"
   "sampler|Criteria/Sampler.cs Criteria/*Sampl*.cs|FullyQualifiedName~$T.Criteria.Sampler"
   "boxops|Detection/BoxOps.cs Detection/BoxFormat.cs|FullyQualifiedName~$T.Detection.BoxOps"
-  "throwhelper|Internal/ThrowHelper.cs|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.ReductionTests"
+  "throwhelper|Internal/ThrowHelper.cs|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Reduction"
 )
 DEFAULT_AREAS=(matcher reduction regression focal)
 
