@@ -8,6 +8,8 @@
 #   tools/mutation.sh --list               # the areas, their files and test filters
 #   tools/mutation.sh --summary DIR...     # the table again from earlier runs' reports
 #   tools/mutation.sh --commit 96f3627 matcher   # measure a commit instead of the working tree (a "before" score)
+#   tools/mutation.sh --together regression focal   # one Stryker run for several areas (one build, one initial
+#                                          # test run; each mutant still runs only the tests that cover it)
 #
 # Files are globs relative to src/LossKit (Stryker's '**/' is prepended), so a renamed or split file only needs its
 # area's glob to still match; a glob may end in Stryker's line spans, e.g. 'Detection/Focal.cs{1..200}'.
@@ -32,7 +34,7 @@ T=LossKit.Tests
 # area | globs (space-separated, relative to src/LossKit) | dotnet test filter
 AREAS=(
   "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher"
-  "reduction|Reduction.cs|FullyQualifiedName~$T.Reduction|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
+  "reduction|Reduction.cs|FullyQualifiedName~$T.Reduction|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
   "regression|Regression/*.cs|FullyQualifiedName~$T.Regression"
   "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal"
   "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.BoxCoder"
@@ -153,7 +155,7 @@ PY
 }
 
 main() {
-  local areas=() mutate=() filter="" a
+  local areas=() mutate=() filter="" a together=""
   while (($#)); do
     case $1 in
       -h|--help) usage ;;
@@ -162,6 +164,7 @@ main() {
       --mutate) mutate+=("$2"); shift 2 ;;
       --filter) filter=$2; shift 2 ;;
       --commit) COMMIT=$2; shift 2 ;;
+      --together) together=1; shift ;;
       -*) echo "unknown option $1" >&2; usage 2 ;;
       *) areas+=("$1"); shift ;;
     esac
@@ -177,6 +180,7 @@ main() {
     dirs+=("$OUT/custom")
   else
     ((${#areas[@]})) || areas=("${DEFAULT_AREAS[@]}")
+    local all_globs="" all_filters=""
     for name in "${areas[@]}"; do
       local found=""
       for a in "${AREAS[@]}"; do
@@ -186,9 +190,20 @@ main() {
       done
       [[ -n $found ]] || { echo "unknown area '$name' (tools/mutation.sh --list)" >&2; exit 2; }
       IFS='|' read -r _ globs _ <<<"$found"
-      run_area "$name" "$globs" "${found#*|*|}"
-      dirs+=("$OUT/$name")
+      if [[ -n $together ]]; then
+        all_globs+="${all_globs:+ }$globs"
+        all_filters+="${all_filters:+|}${found#*|*|}"
+      else
+        run_area "$name" "$globs" "${found#*|*|}"
+        dirs+=("$OUT/$name")
+      fi
     done
+    if [[ -n $together ]]; then
+      local joined
+      joined=$(IFS=+; echo "${areas[*]}")
+      run_area "$joined" "$all_globs" "$all_filters"
+      dirs+=("$OUT/$joined")
+    fi
   fi
   summary "${dirs[@]}" | tee "$OUT/summary.md"
 }
