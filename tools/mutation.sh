@@ -33,7 +33,7 @@ T=LossKit.Tests
 
 # area | globs (space-separated, relative to src/LossKit) | dotnet test filter
 AREAS=(
-  "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher"
+  "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher|FullyQualifiedName~$T.ErrorMessageTests.Matcher"
   "reduction|Reduction.cs|FullyQualifiedName~$T.Reduction|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
   "regression|Regression/*.cs|FullyQualifiedName~$T.Regression"
   "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal"

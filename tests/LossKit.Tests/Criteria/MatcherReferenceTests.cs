@@ -234,6 +234,14 @@ public class MatcherReferenceTests
         AssertWrittenExactly([-1, -1], matches);
     }
 
+    /// <summary>G × N beyond the int range (46341² &gt; 2³¹ − 1) is refused, never wrapped into a small scratch size.</summary>
+    [Fact]
+    public void MatchBoxes_MatrixBeyondIntRange_Throws()
+    {
+        var boxes = new float[46341 * 4];
+        Assert.Throws<OverflowException>(() => Matcher.Rpn.MatchBoxes<float>(boxes, boxes, new int[46341], new float[16]));
+    }
+
     [Fact]
     public void MatchBoxes_ShortBuffers_NameTheirParameter()
     {
