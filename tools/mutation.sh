@@ -35,10 +35,10 @@ T=LossKit.Tests
 AREAS=(
   "matcher|Criteria/Matcher.cs|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.Matcher|FullyQualifiedName~$T.ErrorMessageTests.Matcher"
   "reduction|Reduction.cs|FullyQualifiedName~$T.Reduction|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.Classification.KLDivergenceTests|FullyQualifiedName~$T.ErrorMessageTests"
-  "regression|Regression/*.cs|FullyQualifiedName~$T.Regression"
-  "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal"
-  "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.BoxCoder"
-  "sampler|Criteria/Sampler.cs Criteria/*Sampl*.cs|FullyQualifiedName~$T.Criteria.Sampler"
+  "regression|Regression/*.cs|FullyQualifiedName~$T.Regression|FullyQualifiedName~$T.ErrorMessageTests.Regression"
+  "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal|FullyQualifiedName~$T.ErrorMessageTests.Focal"
+  "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.BoxCoder|FullyQualifiedName~$T.ErrorMessageTests.BoxCoder"
+  "sampler|Criteria/*Sampl*.cs|FullyQualifiedName~$T.Criteria.Sampler"
   "boxops|Detection/BoxOps.cs Detection/BoxFormat.cs|FullyQualifiedName~$T.Detection.BoxOps"
   "throwhelper|Internal/ThrowHelper.cs|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Reduction"
 )
