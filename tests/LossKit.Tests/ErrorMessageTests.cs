@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using LossKit.Classification;
 using LossKit.Criteria;
 using LossKit.Detection;
@@ -93,6 +94,18 @@ public class ErrorMessageTests
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(alpha: 1.5), "alpha", "<= 1", "got 1.5");
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(alpha: double.NaN), "alpha", "<= 1", "got NaN");
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(gamma: -1), "gamma", ">= 0", "got -1");
+    }
+
+    [Fact]
+    public void BoxCoder_Shapes()
+    {
+        double[] anchors = [0, 0, 4, 4, 1, 1, 5, 5];
+        Names<ArgumentException>(() => BoxCoder.Unit.Decode<double>(new double[8], [], new double[8]), "deltas", "8 elements", "no anchors");
+        Names<ArgumentException>(() => BoxCoder.Unit.Decode<double>(new double[12], anchors, new double[12]), "deltas", "4K values per anchor", "12 elements for 2 anchors");
+        Names<ArgumentException>(() => BoxCoder.Unit.Decode<double>(
+            Tensor.Create(new double[12], [2, 6]), Tensor.Create(anchors, [2, 4]), Tensor.Create(new double[12], [2, 6])), "deltas", "[2, 4K]", "anchors [2, 4]", "got [2, 6]");
+        Names<ArgumentException>(() => BoxCoder.Unit.Encode<double>(
+            Tensor.Create(new double[10], [2, 5]), Tensor.Create(new double[10], [2, 5]), Tensor.Create(new double[10], [2, 5])), "boxes", "[N, 4]", "got [2, 5]");
     }
 
     [Fact]
