@@ -35,3 +35,14 @@ for alpha, gamma, beta in ((0.5, 1.5, 0.5), (0.5, 1.5, 2.0), (0.3, 1.2, 0.5)):
         loss.backward()
         print("balanced_l1 alpha=%g gamma=%g beta=%g x=%g y=%g: value %.17g grad %.17g"
               % (alpha, gamma, beta, x, y, loss.item(), xt.grad.item()))
+
+# Sigmoid focal with gamma = 0 where p saturates to exactly t (q = 1 - p_t = 0): pow's backward for exponent 0 is 0,
+# so the gradient is BCE-with-logits' sigma(x) - t, finite (a q^(gamma - 1) = q^-1 term would make it 0 * inf = NaN).
+for dtype, xs in ((torch.float64, (40.0, -40.0, 0.5)), (torch.float32, (20.0, -20.0, 0.5))):
+    for x in xs:
+        for t in (1.0, 0.0):
+            xt = torch.tensor([x], dtype=dtype, requires_grad=True)
+            loss = sigmoid_focal_loss(xt, torch.tensor([t], dtype=dtype), alpha=-1.0, gamma=0.0, reduction="sum")
+            loss.backward()
+            print("focal gamma=0 alpha=-1 %s x=%g t=%g: value %.17g grad %.17g"
+                  % (dtype, x, t, loss.item(), xt.grad.item()))
