@@ -76,7 +76,7 @@ public class ErrorMessageTests
         var gradient = new double[1];
         Names<ArgumentException>(() => new L1Loss<double>(Reduction.Mean).Backward([1.0], [0.0], (ReadOnlySpan<double>)[1.0], gradient), "upstream", "Reduction.None", "Mean");
         Names<ArgumentException>(() => new L1Loss<double>(Reduction.None).Backward([1.0], [0.0], 1.0, gradient), "upstream", "Reduction.None", "per-element");
-        Names<ArgumentException>(() => new L1Loss<double>(Reduction.None).Backward([1.0, 2.0], [0.0, 0.0], (ReadOnlySpan<double>)[1.0], new double[2]), "upstream", "2 elements", "has 1");
+        Names<ArgumentException>(() => new L1Loss<double>(Reduction.None).Backward([1.0, 2.0], [0.0, 0.0], (ReadOnlySpan<double>)[1.0], new double[2]), "upstream", "2 elements", "one per loss element", "has 1");
     }
 
     [Fact]
@@ -94,6 +94,7 @@ public class ErrorMessageTests
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(alpha: 1.5), "alpha", "<= 1", "got 1.5");
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(alpha: double.NaN), "alpha", "<= 1", "got NaN");
         Names<ArgumentOutOfRangeException>(() => new SigmoidFocalLoss<double>(gamma: -1), "gamma", ">= 0", "got -1");
+        Names<ArgumentOutOfRangeException>(() => new SoftmaxFocalLoss<double>(classAlpha: new double[] { 0.25, double.NaN }), "classAlpha", "must be finite", "got NaN");
     }
 
     [Fact]

@@ -46,3 +46,17 @@ for dtype, xs in ((torch.float64, (40.0, -40.0, 0.5)), (torch.float32, (20.0, -2
             loss.backward()
             print("focal gamma=0 alpha=-1 %s x=%g t=%g: value %.17g grad %.17g"
                   % (dtype, x, t, loss.item(), xt.grad.item()))
+
+# Sigmoid focal with integer gamma > 3 on soft targets outside [0, 1] (not range-checked, as torchvision): q = 1 - p_t
+# is negative, and torch.pow with an integer-valued exponent is defined there; gamma = 3.5 (not an integer) on
+# ordinary targets; alpha = 1 (alpha_t = t: negatives cost nothing).
+for gamma, alpha, cases in ((4.0, 0.25, ((6.0, 2.0), (2.0, 1.5), (-3.0, -1.0))),
+                            (5.0, 0.25, ((6.0, 2.0), (2.0, 1.5), (-3.0, -1.0))),
+                            (64.0, -1.0, ((6.0, 2.0), (-6.0, -1.0))),
+                            (3.5, 0.25, ((0.5, 1.0), (-1.5, 0.0), (2.0, 0.3))),
+                            (2.0, 1.0, ((0.5, 1.0), (-1.5, 0.0), (2.0, 0.3)))):
+    for x, t in cases:
+        xt = torch.tensor([x], dtype=F64, requires_grad=True)
+        loss = sigmoid_focal_loss(xt, torch.tensor([t], dtype=F64), alpha=alpha, gamma=gamma, reduction="sum")
+        loss.backward()
+        print("focal gamma=%g alpha=%g x=%g t=%g: (%.17g, %.17g)" % (gamma, alpha, x, t, loss.item(), xt.grad.item()))
