@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using LossKit.Criteria;
 
 namespace LossKit.Tests.Criteria;
@@ -103,5 +104,36 @@ public class BoxCoderContractTests
         Assert.Equal([7.0, 7.0], boxes);
         Assert.Equal("deltas", Assert.Throws<ArgumentException>(() => BoxCoder.Unit.Decode<double>(new double[4], [], new double[4])).ParamName);
         Assert.Equal("deltas", Assert.Throws<ArgumentException>(() => BoxCoder.Unit.Decode<double>([], Anchor, new double[4])).ParamName);
+    }
+
+    /// <summary>Every argument check of the span and tensor entry points names its parameter and what it expected.</summary>
+    [Fact]
+    public void BadArguments_NameTheParameterAndTheShape()
+    {
+        var c = BoxCoder.Unit;
+        double[] a2 = [0, 0, 4, 4, 1, 1, 5, 5];
+        Check(() => c.Encode<double>(new double[8], new double[4], new double[8]), "anchors", "one anchor per box", "has 4");
+        Check(() => c.DecodeGradient<double>(new double[8], a2, new double[4], new double[8]), "boxGradient", "one gradient per delta", "has 4");
+        Check(() => c.DecodeGradient<double>(new double[8], a2, new double[8], new double[7]), "deltaGradient", "needs 8", "has 7");
+        Check(() => c.Decode<double>(new double[12], new double[6], new double[12]), "anchors", "multiple of 4");
+
+        Check(() => c.Encode<double>(T(a2, 2, 4), T(new double[12], 3, 4), T(new double[8], 2, 4)), "anchors", "shape [2, 4]", "got [3, 4]");
+        Check(() => c.Encode<double>(T(a2, 2, 4), T(a2, 2, 4), T(new double[4], 1, 4)), "deltas", "shape [2, 4]", "got [1, 4]");
+        Check(() => c.Encode<double>(T(a2, 8), T(a2, 8), T(a2, 8)), "boxes", "rank 2", "[N, 4]", "got shape [8]");
+        Check(() => c.Decode<double>(T(new double[8], 2, 4), T(new double[10], 2, 5), T(new double[8], 2, 4)), "anchors", "[N, 4]", "got [2, 5]");
+        Check(() => c.Decode<double>(T(new double[8], 8), T(a2, 2, 4), T(new double[8], 2, 4)), "deltas", "rank 2", "[N, 4K]", "got shape [8]");
+        Check(() => c.Decode<double>(T(new double[8], 2, 4), T(a2, 2, 4), T(new double[16], 2, 8)), "boxes", "shape [2, 4]", "got [2, 8]");
+    }
+
+    private static Tensor<double> T(double[] data, params nint[] shape) => Tensor.Create(data, shape);
+
+    private static void Check(Action call, string paramName, params string[] parts)
+    {
+        var e = Assert.Throws<ArgumentException>(call);
+        Assert.Equal(paramName, e.ParamName);
+        foreach (string part in parts)
+        {
+            Assert.Contains(part, e.Message);
+        }
     }
 }
