@@ -73,7 +73,7 @@ internal static class Reductions
 
         if (reduction == Reduction.Sum)
         {
-            ThrowHelper.Argument("avgFactor", "avgFactor can not be used with Reduction.Sum (as in mmdetection).");
+            ThrowHelper.Argument("avgFactor", $"avgFactor ({a}) can not be used with Reduction.Sum (as in mmdetection).");
         }
 
         return a + AvgFactorEpsilon;
