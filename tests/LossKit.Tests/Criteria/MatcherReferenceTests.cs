@@ -239,7 +239,10 @@ public class MatcherReferenceTests
     public void MatchBoxes_MatrixBeyondIntRange_Throws()
     {
         var boxes = new float[46341 * 4];
-        Assert.Throws<OverflowException>(() => Matcher.Rpn.MatchBoxes<float>(boxes, boxes, new int[46341], new float[16]));
+        // An ArgumentException naming the buffer and the sizes, as the README promises (not an OverflowException).
+        var e = Assert.Throws<ArgumentException>(() => Matcher.Rpn.MatchBoxes<float>(boxes, boxes, new int[46341], new float[16]));
+        Assert.Equal("quality", e.ParamName);
+        Assert.Contains("46341 × 46341", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
