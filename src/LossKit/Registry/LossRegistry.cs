@@ -24,10 +24,11 @@ public static partial class LossRegistry
     private static readonly BinsLayout Bins = new();
     private static readonly FeaturesCentersLayout FeaturesCenters = new();
     private static readonly CosineHeadLayout CosineHead = new();
+    private static readonly PairLayout Pairs = new();
 
     /// <summary>The layouts the entries use, by name.</summary>
     public static IReadOnlyList<LossLayout> Layouts { get; } =
-        [Elementwise, ClassIndex, Boxes, ScoredRows, Bins, FeaturesCenters, CosineHead, .. CriteriaEntries.Layouts];
+        [Elementwise, ClassIndex, Boxes, ScoredRows, Bins, FeaturesCenters, CosineHead, Pairs, .. CriteriaEntries.Layouts];
 
     /// <summary>All entries, grouped by family, in catalog order.</summary>
     public static IReadOnlyList<LossEntry> Entries { get; } = Build<double>();
@@ -222,6 +223,11 @@ public static partial class LossRegistry
                 "½‖xᵢ − c_yᵢ‖² (KaiyangZhou: no ½, clamp); update Δc_j = Σ_{yᵢ=j}(c_j − xᵢ)/(1 + n_j)", "Wen et al. 2016 (Caffe); KaiyangZhou/pytorch-center-loss",
                 [mean, Choice("convention", CenterLossConvention.Paper, "the paper's ½‖x − c‖² or KaiyangZhou's clamped sum")],
                 a => new CenterLoss<T>(a.Reduction(), a.Choice<CenterLossConvention>("convention"))),
+            new("cosine_embedding", M, Pairs, "1 − cos(x1, x2) if y = 1; max(0, cos(x1, x2) − margin) if y = −1", "torch.nn.CosineEmbeddingLoss",
+                [mean, Double("margin", 0, "margin for dissimilar pairs", -1, 1)], a => new CosineEmbeddingLoss<T>(a.Reduction(), a.Double("margin")))
+            {
+                TargetDomain = ValueDomain.PlusMinusOne,
+            },
             .. CriteriaEntries.Build<T>(),
         ];
         for (int i = 0; i < entries.Length; i++)

@@ -166,6 +166,7 @@ internal static class FuzzCases
             "bins" => Bins(e, reduction, mix, size).Select(t => Make(t.Arrays, t.Call)),
             "features_centers" => FeaturesCenters(mix, size).Select(a => Make(a)),
             "cosine_head" => CosineHead(mix, size).Select(a => Make(a)),
+            "pairs" => Pairs(mix, size).Select(a => Make(a)),
             "rpn" => Rpn(mix, size).Select(a => Make(a)),
             "fast_rcnn" => FastRcnn(mix, size).Select(a => Make(a)),
             "retinanet" => RetinaNet(mix, size).Select(a => Make(a)),
@@ -305,6 +306,13 @@ internal static class FuzzCases
         from input in FuzzValues.Array(m.Item1 * m.Item2, Gen.Frequency((9, FuzzValues.Of(mix, 3)), (1, Gen.Constant(0.0))))
         from weight in FuzzValues.Array(classes * m.Item2, Gen.Frequency((9, FuzzValues.Of(mix, 3)), (1, Gen.Constant(0.0))))
         select new List<FuzzArray> { new("input", [m.Item1, m.Item2], input), new("weight", [classes, m.Item2], weight) };
+
+    private static Gen<List<FuzzArray>> Pairs(ValueMix mix, FuzzSize size) =>
+        from m in Matrix(size)
+        from input1 in FuzzValues.Array(m.Rows * m.Columns, Gen.Frequency((9, FuzzValues.Of(mix, 3)), (1, Gen.Constant(0.0))))
+        from input2 in FuzzValues.Array(m.Rows * m.Columns, Gen.Frequency((9, FuzzValues.Of(mix, 3)), (1, Gen.Constant(0.0))))
+        from target in FuzzValues.PlusMinusOne(m.Rows)
+        select new List<FuzzArray> { new("input1", [m.Rows, m.Columns], input1), new("input2", [m.Rows, m.Columns], input2), new("target", [m.Rows], target) };
 
     // ---- criteria: small images, anchor sets and ground-truth sets ----
 
