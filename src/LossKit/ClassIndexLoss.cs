@@ -20,6 +20,7 @@ public abstract class ClassIndexLoss<T> : ILayoutKernel<T, ClassIndexCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly bool _hasIgnoreIndex;
+    private ClassIndexLoss<float>? _float32;
 
     private protected ClassIndexLoss(Reduction reduction, ReadOnlyMemory<T> weight, int? ignoreIndex)
     {
@@ -113,6 +114,12 @@ public abstract class ClassIndexLoss<T> : ILayoutKernel<T, ClassIndexCall<T>>
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream);
 
     /// <summary>The Mean denominator: the row count, or Σ of the non-ignored targets' weights for the weighted means.</summary>
+    /// <summary>The same loss (same parameters) in float32: the kernel of narrow element types (<see cref="Float32Path"/>).</summary>
+    private protected abstract ClassIndexLoss<float> CreateFloat32();
+
+    /// <summary>The float32 instance, created on first use.</summary>
+    internal ClassIndexLoss<float> Float32 => _float32 ??= CreateFloat32();
+
     private protected virtual double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => target.Length;
 
     /// <summary>Σ over non-ignored rows of the target class's weight (PyTorch's weighted-mean denominator).</summary>
@@ -154,4 +161,7 @@ public abstract class ClassIndexLoss<T> : ILayoutKernel<T, ClassIndexCall<T>>
 
     double ILayoutKernel<T, ClassIndexCall<T>>.Run(scoped in ClassIndexCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Run(call.Input, call.Target, call.Batch, call.Classes, values, gradient, scale, upstream);
+
+    double ILayoutKernel<T, ClassIndexCall<T>>.RunWidened(scoped in ClassIndexCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(Float32, call, values, gradient, scale, upstream);
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using LossKit.Internal;
 using LossKit.Layouts;
 
 namespace LossKit;
@@ -21,6 +22,8 @@ namespace LossKit;
 public abstract class ElementwiseLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private ElementwiseLoss<float>? _float32;
+
     private protected ElementwiseLoss(Reduction reduction) => Reduction = Reductions.Validate(reduction);
 
     /// <summary>How per-element losses are reduced.</summary>
@@ -71,6 +74,9 @@ public abstract class ElementwiseLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
     private protected abstract double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight,
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream);
 
+    /// <summary>The same loss (same parameters) in float32: the kernel of narrow element types (<see cref="Float32Path"/>).</summary>
+    private protected abstract ElementwiseLoss<float> CreateFloat32();
+
     /// <summary>Loss-specific checks of the data (target domains); shapes are already checked.</summary>
     private protected virtual void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target)
     {
@@ -84,4 +90,7 @@ public abstract class ElementwiseLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
 
     double ILayoutKernel<T, ElementwiseCall<T>>.Run(scoped in ElementwiseCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Run(call.Input, call.Target, call.Weight, values, gradient, scale, upstream);
+
+    double ILayoutKernel<T, ElementwiseCall<T>>.RunWidened(scoped in ElementwiseCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= CreateFloat32(), call, values, gradient, scale, upstream);
 }

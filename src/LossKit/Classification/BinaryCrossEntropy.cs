@@ -21,6 +21,8 @@ public sealed class BinaryCrossEntropyLoss<T> : ElementwiseLoss<T>
     {
     }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new BinaryCrossEntropyLoss<float>(Reduction);
+
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target)
     {
         DataChecks.UnitInterval(input, nameof(input));
@@ -92,6 +94,8 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
 
     /// <summary>Weight of positive examples per class, or empty.</summary>
     public ReadOnlyMemory<T> PosWeight { get; }
+
+    private protected override ElementwiseLoss<float> CreateFloat32() => new BinaryCrossEntropyWithLogitsLoss<float>(Reduction, Float32Path.WidenToArray(PosWeight.Span));
 
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target)
     {

@@ -80,6 +80,11 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>, ILayoutKernel<T, Pr
     double ILayoutKernel<T, ProbabilityRowsCall<T>>.Run(scoped in ProbabilityRowsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         RunProbabilities(call.Input, call.Target, call.Batch, call.Classes, values, gradient, scale, upstream);
 
+    double ILayoutKernel<T, ProbabilityRowsCall<T>>.RunWidened(scoped in ProbabilityRowsCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run((CrossEntropyLoss<float>)Float32, call, values, gradient, scale, upstream);
+
+    private protected override ClassIndexLoss<float> CreateFloat32() => new CrossEntropyLoss<float>(Reduction, Float32Path.WidenToArray(Weight.Span), IgnoreIndex, LabelSmoothing);
+
     private protected override double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => SumOfTargetWeights(target, keptRows);
 
     private protected override unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
@@ -311,6 +316,8 @@ public sealed class NllLoss<T> : ClassIndexLoss<T>
         : base(reduction, weight, ignoreIndex)
     {
     }
+
+    private protected override ClassIndexLoss<float> CreateFloat32() => new NllLoss<float>(Reduction, Float32Path.WidenToArray(Weight.Span), IgnoreIndex);
 
     private protected override double MeanDenominator(ReadOnlySpan<int> target, int keptRows) => SumOfTargetWeights(target, keptRows);
 

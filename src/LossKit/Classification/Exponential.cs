@@ -18,6 +18,8 @@ public sealed class ExponentialLoss<T> : ElementwiseLoss<T>
     {
     }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new ExponentialLoss<float>(Reduction);
+
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target) => DataChecks.PlusMinusOne(target, nameof(target));
 
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>

@@ -21,6 +21,8 @@ public sealed class HingeLoss<T> : ElementwiseLoss<T>
 
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target) => DataChecks.PlusMinusOne(target, nameof(target));
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new HingeLoss<float>(Reduction);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new HingeOp<T>(squared: false), input, target, weight, values, gradient, scale, upstream);
 }
@@ -40,6 +42,8 @@ public sealed class SquaredHingeLoss<T> : ElementwiseLoss<T>
     }
 
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target) => DataChecks.PlusMinusOne(target, nameof(target));
+
+    private protected override ElementwiseLoss<float> CreateFloat32() => new SquaredHingeLoss<float>(Reduction);
 
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new HingeOp<T>(squared: true), input, target, weight, values, gradient, scale, upstream);
@@ -64,6 +68,8 @@ public sealed class HingeEmbeddingLoss<T> : ElementwiseLoss<T>
     public double Margin { get; }
 
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target) => DataChecks.PlusMinusOne(target, nameof(target));
+
+    private protected override ElementwiseLoss<float> CreateFloat32() => new HingeEmbeddingLoss<float>(Reduction, Margin);
 
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new Op(T.CreateTruncating(Margin)), input, target, weight, values, gradient, scale, upstream);
@@ -171,6 +177,8 @@ public sealed class MultiMarginLoss<T> : ClassIndexLoss<T>
 
     /// <summary>The margin.</summary>
     public double Margin { get; }
+
+    private protected override ClassIndexLoss<float> CreateFloat32() => new MultiMarginLoss<float>(Reduction, P, Margin, Float32Path.WidenToArray(Weight.Span));
 
     private protected override unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)

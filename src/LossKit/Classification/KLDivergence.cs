@@ -18,6 +18,8 @@ namespace LossKit.Classification;
 public sealed class KLDivergenceLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private KLDivergenceLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">None, Mean (default), Sum or BatchMean.</param>
     /// <param name="logTarget">Whether the target is given as log-probabilities (default false).</param>
@@ -76,6 +78,9 @@ public sealed class KLDivergenceLoss<T> : ILayoutKernel<T, ElementwiseCall<T>>
         ThrowHelper.CheckDimension(batch, nameof(batch));
         return new ElementwiseCall<T>(input, target, default, batch);
     }
+
+    double ILayoutKernel<T, ElementwiseCall<T>>.RunWidened(scoped in ElementwiseCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= new KLDivergenceLoss<float>(Reduction, LogTarget), call, values, gradient, scale, upstream);
 
     double ILayoutKernel<T, ElementwiseCall<T>>.Prepare(scoped in ElementwiseCall<T> call, double? avgFactor) =>
         Reduction == Reduction.BatchMean ? call.Batch : call.Input.Length;

@@ -25,6 +25,8 @@ public sealed class SoftMarginLoss<T> : ElementwiseLoss<T>
 
     private protected override void ValidateData(ReadOnlySpan<T> input, ReadOnlySpan<T> target) => DataChecks.PlusMinusOne(target, nameof(target));
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new SoftMarginLoss<float>(Reduction);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(default(Op), input, target, weight, values, gradient, scale, upstream);
 

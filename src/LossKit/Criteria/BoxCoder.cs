@@ -84,6 +84,22 @@ public sealed class BoxCoder
         BoxConvert.CheckBoxes(boxes.Length, nameof(boxes));
         ThrowHelper.CheckLength(anchors.Length, boxes.Length, nameof(anchors), "one anchor per box");
         ThrowHelper.CheckDestination(deltas.Length, boxes.Length, nameof(deltas));
+        if (Float32Path.Applies<T>())
+        {
+            // Narrow types: each box widened to float32, encoded with float32 weights, the deltas rounded once.
+            var wf = new Weights<float>(this);
+            Span<float> b = stackalloc float[4], a = stackalloc float[4], d = stackalloc float[4];
+            for (int i = 0; i < boxes.Length; i += 4)
+            {
+                Float32Path.WidenEach(boxes.Slice(i, 4), b);
+                Float32Path.WidenEach(anchors.Slice(i, 4), a);
+                EncodeOne(wf, b, a, d);
+                Float32Path.NarrowEach(d, deltas.Slice(i, 4));
+            }
+
+            return;
+        }
+
         var w = new Weights<T>(this);
         for (int i = 0; i < boxes.Length; i += 4)
         {
@@ -103,6 +119,24 @@ public sealed class BoxCoder
     {
         int sets = CheckDecode(deltas.Length, anchors.Length);
         ThrowHelper.CheckDestination(boxes.Length, deltas.Length, nameof(boxes));
+        if (Float32Path.Applies<T>())
+        {
+            var wf = new Weights<float>(this);
+            Span<float> d = stackalloc float[4], a = stackalloc float[4], b = stackalloc float[4];
+            for (int i = 0, j = 0; j < anchors.Length; j += 4)
+            {
+                Float32Path.WidenEach(anchors.Slice(j, 4), a);
+                for (int k = 0; k < sets; k++, i += 4)
+                {
+                    Float32Path.WidenEach(deltas.Slice(i, 4), d);
+                    DecodeOne(wf, d, a, b);
+                    Float32Path.NarrowEach(b, boxes.Slice(i, 4));
+                }
+            }
+
+            return;
+        }
+
         var w = new Weights<T>(this);
         for (int i = 0, a = 0; a < anchors.Length; a += 4)
         {
@@ -126,6 +160,25 @@ public sealed class BoxCoder
         int sets = CheckDecode(deltas.Length, anchors.Length);
         ThrowHelper.CheckLength(boxGradient.Length, deltas.Length, nameof(boxGradient), "one gradient per delta");
         ThrowHelper.CheckDestination(deltaGradient.Length, deltas.Length, nameof(deltaGradient));
+        if (Float32Path.Applies<T>())
+        {
+            var wf = new Weights<float>(this);
+            Span<float> d = stackalloc float[4], a = stackalloc float[4], g = stackalloc float[4];
+            for (int i = 0, j = 0; j < anchors.Length; j += 4)
+            {
+                Float32Path.WidenEach(anchors.Slice(j, 4), a);
+                for (int k = 0; k < sets; k++, i += 4)
+                {
+                    Float32Path.WidenEach(deltas.Slice(i, 4), d);
+                    Float32Path.WidenEach(boxGradient.Slice(i, 4), g);
+                    DecodeGradientOne(wf, d, a, g, g);
+                    Float32Path.NarrowEach(g, deltaGradient.Slice(i, 4));
+                }
+            }
+
+            return;
+        }
+
         var w = new Weights<T>(this);
         for (int i = 0, a = 0; a < anchors.Length; a += 4)
         {

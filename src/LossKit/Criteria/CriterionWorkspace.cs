@@ -26,6 +26,9 @@ public sealed class CriterionWorkspace<T>
     // One scratch set per criterion type that has used the workspace (four criteria exist; the array grows if needed).
     private CriterionScratch?[] _sets = new CriterionScratch?[4];
 
+    // The float32 workspace behind a narrow element type's calls (Half computes through float32).
+    private CriterionWorkspace<float>? _float32;
+
     /// <summary>The bytes currently held by the workspace's buffers.</summary>
     public long AllocatedBytes
     {
@@ -37,12 +40,19 @@ public sealed class CriterionWorkspace<T>
                 total += set?.AllocatedBytes ?? 0;
             }
 
-            return total;
+            return total + (_float32?.AllocatedBytes ?? 0);
         }
     }
 
     /// <summary>Drops every buffer (the next call allocates again).</summary>
-    public void Clear() => Array.Clear(_sets);
+    public void Clear()
+    {
+        Array.Clear(_sets);
+        _float32 = null;
+    }
+
+    /// <summary>The float32 workspace that a narrow element type's criteria compute in.</summary>
+    internal CriterionWorkspace<float> Float32 => _float32 ??= new();
 
     /// <summary>The buffers of one criterion type, created on its first call with this workspace.</summary>
     internal TScratch Scratch<TScratch>()

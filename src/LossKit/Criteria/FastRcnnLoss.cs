@@ -40,6 +40,7 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly CrossEntropyLoss<T> _classifier = new(Reduction.Mean);
+    private FastRcnnLoss<float>? _float32;
 
     /// <summary>Creates the loss.</summary>
     /// <param name="matcher">Proposal matcher (default <see cref="Matcher.RoiHeads"/>: 0.5, 0.5).</param>
@@ -50,6 +51,9 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
         : base(matcher ?? Matcher.RoiHeads, sampler ?? BalancedPositiveNegativeSampler.RoiHeads, boxCoder ?? BoxCoder.RoiHeads, beta)
     {
     }
+
+    /// <summary>The same criterion in float32, which computes for narrow element types.</summary>
+    private FastRcnnLoss<float> Float32 => _float32 ??= new FastRcnnLoss<float>(Matcher, Sampler, BoxCoder, Beta);
 
     /// <summary>The most RoIs <see cref="SelectTrainingSamples"/> can return: Σᵢ min(Pᵢ + Gᵢ, batch size per image).</summary>
     /// <param name="proposalCounts">Proposals per image.</param>
@@ -106,6 +110,24 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
         ThrowHelper.CheckDestination(sampledLabels.Length, capacity, nameof(sampledLabels));
         ThrowHelper.CheckDestination(regressionTargets.Length, capacity * 4, nameof(regressionTargets));
         ThrowHelper.CheckDestination(sampledCounts.Length, images, nameof(sampledCounts));
+
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> sampled = wide.Output(capacity * 4), targets = wide.Output(capacity * 4);
+                int count = Float32.SelectTrainingSamples(wide.Read(proposals), proposalCounts, wide.Read(groundTruthBoxes), groundTruthLabels, groundTruthCounts,
+                    classes, sampled, sampledLabels, targets, sampledCounts, seed, workspace?.Float32);
+                WideScope<T>.Narrow(sampled[..(count * 4)], sampledProposals);
+                WideScope<T>.Narrow(targets[..(count * 4)], regressionTargets);
+                return count;
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+        }
 
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
         var weights = new BoxCoder.Weights<T>(BoxCoder);
@@ -204,6 +226,24 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
         {
             ThrowHelper.CheckDestination(classLogitsGradient.Length, classLogits.Length, nameof(classLogitsGradient));
             ThrowHelper.CheckDestination(boxRegressionGradient.Length, boxRegression.Length, nameof(boxRegressionGradient));
+        }
+
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
+                FastRcnnLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), labels, wide.Read(regressionTargets), classes,
+                    gc, gb, wantGradient, workspace?.Float32);
+                WideScope<T>.Narrow(gc, classLogitsGradient);
+                WideScope<T>.Narrow(gb, boxRegressionGradient);
+                return new FastRcnnLossTerms<T>(T.CreateTruncating(terms.Classifier), T.CreateTruncating(terms.BoxRegression));
+            }
+            finally
+            {
+                wide.Dispose();
+            }
         }
 
         int p = 0;

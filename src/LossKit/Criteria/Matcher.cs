@@ -88,6 +88,22 @@ public sealed class Matcher
         ThrowHelper.CheckDimension(predictions, nameof(predictions));
         ThrowHelper.CheckMatrix(quality.Length, groundTruths, predictions, nameof(quality), nameof(groundTruths), nameof(predictions));
         ThrowHelper.CheckDestination(matches.Length, predictions, nameof(matches));
+        if (Float32Path.Applies<T>())
+        {
+            // Narrow types: compared in float32 against the float32 thresholds, as every narrow-type path computes.
+            var wide = new WideScope<T>();
+            try
+            {
+                MatchUnchecked(wide.Read(quality), groundTruths, predictions, matches[..predictions]);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         MatchUnchecked(quality, groundTruths, predictions, matches[..predictions]);
     }
 
@@ -107,6 +123,26 @@ public sealed class Matcher
         int g = groundTruthBoxes.Length / 4, n = predictedBoxes.Length / 4;
         ThrowHelper.CheckDestination(matches.Length, n, nameof(matches));
         ThrowHelper.CheckDestination(quality.Length, ThrowHelper.Product(nameof(quality), "ground truths × predictions (the IoU matrix)", g, n), nameof(quality));
+        if (Float32Path.Applies<T>())
+        {
+            // Narrow types: the IoU matrix in float32 (torchvision's box_iou upcasts half too), matched on those values,
+            // then rounded into quality.
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> iou = wide.Output(g * n);
+                BoxOps.Iou(wide.Read(groundTruthBoxes), wide.Read(predictedBoxes), iou);
+                MatchUnchecked<float>(iou, g, n, matches[..n]);
+                WideScope<T>.Narrow(iou, quality);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         BoxOps.Iou(groundTruthBoxes, predictedBoxes, quality);
         MatchUnchecked<T>(quality[..(g * n)], g, n, matches[..n]);
     }

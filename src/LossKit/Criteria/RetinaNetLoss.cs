@@ -72,6 +72,7 @@ public sealed class RetinaNetLoss<T>
     private readonly SigmoidFocalLoss<T> _focal;
     private readonly ElementwiseLoss<T>? _deltaLoss;
     private readonly BoxRegressionLoss<T>? _iouLoss;
+    private RetinaNetLoss<float>? _float32;
 
     /// <summary>Creates the loss.</summary>
     /// <param name="boxLoss">Box loss: L1 (default), SmoothL1, GIoU, DIoU or CIoU.</param>
@@ -216,7 +217,47 @@ public sealed class RetinaNetLoss<T>
         CriteriaChecks.PositiveXyxy(groundTruthBoxes, nameof(groundTruthBoxes));
         CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
         ThrowHelper.CheckDestination(matchedIndices.Length, ThrowHelper.Product(nameof(matchedIndices), "images × anchors", groundTruthCounts.Length, a), nameof(matchedIndices));
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Float32.MatchAnchors(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, matchedIndices, workspace?.Float32);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         Match(anchors, groundTruthBoxes, groundTruthCounts, matchedIndices, (workspace ?? new()).Scratch<Scratch>());
+    }
+
+    /// <summary>The same criterion in float32, which computes for narrow element types.</summary>
+    private RetinaNetLoss<float> Float32 => _float32 ??= new RetinaNetLoss<float>(BoxLossKind, Alpha, Gamma, Beta, Eps, Matcher, BoxCoder);
+
+    /// <summary>A narrow element type's call: the float32 criterion on widened copies, gradients and terms rounded once.</summary>
+    private RetinaNetLossTerms<T> RunWidened(ReadOnlySpan<T> classLogits, ReadOnlySpan<T> boxRegression, ReadOnlySpan<T> anchors,
+        ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthLabels, ReadOnlySpan<int> groundTruthCounts, int classes,
+        ReadOnlySpan<int> givenMatches, bool matchesGiven, Span<T> classLogitsGradient, Span<T> boxRegressionGradient, bool wantGradient,
+        CriterionWorkspace<T>? workspace)
+    {
+        var wide = new WideScope<T>();
+        try
+        {
+            Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
+            RetinaNetLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), wide.Read(anchors), wide.Read(groundTruthBoxes),
+                groundTruthLabels, groundTruthCounts, classes, givenMatches, matchesGiven, gc, gb, wantGradient, workspace?.Float32);
+            WideScope<T>.Narrow(gc, classLogitsGradient);
+            WideScope<T>.Narrow(gb, boxRegressionGradient);
+            return new RetinaNetLossTerms<T>(T.CreateTruncating(terms.Classification), T.CreateTruncating(terms.BoxRegression));
+        }
+        finally
+        {
+            wide.Dispose();
+        }
     }
 
     /// <summary>The loss stage alone (torchvision's <c>RetinaNetHead.compute_loss(targets, head_outputs, anchors, matched_idxs)</c>).</summary>
@@ -299,6 +340,12 @@ public sealed class RetinaNetLoss<T>
         {
             ThrowHelper.CheckDestination(classLogitsGradient.Length, classLogits.Length, nameof(classLogitsGradient));
             ThrowHelper.CheckDestination(boxRegressionGradient.Length, boxRegression.Length, nameof(boxRegressionGradient));
+        }
+
+        if (Float32Path.Applies<T>())
+        {
+            return RunWidened(classLogits, boxRegression, anchors, groundTruthBoxes, groundTruthLabels, groundTruthCounts, classes, givenMatches, matchesGiven,
+                classLogitsGradient, boxRegressionGradient, wantGradient, workspace);
         }
 
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();

@@ -48,6 +48,8 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
 {
     private readonly BinaryCrossEntropyWithLogitsLoss<T> _objectness = new(Reduction.Mean);
 
+    private RpnLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="matcher">Anchor matcher (default <see cref="Matcher.Rpn"/>: 0.7, 0.3, low-quality matches).</param>
     /// <param name="sampler">Anchor sampler (default <see cref="BalancedPositiveNegativeSampler.Rpn"/>: 256, 0.5).</param>
@@ -106,6 +108,23 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         CriteriaChecks.QualityMatrix(groundTruthCounts, a, nameof(groundTruthCounts), "anchors");
         ThrowHelper.CheckDestination(labels.Length, ThrowHelper.Product(nameof(labels), "images × anchors", images, a), nameof(labels));
         ThrowHelper.CheckDestination(regressionTargets.Length, ThrowHelper.Product(nameof(regressionTargets), "images × anchors × 4", images, a, 4), nameof(regressionTargets));
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> targets = wide.Output(images * a * 4);
+                Float32.AssignTargets(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, labels, targets, workspace?.Float32);
+                WideScope<T>.Narrow(targets, regressionTargets);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
         var weights = new BoxCoder.Weights<T>(BoxCoder);
         Span<int> matches = ws.Matches.Get(a);
@@ -155,6 +174,18 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         CriterionWorkspace<T>? workspace = null) =>
         RunFromTargets(objectness, boxDeltas, labels, regressionTargets, selection, objectnessGradient, boxDeltasGradient, true, workspace);
 
+    /// <summary>The same criterion in float32, which computes for narrow element types.</summary>
+    private RpnLoss<float> Float32 => _float32 ??= new RpnLoss<float>(Matcher, Sampler, BoxCoder, Beta);
+
+    /// <summary>A narrow type's results: the float32 gradients and terms rounded once.</summary>
+    private static RpnLossTerms<T> Narrow(RpnLossTerms<float> terms, ReadOnlySpan<float> objectness, ReadOnlySpan<float> boxDeltas,
+        Span<T> objectnessGradient, Span<T> boxDeltasGradient)
+    {
+        WideScope<T>.Narrow(objectness, objectnessGradient);
+        WideScope<T>.Narrow(boxDeltas, boxDeltasGradient);
+        return new RpnLossTerms<T>(T.CreateTruncating(terms.Objectness), T.CreateTruncating(terms.BoxRegression));
+    }
+
     private static void CheckGroundTruths(ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthCounts)
     {
         int total = CriteriaChecks.GroundTruthTotal(groundTruthCounts);
@@ -196,6 +227,22 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         {
             ThrowHelper.CheckDestination(objectnessGradient.Length, objectness.Length, nameof(objectnessGradient));
             ThrowHelper.CheckDestination(boxDeltasGradient.Length, boxDeltas.Length, nameof(boxDeltasGradient));
+        }
+
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> go = wantGradient ? wide.Output(objectness.Length) : default, gb = wantGradient ? wide.Output(boxDeltas.Length) : default;
+                RpnLossTerms<float> terms = Float32.Run(wide.Read(objectness), wide.Read(boxDeltas), wide.Read(anchors), wide.Read(groundTruthBoxes),
+                    groundTruthCounts, go, gb, wantGradient, seed, workspace?.Float32);
+                return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
         }
 
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
@@ -248,6 +295,22 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         {
             ThrowHelper.CheckDestination(objectnessGradient.Length, n, nameof(objectnessGradient));
             ThrowHelper.CheckDestination(boxDeltasGradient.Length, 4 * n, nameof(boxDeltasGradient));
+        }
+
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> go = wantGradient ? wide.Output(n) : default, gb = wantGradient ? wide.Output(4 * n) : default;
+                RpnLossTerms<float> terms = Float32.RunFromTargets(wide.Read(objectness), wide.Read(boxDeltas), labels, wide.Read(regressionTargets), selection,
+                    go, gb, wantGradient, workspace?.Float32);
+                return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
         }
 
         int p = 0, q = 0;

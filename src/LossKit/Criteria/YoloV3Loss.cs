@@ -77,6 +77,7 @@ public sealed partial class YoloV3Loss<T>
     private readonly BinaryCrossEntropyWithLogitsLoss<T> _bce = new(Reduction.Sum);
     private readonly MseLoss<T> _mse = new(Reduction.Sum);
     private readonly BoxRegressionLoss<T>? _iou;
+    private YoloV3Loss<float>? _float32;
 
     /// <summary>Creates the loss.</summary>
     /// <param name="classes">C (≥ 1).</param>
@@ -240,6 +241,11 @@ public sealed partial class YoloV3Loss<T>
             ThrowHelper.CheckDestination(gradient2.Length, output2.Length, nameof(gradient2));
         }
 
+        if (Float32Path.Applies<T>())
+        {
+            return RunWidened(output0, output1, output2, groundTruthBoxes, groundTruthLabels, groundTruthCounts, gradient0, gradient1, gradient2, wantGradient, workspace);
+        }
+
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
         Span<int> imageOffsets = ws.ImageOffsets.Get(batch + 1);
         imageOffsets[0] = 0;
@@ -270,6 +276,33 @@ public sealed partial class YoloV3Loss<T>
         }
 
         return new YoloV3LossTerms<T>(T.CreateTruncating(sums.Box), T.CreateTruncating(sums.Objectness), T.CreateTruncating(sums.Classification));
+    }
+
+    /// <summary>The same criterion in float32, which computes for narrow element types.</summary>
+    private YoloV3Loss<float> Float32 =>
+        _float32 ??= new YoloV3Loss<float>(Classes, InputWidth, InputHeight, _anchors, IgnoreThreshold, Variant, UltralyticsOptions);
+
+    /// <summary>A narrow element type's call: the float32 criterion on widened copies, gradients and terms rounded once.</summary>
+    private YoloV3LossTerms<T> RunWidened(ReadOnlySpan<T> output0, ReadOnlySpan<T> output1, ReadOnlySpan<T> output2,
+        ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthLabels, ReadOnlySpan<int> groundTruthCounts,
+        Span<T> gradient0, Span<T> gradient1, Span<T> gradient2, bool wantGradient, CriterionWorkspace<T>? workspace)
+    {
+        var wide = new WideScope<T>();
+        try
+        {
+            Span<float> g0 = wantGradient ? wide.Output(output0.Length) : default, g1 = wantGradient ? wide.Output(output1.Length) : default;
+            Span<float> g2 = wantGradient ? wide.Output(output2.Length) : default;
+            YoloV3LossTerms<float> terms = Float32.Run(wide.Read(output0), wide.Read(output1), wide.Read(output2), wide.Read(groundTruthBoxes),
+                groundTruthLabels, groundTruthCounts, g0, g1, g2, wantGradient, workspace?.Float32);
+            WideScope<T>.Narrow(g0, gradient0);
+            WideScope<T>.Narrow(g1, gradient1);
+            WideScope<T>.Narrow(g2, gradient2);
+            return new YoloV3LossTerms<T>(T.CreateTruncating(terms.Box), T.CreateTruncating(terms.Objectness), T.CreateTruncating(terms.Classification));
+        }
+        finally
+        {
+            wide.Dispose();
+        }
     }
 
     private void CheckOutput(int length, int layer, int batch, string paramName)

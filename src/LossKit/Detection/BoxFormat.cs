@@ -31,6 +31,20 @@ public static class BoxConvert
         CheckFormat(from, nameof(from));
         CheckFormat(to, nameof(to));
         ThrowHelper.CheckDestination(destination.Length, boxes.Length, nameof(destination));
+        if (Float32Path.Applies<T>())
+        {
+            // Narrow types: each box converted in float32 and rounded once.
+            Span<float> box = stackalloc float[4];
+            for (int i = 0; i < boxes.Length; i += 4)
+            {
+                Float32Path.WidenEach(boxes.Slice(i, 4), box);
+                Convert<float>(box, from, to, box);
+                Float32Path.NarrowEach<T>(box, destination.Slice(i, 4));
+            }
+
+            return;
+        }
+
         for (int i = 0; i < boxes.Length; i += 4)
         {
             T a = boxes[i], b = boxes[i + 1], c = boxes[i + 2], d = boxes[i + 3];
@@ -51,6 +65,19 @@ public static class BoxConvert
         CheckFormat(from, nameof(from));
         CheckFormat(to, nameof(to));
         ThrowHelper.CheckDestination(destination.Length, gradient.Length, nameof(destination));
+        if (Float32Path.Applies<T>())
+        {
+            Span<float> box = stackalloc float[4];
+            for (int i = 0; i < gradient.Length; i += 4)
+            {
+                Float32Path.WidenEach(gradient.Slice(i, 4), box);
+                ConvertGradient<float>(box, from, to, box);
+                Float32Path.NarrowEach<T>(box, destination.Slice(i, 4));
+            }
+
+            return;
+        }
+
         for (int i = 0; i < gradient.Length; i += 4)
         {
             // Seed a unit box in the source format; the duals of the converted coordinates are the Jacobian's rows.

@@ -28,6 +28,23 @@ public static class BoxOps
     {
         BoxConvert.CheckBoxes(boxes.Length, nameof(boxes));
         ThrowHelper.CheckDestination(destination.Length, boxes.Length / 4, nameof(destination));
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> areas = wide.Output(boxes.Length / 4);
+                Area(wide.Read(boxes), areas);
+                WideScope<T>.Narrow(areas, destination);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         for (int i = 0; i < boxes.Length / 4; i++)
         {
             destination[i] = (boxes[4 * i + 2] - boxes[4 * i]) * (boxes[4 * i + 3] - boxes[4 * i + 1]);
@@ -74,6 +91,12 @@ public static class BoxOps
         ThrowHelper.CheckAtLeast(eps, 0, nameof(eps));
         int n = boxes1.Length / 4;
         ThrowHelper.CheckDestination(destination.Length, n, nameof(destination));
+        if (Float32Path.Applies<T>())
+        {
+            Widen(boxes1, boxes2, destination[..n], kind, eps, pairwise: false);
+            return;
+        }
+
         T e = T.CreateTruncating(eps);
         for (int i = 0; i < n; i++)
         {
@@ -95,10 +118,41 @@ public static class BoxOps
             return;
         }
 
+        if (Float32Path.Applies<T>())
+        {
+            Widen(boxes1, boxes2, destination[..(n * m)], kind, eps, pairwise: true);
+            return;
+        }
+
         fixed (T* a = boxes1, b = boxes2, d = destination)
         {
             var kernel = new PairwiseKernel<T> { A = a, B = b, D = d, M = m, Kind = kind, Eps = T.CreateTruncating(eps) };
             RowDriver.Run(ref kernel, n, Math.Max(m, 1) * 8);
+        }
+    }
+
+    /// <summary>The float32 path of a narrow element type: the values computed in float32 from widened boxes, rounded once.</summary>
+    private static void Widen<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, BoxLossKind kind, double eps, bool pairwise)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var wide = new WideScope<T>();
+        try
+        {
+            Span<float> values = wide.Output(destination.Length);
+            if (pairwise)
+            {
+                Pairwise(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
+            }
+            else
+            {
+                Aligned(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
+            }
+
+            WideScope<T>.Narrow(values, destination);
+        }
+        finally
+        {
+            wide.Dispose();
         }
     }
 

@@ -54,6 +54,9 @@ public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
     /// so sums do not depend on the thread count).</summary>
     private const int WorkPerBox = 16;
 
+    private BoxRegressionLoss<float>? _float32;
+    private bool _fastKernels = true;
+
     private protected BoxRegressionLoss(Reduction reduction, double eps, BoxFormat format, BoxLossConvention convention, bool validate)
     {
         Reduction = Reductions.Validate(reduction);
@@ -85,7 +88,10 @@ public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
 
     /// <summary>Whether losses with a hand-written kernel (<see cref="IFastBoxOp{T}"/>) use it; false runs every box on
     /// the dual numbers, the reference the fast kernels are tested against.</summary>
-    internal bool FastKernels { get; init; } = true;
+    internal bool FastKernels { get => _fastKernels; init => _fastKernels = value; }
+
+    /// <summary>The same loss (same parameters) in float32: the kernel of narrow element types (<see cref="Float32Path"/>).</summary>
+    private protected abstract BoxRegressionLoss<float> CreateFloat32();
 
     /// <summary>Computes the loss.</summary>
     /// <param name="predicted">Predicted boxes, N × 4 in <see cref="Format"/>.</param>
@@ -202,6 +208,16 @@ public abstract class BoxRegressionLoss<T> : ILayoutKernel<T, BoxCall<T>>
                 _ => RowDriver.Run(ref exact, n, WorkPerBox),
             };
         }
+    }
+
+    double ILayoutKernel<T, BoxCall<T>>.RunWidened(scoped in BoxCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= Float32Twin(), call, values, gradient, scale, upstream);
+
+    private BoxRegressionLoss<float> Float32Twin()
+    {
+        BoxRegressionLoss<float> twin = CreateFloat32();
+        twin._fastKernels = _fastKernels;
+        return twin;
     }
 
     /// <summary>The fast operator <paramref name="fast"/> where it holds, <paramref name="exact"/> for the boxes it declines.</summary>

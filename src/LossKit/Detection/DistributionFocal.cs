@@ -29,6 +29,8 @@ namespace LossKit.Detection;
 public sealed class DistributionFocalLoss<T> : ILayoutKernel<T, BinsCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private DistributionFocalLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">None, Mean (default) or Sum.</param>
     public DistributionFocalLoss(Reduction reduction = Reduction.Mean) => Reduction = Reductions.Validate(reduction);
@@ -108,6 +110,9 @@ public sealed class DistributionFocalLoss<T> : ILayoutKernel<T, BinsCall<T>>
 
         return Reductions.MeanDenominator(Reduction, call.Batch, avgFactor);
     }
+
+    double ILayoutKernel<T, BinsCall<T>>.RunWidened(scoped in BinsCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= new DistributionFocalLoss<float>(Reduction), call, values, gradient, scale, upstream);
 
     unsafe double ILayoutKernel<T, BinsCall<T>>.Run(scoped in BinsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {

@@ -50,6 +50,8 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
     /// <summary>γ, the focusing exponent.</summary>
     public double Gamma { get; }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new SigmoidFocalLoss<float>(Reduction, Alpha, Gamma);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Gamma == 2.0
             ? Pointwise.Run(new Op<SquarePower<T>, IdentityPower<T>>(Alpha, Gamma, default, default), input, target, weight, values, gradient, scale, upstream)
@@ -247,6 +249,8 @@ public sealed class SoftmaxFocalLoss<T> : ClassIndexLoss<T>
 
     /// <summary>Per-class α (length = classes), or empty for the scalar <see cref="Alpha"/>.</summary>
     public ReadOnlyMemory<T> ClassAlpha { get; }
+
+    private protected override ClassIndexLoss<float> CreateFloat32() => new SoftmaxFocalLoss<float>(Reduction, Gamma, Alpha, Float32Path.WidenToArray(ClassAlpha.Span), Float32Path.WidenToArray(Weight.Span), IgnoreIndex);
 
     private protected override unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)

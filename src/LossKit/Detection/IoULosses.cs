@@ -50,6 +50,8 @@ public sealed class IoULoss<T> : BoxRegressionLoss<T>
     /// <summary>Linear, Square or Log.</summary>
     public IoULossMode Mode { get; }
 
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new IoULoss<float>(Reduction, Mode, Eps, Format, Convention);
+
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.IoU, Convention, Eps, Format, Mode);
 }
 
@@ -76,6 +78,8 @@ public sealed class GIoULoss<T> : BoxRegressionLoss<T>
     {
     }
 
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new GIoULoss<float>(Reduction, Eps, Format, Convention);
+
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.GIoU, Convention, Eps, Format);
 }
 
@@ -99,6 +103,8 @@ public sealed class DIoULoss<T> : BoxRegressionLoss<T>
         : base(reduction, eps, format, convention, validate)
     {
     }
+
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new DIoULoss<float>(Reduction, Eps, Format, Convention);
 
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.DIoU, Convention, Eps, Format);
 }
@@ -129,6 +135,8 @@ public sealed class CIoULoss<T> : BoxRegressionLoss<T>
     {
     }
 
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new CIoULoss<float>(Reduction, Eps, Format, Convention);
+
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.CIoU, Convention, Eps, Format);
 }
 
@@ -152,6 +160,8 @@ public sealed class EfficientIoULoss<T> : BoxRegressionLoss<T>
     {
     }
 
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new EfficientIoULoss<float>(Reduction, Eps, Format);
+
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.EfficientIoU, Convention, Eps, Format);
 }
 
@@ -167,6 +177,8 @@ public sealed class EIoULoss<T> : BoxRegressionLoss<T>
         : base(reduction, eps, format, BoxLossConvention.Torchvision, validate)
     {
     }
+
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new EfficientIoULoss<float>(Reduction, Eps, Format);
 
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.EfficientIoU, Convention, Eps, Format);
 }
@@ -193,6 +205,8 @@ public sealed class SIoULoss<T> : BoxRegressionLoss<T>
     /// <summary>Whether γ = angle − 2 (paper) instead of 2 − angle (mmdetection's default).</summary>
     public bool NegGamma { get; }
 
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new SIoULoss<float>(Reduction, Eps, NegGamma, Format);
+
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.SIoU, Convention, Eps, Format, negGamma: NegGamma);
 }
 
@@ -217,6 +231,8 @@ public sealed class ExtendedIoULoss<T> : BoxRegressionLoss<T>
 
     /// <summary>The smooth point s₀.</summary>
     public double SmoothPoint { get; }
+
+    private protected override BoxRegressionLoss<float> CreateFloat32() => new ExtendedIoULoss<float>(Reduction, Eps, SmoothPoint, Format);
 
     private protected override IoUFormulas<T> Formula() => new(BoxLossKind.ExtendedIoU, Convention, Eps, Format, smoothPoint: SmoothPoint);
 }

@@ -36,6 +36,8 @@ namespace LossKit.Detection;
 public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private QualityFocalLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">None, Mean (default) or Sum.</param>
     /// <param name="beta">Exponent β ≥ 0 of the quality-distance modulation (default 2), finite.</param>
@@ -123,6 +125,9 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
 
         return Reductions.MeanDenominator(Reduction, call.Batch, avgFactor);
     }
+
+    double ILayoutKernel<T, ScoredRowsCall<T>>.RunWidened(scoped in ScoredRowsCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= new QualityFocalLoss<float>(Reduction, Beta), call, values, gradient, scale, upstream);
 
     unsafe double ILayoutKernel<T, ScoredRowsCall<T>>.Run(scoped in ScoredRowsCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {

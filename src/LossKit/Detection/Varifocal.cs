@@ -47,6 +47,8 @@ public sealed class VarifocalLoss<T> : ElementwiseLoss<T>
     /// <summary>Whether positives are weighted by their IoU target.</summary>
     public bool IouWeighted { get; }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new VarifocalLoss<float>(Reduction, Alpha, Gamma, IouWeighted);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new Op(Alpha, Gamma, IouWeighted), input, target, weight, values, gradient, scale, upstream);
 

@@ -44,6 +44,12 @@ internal interface ILayoutKernel<T, TCall>
     /// (× <paramref name="scale"/>, or × <paramref name="upstream"/> per value) when those are non-empty.
     /// </summary>
     double Run(scoped in TCall call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream);
+
+    /// <summary>
+    /// The kernel for element types narrower than float32 (<see cref="Float32Path"/>): the same call run by the loss's
+    /// float32 instance on widened copies, with a float32 <paramref name="scale"/>, the outputs rounded back.
+    /// </summary>
+    double RunWidened(scoped in TCall call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream);
 }
 
 /// <summary>
@@ -71,7 +77,9 @@ internal static class EntryPoints
         }
 
         double denominator = loss.Prepare(call, avgFactor);
-        double sum = loss.Run(call, none ? destination : default, default, T.Zero, default);
+        double sum = Float32Path.Applies<T>()
+            ? loss.RunWidened(call, none ? destination : default, default, 0f, default)
+            : loss.Run(call, none ? destination : default, default, T.Zero, default);
         return Reductions.Finish<T>(loss.Reduction, sum, denominator);
     }
 
@@ -84,6 +92,12 @@ internal static class EntryPoints
         call.CheckShapes();
         ThrowHelper.CheckDestination(gradient.Length, call.InputLength, nameof(gradient));
         double denominator = loss.Prepare(call, avgFactor);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, gradient, Float32Path.GradientScale(loss.Reduction, upstream, denominator), default);
+            return;
+        }
+
         loss.Run(call, default, gradient, Reductions.GradientScale(loss.Reduction, upstream, denominator), default);
     }
 
@@ -96,6 +110,12 @@ internal static class EntryPoints
         call.CheckShapes();
         ThrowHelper.CheckDestination(gradient.Length, call.InputLength, nameof(gradient));
         loss.Prepare(call, null);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, gradient, 1f, upstream);
+            return;
+        }
+
         loss.Run(call, default, gradient, T.One, upstream);
     }
 
@@ -113,7 +133,9 @@ internal static class EntryPoints
 
         ThrowHelper.CheckDestination(gradient.Length, call.InputLength, nameof(gradient));
         double denominator = loss.Prepare(call, avgFactor);
-        double sum = loss.Run(call, none ? destination : default, gradient, Reductions.GradientScale(loss.Reduction, T.One, denominator), default);
+        double sum = Float32Path.Applies<T>()
+            ? loss.RunWidened(call, none ? destination : default, gradient, Float32Path.GradientScale(loss.Reduction, T.One, denominator), default)
+            : loss.Run(call, none ? destination : default, gradient, Reductions.GradientScale(loss.Reduction, T.One, denominator), default);
         return Reductions.Finish<T>(loss.Reduction, sum, denominator);
     }
 

@@ -80,6 +80,9 @@ internal interface IFeaturesCentersKernel<T> : ILayoutKernel<T, FeaturesCentersC
     /// non-empty); writes each non-empty gradient × <paramref name="scale"/>, or × <paramref name="upstream"/> per row.
     /// </summary>
     double Run(scoped in FeaturesCentersCall<T> call, Span<T> values, Span<T> inputGradient, Span<T> centersGradient, T scale, ReadOnlySpan<T> upstream, bool wantValue);
+
+    /// <summary>The same through the loss's float32 instance, for element types narrower than float32.</summary>
+    double RunWidened(scoped in FeaturesCentersCall<T> call, Span<T> values, Span<T> inputGradient, Span<T> centersGradient, float scale, ReadOnlySpan<T> upstream, bool wantValue);
 }
 
 /// <summary>
@@ -100,6 +103,12 @@ internal static class FeaturesCentersEntryPoints
     {
         Reductions.CheckUpstreamScalar(loss.Reduction);
         double denominator = Prepare(loss, call, default, inputGradient, centersGradient, false);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, inputGradient, centersGradient, Float32Path.GradientScale(loss.Reduction, upstream, denominator), default, false);
+            return;
+        }
+
         loss.Run(call, default, inputGradient, centersGradient, Reductions.GradientScale(loss.Reduction, upstream, denominator), default, false);
     }
 
@@ -109,6 +118,12 @@ internal static class FeaturesCentersEntryPoints
     {
         Reductions.CheckUpstreamSpan(loss.Reduction, upstream.Length, call.ValueLength);
         Prepare(loss, call, default, inputGradient, centersGradient, false);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, inputGradient, centersGradient, 1f, upstream, false);
+            return;
+        }
+
         loss.Run(call, default, inputGradient, centersGradient, T.One, upstream, false);
     }
 
@@ -118,7 +133,9 @@ internal static class FeaturesCentersEntryPoints
     {
         double denominator = Prepare(loss, call, destination, inputGradient, centersGradient, true);
         Span<T> values = loss.Reduction == Reduction.None ? destination : default;
-        double sum = loss.Run(call, values, inputGradient, centersGradient, Reductions.GradientScale(loss.Reduction, T.One, denominator), default, true);
+        double sum = Float32Path.Applies<T>()
+            ? loss.RunWidened(call, values, inputGradient, centersGradient, Float32Path.GradientScale(loss.Reduction, T.One, denominator), default, true)
+            : loss.Run(call, values, inputGradient, centersGradient, Reductions.GradientScale(loss.Reduction, T.One, denominator), default, true);
         return Reductions.Finish<T>(loss.Reduction, sum, denominator);
     }
 

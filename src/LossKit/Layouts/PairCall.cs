@@ -60,6 +60,9 @@ internal interface IPairKernel<T> : ILayoutKernel<T, PairCall<T>>
 {
     /// <summary>Σ of the per-pair losses; values and both gradients (× scale or × upstream per pair) when non-empty.</summary>
     double Run(scoped in PairCall<T> call, Span<T> values, Span<T> gradient1, Span<T> gradient2, T scale, ReadOnlySpan<T> upstream);
+
+    /// <summary>The same through the loss's float32 instance, for element types narrower than float32.</summary>
+    double RunWidened(scoped in PairCall<T> call, Span<T> values, Span<T> gradient1, Span<T> gradient2, float scale, ReadOnlySpan<T> upstream);
 }
 
 /// <summary>The entry points with two gradients; Forward is <see cref="EntryPoints.Forward{T, TLoss, TCall}"/>.</summary>
@@ -71,6 +74,12 @@ internal static class PairEntryPoints
     {
         Reductions.CheckUpstreamScalar(loss.Reduction);
         double denominator = Prepare(loss, call, gradient1, gradient2);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, gradient1, gradient2, Float32Path.GradientScale(loss.Reduction, upstream, denominator), default);
+            return;
+        }
+
         loss.Run(call, default, gradient1, gradient2, Reductions.GradientScale(loss.Reduction, upstream, denominator), default);
     }
 
@@ -80,6 +89,12 @@ internal static class PairEntryPoints
     {
         Reductions.CheckUpstreamSpan(loss.Reduction, upstream.Length, call.ValueLength);
         Prepare(loss, call, gradient1, gradient2);
+        if (Float32Path.Applies<T>())
+        {
+            loss.RunWidened(call, default, gradient1, gradient2, 1f, upstream);
+            return;
+        }
+
         loss.Run(call, default, gradient1, gradient2, T.One, upstream);
     }
 
@@ -95,7 +110,9 @@ internal static class PairEntryPoints
         }
 
         double denominator = Prepare(loss, call, gradient1, gradient2);
-        double sum = loss.Run(call, none ? destination : default, gradient1, gradient2, Reductions.GradientScale(loss.Reduction, T.One, denominator), default);
+        double sum = Float32Path.Applies<T>()
+            ? loss.RunWidened(call, none ? destination : default, gradient1, gradient2, Float32Path.GradientScale(loss.Reduction, T.One, denominator), default)
+            : loss.Run(call, none ? destination : default, gradient1, gradient2, Reductions.GradientScale(loss.Reduction, T.One, denominator), default);
         return Reductions.Finish<T>(loss.Reduction, sum, denominator);
     }
 

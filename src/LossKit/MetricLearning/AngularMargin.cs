@@ -228,6 +228,8 @@ public sealed class AngularMarginLoss<T> : ClassIndexLoss<T>
     /// </summary>
     public T TargetCosine(T cosine, out T derivative) => new Margin(this).Target(cosine, out derivative);
 
+    private protected override ClassIndexLoss<float> CreateFloat32() => new AngularMarginLoss<float>(Reduction, Scale, M1, M2, M3, Fallback, Gradient);
+
     private protected override unsafe double Run(ReadOnlySpan<T> input, ReadOnlySpan<int> target, int batch, int classes,
         Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream)
     {

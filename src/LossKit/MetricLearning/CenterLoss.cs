@@ -50,6 +50,8 @@ public sealed class CenterLoss<T> : IFeaturesCentersKernel<T>
     /// <summary>Upper clamp bound of the KaiyangZhou convention.</summary>
     public const double ClampMax = 1e12;
 
+    private CenterLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">None, Mean (default) or Sum.</param>
     /// <param name="convention">Paper (default, ½, Caffe) or KaiyangZhou (PyTorch, no ½, clamp).</param>
@@ -187,4 +189,14 @@ public sealed class CenterLoss<T> : IFeaturesCentersKernel<T>
     double IFeaturesCentersKernel<T>.Run(scoped in FeaturesCentersCall<T> call, Span<T> values, Span<T> inputGradient, Span<T> centersGradient, T scale,
         ReadOnlySpan<T> upstream, bool wantValue) =>
         Run(call, values, inputGradient, centersGradient, scale, upstream, false, wantValue);
+
+    /// <summary>The same loss in float32, which computes for narrow element types.</summary>
+    internal CenterLoss<float> Float32 => _float32 ??= new CenterLoss<float>(Reduction, Convention);
+
+    double ILayoutKernel<T, FeaturesCentersCall<T>>.RunWidened(scoped in FeaturesCentersCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        ((IFeaturesCentersKernel<T>)this).RunWidened(call, values, gradient, default, scale, upstream, true);
+
+    double IFeaturesCentersKernel<T>.RunWidened(scoped in FeaturesCentersCall<T> call, Span<T> values, Span<T> inputGradient, Span<T> centersGradient, float scale,
+        ReadOnlySpan<T> upstream, bool wantValue) =>
+        Widened.Run(Float32, call, values, inputGradient, centersGradient, scale, upstream, wantValue);
 }

@@ -29,6 +29,8 @@ public readonly record struct JointLossValue<T>(T Total, T Classification, T Cen
 public sealed class CenterLossObjective<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private CenterLossObjective<float>? _float32;
+
     /// <summary>Creates the objective.</summary>
     /// <param name="classification">The loss on the logits: a CrossEntropyLoss (linear head) or an AngularMarginLoss (cosine head); Mean or Sum.</param>
     /// <param name="center">The center loss; Mean or Sum.</param>
@@ -117,6 +119,10 @@ public sealed class CenterLossObjective<T>
 
         var centerCall = new FeaturesCentersCall<T>(input, target, centers, batch, classes, dim);
         double denominator = FeaturesCentersEntryPoints.Prepare(Center, centerCall, default, inputGradient, centersGradient, false);
+        if (Float32Path.Applies<T>())
+        {
+            return ForwardBackwardWidened(input, classWeights, target, centers, batch, classes, dim, inputGradient, classWeightsGradient, centersGradient);
+        }
 
         Span<T> z = workspace[..logits], g = workspace.Slice(logits, logits), rest = workspace[(2 * logits)..];
         T classification;
@@ -143,5 +149,27 @@ public sealed class CenterLossObjective<T>
         double sum = Center.Run(centerCall, default, inputGradient[..(batch * dim)], centersGradient, scale, default, accumulateInput: true, wantValue: true);
         T center = Reductions.Finish<T>(Center.Reduction, sum, denominator);
         return new JointLossValue<T>(classification + T.CreateTruncating(Lambda) * center, classification, center);
+    }
+
+    /// <summary>A narrow element type: the float32 objective (the losses' and head's float32 instances) on widened copies.</summary>
+    private JointLossValue<T> ForwardBackwardWidened(ReadOnlySpan<T> input, ReadOnlySpan<T> classWeights, ReadOnlySpan<int> target, ReadOnlySpan<T> centers,
+        int batch, int classes, int dim, Span<T> inputGradient, Span<T> classWeightsGradient, Span<T> centersGradient)
+    {
+        CenterLossObjective<float> objective = _float32 ??= new CenterLossObjective<float>(Classification.Float32, Center.Float32, Lambda, Head?.Float32);
+        var wide = new WideScope<T>();
+        try
+        {
+            Span<float> gx = wide.Output(batch * dim), gw = wide.Output(classWeightsGradient, classes * dim), gc = wide.Output(centersGradient, classes * dim);
+            JointLossValue<float> value = objective.ForwardBackward(wide.Read(input), wide.Read(classWeights), target, wide.Read(centers), batch, classes, dim,
+                gx, gw, gc, wide.Scratch(CenterLossObjective<float>.WorkspaceSize(batch, classes, dim)));
+            WideScope<T>.Narrow(gx, inputGradient);
+            WideScope<T>.Narrow(gw, classWeightsGradient);
+            WideScope<T>.Narrow(gc, centersGradient);
+            return new JointLossValue<T>(T.CreateTruncating(value.Total), T.CreateTruncating(value.Classification), T.CreateTruncating(value.Center));
+        }
+        finally
+        {
+            wide.Dispose();
+        }
     }
 }

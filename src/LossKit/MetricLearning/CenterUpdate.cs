@@ -24,6 +24,24 @@ internal static unsafe class CenterUpdate<T>
         }
 
         DataChecks.ClassIndices(target, classes, 0, false);
+        if (Float32Path.Applies<T>())
+        {
+            // Narrow types: the centres updated in float32 and rounded once.
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> wideCenters = wide.Copy(centers[..(classes * dim)]);
+                CenterUpdate<float>.Apply(wide.Read(input), target, batch, classes, dim, wideCenters, alpha, counts);
+                WideScope<T>.Narrow(wideCenters, centers);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         counts[..classes].Clear();
         foreach (int y in target)
         {

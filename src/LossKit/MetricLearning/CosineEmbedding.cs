@@ -22,6 +22,8 @@ public sealed class CosineEmbeddingLoss<T> : IPairKernel<T>
 {
     private const double Epsilon = 1e-12;
 
+    private CosineEmbeddingLoss<float>? _float32;
+
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">None, Mean (default) or Sum.</param>
     /// <param name="margin">Margin for dissimilar pairs, in [−1, 1] (default 0; PyTorch suggests 0 to 0.5).</param>
@@ -85,6 +87,12 @@ public sealed class CosineEmbeddingLoss<T> : IPairKernel<T>
 
     double ILayoutKernel<T, PairCall<T>>.Run(scoped in PairCall<T> call, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         ((IPairKernel<T>)this).Run(call, values, default, default, scale, upstream);
+
+    double ILayoutKernel<T, PairCall<T>>.RunWidened(scoped in PairCall<T> call, Span<T> values, Span<T> gradient, float scale, ReadOnlySpan<T> upstream) =>
+        ((IPairKernel<T>)this).RunWidened(call, values, default, default, scale, upstream);
+
+    double IPairKernel<T>.RunWidened(scoped in PairCall<T> call, Span<T> values, Span<T> gradient1, Span<T> gradient2, float scale, ReadOnlySpan<T> upstream) =>
+        Widened.Run(_float32 ??= new CosineEmbeddingLoss<float>(Reduction, Margin), call, values, gradient1, gradient2, scale, upstream);
 
     double IPairKernel<T>.Run(scoped in PairCall<T> call, Span<T> values, Span<T> gradient1, Span<T> gradient2, T scale, ReadOnlySpan<T> upstream)
     {

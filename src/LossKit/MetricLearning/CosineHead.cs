@@ -32,6 +32,11 @@ public sealed class CosineHead<T>
     /// <param name="eps">Norm floor in the normalisation (default 1e-12, F.normalize's), finite and &gt; 0.</param>
     public CosineHead(double eps = 1e-12) => Eps = ThrowHelper.CheckAbove(eps, 0.0, nameof(eps));
 
+    private CosineHead<float>? _float32;
+
+    /// <summary>The same head in float32, which computes for narrow element types (their workspace is not used).</summary>
+    internal CosineHead<float> Float32 => _float32 ??= new CosineHead<float>(Eps);
+
     /// <summary>The norm floor: x̂ = x / max(‖x‖, eps).</summary>
     public double Eps { get; }
 
@@ -64,6 +69,23 @@ public sealed class CosineHead<T>
         NoOverlap(cosine, input, nameof(cosine), nameof(input));
         NoOverlap(cosine, weight, nameof(cosine), nameof(weight));
         NoOverlap(cosine, workspace, nameof(cosine), nameof(workspace));
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> cos = wide.Output(batch * classes);
+                Float32.Forward(wide.Read(input), wide.Read(weight), batch, classes, dim, cos, wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+                WideScope<T>.Narrow(cos, cosine);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         Normalize(input, weight, batch, classes, dim, workspace);
         Product(batch, classes, dim, cosine, workspace);
     }
@@ -83,6 +105,25 @@ public sealed class CosineHead<T>
     {
         Validate(input, weight, batch, classes, dim, workspace);
         ValidateBackward(input, weight, batch, classes, dim, upstream, inputGradient, weightGradient, workspace);
+        if (Float32Path.Applies<T>())
+        {
+            var wide = new WideScope<T>();
+            try
+            {
+                Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
+                Float32.Backward(wide.Read(input), wide.Read(weight), batch, classes, dim, wide.Read(upstream[..(batch * classes)]), gx, gw,
+                    wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+                WideScope<T>.Narrow(gx, inputGradient);
+                WideScope<T>.Narrow(gw, weightGradient);
+            }
+            finally
+            {
+                wide.Dispose();
+            }
+
+            return;
+        }
+
         Normalize(input, weight, batch, classes, dim, workspace);
         BackwardNormalized(batch, classes, dim, upstream, inputGradient, weightGradient, workspace);
     }
@@ -121,6 +162,11 @@ public sealed class CosineHead<T>
         NoOverlap(cosine, weight, nameof(cosine), nameof(weight));
         NoOverlap(cosine, workspace, nameof(cosine), nameof(workspace));
         ValidateBackward(input, weight, batch, classes, dim, cosineGradient, inputGradient, weightGradient, workspace);
+        if (Float32Path.Applies<T>())
+        {
+            return ForwardBackwardWidened(loss, input, weight, target, batch, classes, dim, inputGradient, weightGradient, cosine, cosineGradient);
+        }
+
         Normalize(input, weight, batch, classes, dim, workspace);
         Span<T> cos = cosine[..(batch * classes)];
         Span<T> g = cosineGradient[..(batch * classes)];
@@ -128,6 +174,29 @@ public sealed class CosineHead<T>
         T value = loss.ForwardBackward(cos, target, batch, classes, g);
         BackwardNormalized(batch, classes, dim, g, inputGradient, weightGradient, workspace);
         return value;
+    }
+
+    /// <summary>The fused head and loss of a narrow element type, through the float32 head and the loss's float32 instance.</summary>
+    private T ForwardBackwardWidened(ClassIndexLoss<T> loss, ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<int> target, int batch, int classes, int dim,
+        Span<T> inputGradient, Span<T> weightGradient, Span<T> cosine, Span<T> cosineGradient)
+    {
+        var wide = new WideScope<T>();
+        try
+        {
+            Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
+            Span<float> cos = wide.Output(batch * classes), g = wide.Output(batch * classes);
+            float value = Float32.ForwardBackward(loss.Float32, wide.Read(input), wide.Read(weight), target, batch, classes, dim, gx, gw, cos, g,
+                wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+            WideScope<T>.Narrow(gx, inputGradient);
+            WideScope<T>.Narrow(gw, weightGradient);
+            WideScope<T>.Narrow(cos, cosine);
+            WideScope<T>.Narrow(g, cosineGradient);
+            return T.CreateTruncating(value);
+        }
+        finally
+        {
+            wide.Dispose();
+        }
     }
 
     /// <summary>Tensor form of <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, int, int, int, Span{T}, Span{T})"/>: x [batch, dim], W [classes, dim], cos [batch, classes].</summary>

@@ -43,6 +43,8 @@ public sealed class BalancedL1Loss<T> : ElementwiseLoss<T>
     /// <summary>β, the end of the inlier part.</summary>
     public double Beta { get; }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new BalancedL1Loss<float>(Reduction, Alpha, Gamma, Beta);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new Op(Alpha, Gamma, Beta), input, target, weight, values, gradient, scale, upstream);
 

@@ -21,6 +21,8 @@ public sealed class HuberLoss<T> : ElementwiseLoss<T>
     /// <summary>The threshold δ between the quadratic and the linear part.</summary>
     public double Delta { get; }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new HuberLoss<float>(Reduction, Delta);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(new Op(T.CreateTruncating(Delta)), input, target, weight, values, gradient, scale, upstream);
 

@@ -17,6 +17,8 @@ public sealed class L1Loss<T> : ElementwiseLoss<T>
     {
     }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new L1Loss<float>(Reduction);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Pointwise.Run(default(L1Op<T>), input, target, weight, values, gradient, scale, upstream);
 }

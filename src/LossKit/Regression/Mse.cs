@@ -16,6 +16,8 @@ public sealed class MseLoss<T> : ElementwiseLoss<T>
     {
     }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new MseLoss<float>(Reduction);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Internal.Pointwise.Run(default(Op), input, target, weight, values, gradient, scale, upstream);
 

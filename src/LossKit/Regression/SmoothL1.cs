@@ -21,6 +21,8 @@ public sealed class SmoothL1Loss<T> : ElementwiseLoss<T>
     /// <summary>The threshold β between the quadratic and the linear part.</summary>
     public double Beta { get; }
 
+    private protected override ElementwiseLoss<float> CreateFloat32() => new SmoothL1Loss<float>(Reduction, Beta);
+
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
         Beta == 0.0
             ? Pointwise.Run(default(L1Op<T>), input, target, weight, values, gradient, scale, upstream)
