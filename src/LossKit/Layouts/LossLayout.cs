@@ -31,7 +31,7 @@ public sealed record LayoutTensor<T>(string Name, int[] Shape, T[] Data)
         var result = new int[Data.Length];
         for (int i = 0; i < result.Length; i++)
         {
-            double v = Convert.ToDouble(Data[i], System.Globalization.CultureInfo.InvariantCulture);
+            double v = Data[i] is Half half ? (double)half : Convert.ToDouble(Data[i], System.Globalization.CultureInfo.InvariantCulture);
             if (!(v == Math.Floor(v)) || Math.Abs(v) > int.MaxValue)
             {
                 throw new ArgumentException($"inputs.{Name} must hold integers (class indices), got {v} at index {i}", Name);
