@@ -2,6 +2,8 @@ using LossKit.Classification;
 using LossKit.Detection;
 using LossKit.MetricLearning;
 using LossKit.Regression;
+using LossKit.Tests.Infrastructure;
+using LossKit.Tests.Internal;
 
 namespace LossKit.Tests.HalfPrecision;
 
@@ -10,6 +12,7 @@ namespace LossKit.Tests.HalfPrecision;
 /// overflowed or lost their precision while they ran in Half arithmetic. Expected values are PyTorch's (float32
 /// computation on the same Half inputs, rounded to Half, where its own half kernel overflows or is missing).
 /// </summary>
+[Collection(GlobalSettingsCollection.Name)]
 public class HalfFloat32PathTests
 {
     private static Half[] Fill(int n, double v) => Enumerable.Repeat((Half)v, n).ToArray();
@@ -99,5 +102,23 @@ public class HalfFloat32PathTests
         Assert.Equal((Half)0.25, grad[0]);
         Assert.Equal((Half)7, grad[4]);
         Assert.Equal((Half)7, grad[5]);
+    }
+
+    [Fact]
+    public void Float32Path_AllocatesNothingPerCall_OnceWarm()
+    {
+        // The float32 copies are rented from the shared array pool and returned: a warm Half call allocates nothing.
+        Half[] x = Fill(4096, 0.5), t = Fill(4096, 0.25), g = new Half[4096];
+        var mse = new MseLoss<Half>();
+        var ce = new CrossEntropyLoss<Half>();
+        int[] labels = new int[64];
+        Half[] boxes = [.. Enumerable.Range(0, 256).SelectMany(i => new[] { (Half)i, (Half)i, (Half)(i + 10), (Half)(i + 12) })];
+        Half[] targets = [.. Enumerable.Range(0, 256).SelectMany(i => new[] { (Half)(i + 1), (Half)i, (Half)(i + 11), (Half)(i + 10) })];
+        var boxGradient = new Half[boxes.Length];
+        var ciou = new CIoULoss<Half>(Reduction.Mean);
+        SteadyStateAllocation.AssertNone(
+            ("mse", () => mse.ForwardBackward(x, t, g)),
+            ("cross_entropy", () => ce.ForwardBackward(x, labels, 64, 64, g)),
+            ("ciou", () => ciou.ForwardBackward(boxes, targets, boxGradient)));
     }
 }
