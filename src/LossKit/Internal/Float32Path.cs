@@ -83,6 +83,19 @@ internal static class Float32Path
         return result;
     }
 
+    /// <summary>A sum of narrow-type values accumulated in double and rounded once (a head's value, the sum of its outputs).</summary>
+    public static T Sum<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double sum = 0;
+        foreach (T v in values)
+        {
+            sum += double.CreateTruncating(v);
+        }
+
+        return T.CreateTruncating(sum);
+    }
+
     /// <summary>The float32 scale of a gradient (upstream ÷ the Mean denominator), computed from the widened upstream.</summary>
     public static float GradientScale<T>(Reduction reduction, T upstream, double denominator)
         where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -38,7 +38,7 @@ public sealed class CosineHeadLayout : LossLayout
         T Forward()
         {
             head.Forward(xs, ws, batch, classes, dim, cosines, workspace);
-            return System.Numerics.Tensors.TensorPrimitives.Sum<T>(cosines);
+            return Internal.Float32Path.Applies<T>() ? Internal.Float32Path.Sum<T>(cosines) : System.Numerics.Tensors.TensorPrimitives.Sum<T>(cosines);
         }
 
         T ForwardBackward()

@@ -36,6 +36,15 @@ internal sealed class FuzzCase
         Arrays = [.. Arrays.Select(a => a with { Data = Array.ConvertAll(a.Data, d => (double)(float)d) })],
     };
 
+    /// <summary>The case with every value rounded to Half, vector parameters (weights) included; index arrays are small
+    /// integers and stay exact.</summary>
+    public FuzzCase RoundedToHalf() => new()
+    {
+        Entry = Entry, Mix = Mix, Invalid = Invalid,
+        Parameters = [.. Parameters.Select(p => p.Value is double[] v ? (p.Name, (object)Array.ConvertAll(v, d => (double)(Half)d)) : p)],
+        Arrays = [.. Arrays.Select(a => a with { Data = Array.ConvertAll(a.Data, d => (double)(Half)d) })],
+    };
+
     public bool AllFinite => Arrays.All(a => a.Data.All(double.IsFinite)) && Parameters.All(p => p.Value is not double[] v || v.All(double.IsFinite));
 
     /// <summary>The largest magnitude of the differentiable inputs (0 when empty).</summary>

@@ -232,6 +232,44 @@ internal static class FuzzChecks
         }
     }
 
+    /// <summary>
+    /// (f): Half computes through float32 — on the same Half inputs, its gradients and per-value outputs are the float
+    /// results rounded to Half bit for bit, and its value is the float value rounded to Half or one Half step from it
+    /// (the reduced value is rounded once from the double sum, not from the float result; a head's summed outputs may
+    /// add half a step each).
+    /// </summary>
+    public static void HalfIsFloatRounded(FuzzCase halfInputs, FuzzOutcome<Half> h, FuzzOutcome<float> f)
+    {
+        var failures = new List<string>();
+        // A head's value is the sum of its outputs, which are themselves rounded to Half: each may move it half a step.
+        Half rounded = (Half)f.Fused;
+        double slack = HalfStep(rounded) + (h.FusedValues?.Sum(v => HalfStep(v) / 2) ?? 0);
+        if (!Same(h.Fused, rounded) && !(Half.IsFinite(rounded) && Math.Abs((double)h.Fused - (double)rounded) <= slack))
+        {
+            failures.Add($"value: Half {h.Fused} vs float {f.Fused} rounded {rounded}");
+        }
+
+        if (h.FusedValues is { } hv && f.FusedValues is { } fv && FirstDifference(hv, Array.ConvertAll(fv, v => (Half)v)) is int i)
+        {
+            failures.Add($"per-value output [{i}]: Half {hv[i]} vs float {fv[i]}");
+        }
+
+        for (int k = 0; k < h.Gradients.Count; k++)
+        {
+            if (FirstDifference(h.Gradients[k].Data, Array.ConvertAll(f.Gradients[k].Data, v => (Half)v)) is int j)
+            {
+                failures.Add($"gradient {h.Gradients[k].Name}[{j}]: Half {h.Gradients[k].Data[j]} vs float {f.Gradients[k].Data[j]}");
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new XunitException($"Half vs float32 rounded to Half: {string.Join("; ", failures)}\n{halfInputs}");
+        }
+    }
+
+    private static double HalfStep(Half h) => (double)Half.BitIncrement(Half.Abs(h)) - (double)Half.Abs(h);
+
     /// <summary>(e): two outcomes bit for bit.</summary>
     public static void Identical<T>(FuzzCase c, FuzzOutcome<T> a, FuzzOutcome<T> b, string what)
         where T : unmanaged, IFloatingPointIeee754<T>

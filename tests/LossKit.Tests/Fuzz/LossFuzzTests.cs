@@ -11,8 +11,8 @@ namespace LossKit.Tests.Fuzz;
 /// hyper-parameters inside their documented ranges (<see cref="FuzzCases"/>). Properties: (a) only ArgumentException
 /// (or a subclass) ever escapes, and only for invalid arguments; (b) finite inputs give a finite value and gradient, or
 /// the loss's documented NaN/∞ case; (c) Forward, Backward and ForwardBackward agree bit for bit; (d) float is within
-/// tolerance of double where the double result is finite. (e), thread-count independence, is
-/// <see cref="LossFuzzThreadTests"/>.
+/// tolerance of double where the double result is finite; (f) Half is the float result rounded to Half. (e),
+/// thread-count independence, is <see cref="LossFuzzThreadTests"/>.
 /// </summary>
 public sealed class LossFuzzTests
 {
@@ -20,6 +20,8 @@ public sealed class LossFuzzTests
     private const int ValidCases = 60;
 
     private const int HostileCases = 40;
+
+    private const int HalfCases = 20;
 
     public static TheoryData<string> Ids => new(LossRegistry.Entries.Select(e => e.Id));
 
@@ -42,6 +44,21 @@ public sealed class LossFuzzTests
             FuzzChecks.Agree(rounded, f);
             FuzzOutcome<double> dr = FuzzChecks.RunValid<double>(rounded);
             FuzzChecks.FloatNearDouble(rounded, f, dr);
+        });
+    }
+
+    /// <summary>(a) and (c) in Half, and (f): Half is the float32 result on the same inputs, rounded to Half.</summary>
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void HalfCases_AreFloat32RoundedToHalf(string id)
+    {
+        LossEntry entry = LossRegistry.Get(id);
+        FuzzConfig.Check($"half/{id}", FuzzCases.Valid(entry, ValueMix.Normal), HalfCases, c =>
+        {
+            FuzzCase half = c.RoundedToHalf();
+            FuzzOutcome<Half> h = FuzzChecks.RunValid<Half>(half);
+            FuzzChecks.Agree(half, h);
+            FuzzChecks.HalfIsFloatRounded(half, h, FuzzChecks.RunValid<float>(half));
         });
     }
 
