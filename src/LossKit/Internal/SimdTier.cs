@@ -23,15 +23,16 @@ namespace LossKit.Internal;
 /// </list>
 /// The kernels test <see cref="VMath.IsVectorized{T}"/> and <see cref="VMath.IsWide{T}"/>, which read the
 /// <c>static readonly</c> fields below: tier-1 code is compiled after this class is initialized, so the JIT treats
-/// them as constants and drops the untaken paths, as it did for the IsHardwareAccelerated properties they replace.
+/// them as constants and drops the untaken paths, as it did for the IsHardwareAccelerated properties they replace (the
+/// default tier's tier-1 kernel code is instruction for instruction what those properties gave).
 /// The runtime's own code (System.Numerics.Tensors' TensorPrimitives, Vector512.Exp and Log inside the 512-bit blocks)
 /// keeps choosing its width from the hardware.
 /// <para>
 /// Any other value is an error: the first kernel that dispatches on the tier, and
 /// <see cref="LossKitSettings.SimdDescription"/>, throw an <see cref="InvalidOperationException"/> that names the
-/// variable, its value and the values allowed. It is not thrown from the static constructor (a
-/// TypeInitializationException, and then the same one on every later use), and the variable is checked before any
-/// work is spread over threads (<see cref="WorkPool"/>), so the exception always reaches the caller.
+/// variable, its value and the values allowed. It is not thrown while the fields are initialized (that would surface
+/// as a TypeInitializationException, on every later use too), and the value is checked before any work is spread over
+/// threads (<see cref="WorkPool"/>), so the exception reaches the caller rather than ending a worker thread.
 /// </para>
 /// </summary>
 internal static class SimdTier
