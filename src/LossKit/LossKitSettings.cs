@@ -23,11 +23,12 @@ public static class LossKitSettings
         }
     }
 
-    /// <summary>Describes the SIMD width the kernels use on this machine, e.g. "Vector&lt;T&gt; 256-bit (8 x float)".</summary>
-    public static string SimdDescription =>
-        System.Numerics.Vector.IsHardwareAccelerated
-            ? $"Vector<T> {System.Numerics.Vector<byte>.Count * 8}-bit ({System.Numerics.Vector<float>.Count} x float); "
-              + $"Vector128 {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}, Vector256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, "
-              + $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}"
-            : "scalar (no hardware SIMD)";
+    /// <summary>
+    /// Describes the SIMD tier the float and double kernels run on this machine, e.g. "512-bit (hardware) +
+    /// Vector&lt;T&gt; 256-bit (8 x float)" or "Vector&lt;T&gt; 256-bit (8 x float)", then which vector widths the
+    /// hardware accelerates. The LOSSKIT_SIMD_TIER environment variable (auto, 512, vector, scalar), read once at
+    /// startup, forces a tier for testing; a forced 512-bit tier without AVX-512 reads "512-bit (software)".
+    /// Throws <see cref="InvalidOperationException"/> when that variable holds anything else.
+    /// </summary>
+    public static string SimdDescription => Internal.SimdTier.Description;
 }

@@ -8,20 +8,33 @@ namespace LossKit.Internal;
 /// Element-wise math shared by the kernels, in a scalar form and a <see cref="Vector{T}"/> form that compute the same
 /// thing. <see cref="Vector{T}"/> is 512, 256 or 128 bits wide as the runtime chooses (DOTNET_EnableAVX512=0,
 /// DOTNET_EnableAVX=0 and DOTNET_EnableHWIntrinsic=0 narrow it); Exp and Log exist there for float and double only, so
-/// the vector paths are taken for those two types and every other IEEE type (Half) runs the scalar path.
+/// the vector paths are taken for those two types and every other IEEE type (Half) runs the scalar path. Which paths run
+/// is <see cref="SimdTier"/>'s choice (LOSSKIT_SIMD_TIER forces one).
 /// </summary>
 internal static class VMath
 {
-    /// <summary>True when the vector kernels run for <typeparamref name="T"/> on this machine.</summary>
-    public static bool IsVectorized<T>() =>
-        Vector.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+    /// <summary>
+    /// True when the vector kernels run for <typeparamref name="T"/>: <see cref="SimdTier.VectorKernels"/> (by default
+    /// where Vector&lt;T&gt; is hardware-accelerated) and T is float or double.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsVectorized<T>()
+    {
+        SimdTier.ThrowIfInvalid();
+        return SimdTier.VectorKernels && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+    }
 
     /// <summary>
-    /// True when the row kernels also run 512-bit blocks for <typeparamref name="T"/>: Vector512 is accelerated (it is
-    /// not under DOTNET_EnableAVX512=0) and T is float or double.
+    /// True when the row kernels also run 512-bit blocks for <typeparamref name="T"/>: <see cref="SimdTier.WideKernels"/>
+    /// (by default where Vector512 is accelerated, which it is not under DOTNET_EnableAVX512=0; forced, in software
+    /// where it is not) and T is float or double.
     /// </summary>
-    public static bool IsWide<T>() =>
-        Vector512.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsWide<T>()
+    {
+        SimdTier.ThrowIfInvalid();
+        return SimdTier.WideKernels && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+    }
 
     /// <summary>e^x for x ≤ 0 (or NaN) at 512 bits: float by <see cref="ExpNonPositive(Vector512{float})"/>, double by the runtime's Exp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

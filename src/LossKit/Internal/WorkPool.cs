@@ -38,6 +38,9 @@ internal static unsafe class WorkPool
     public static void Run<TJob>(ref TJob job, int chunks)
         where TJob : unmanaged, IChunkJob
     {
+        // A bad LOSSKIT_SIMD_TIER makes the kernels throw; checked here, before any chunk runs, so the exception
+        // reaches the caller instead of ending a worker thread (and the process).
+        SimdTier.ThrowIfInvalid();
         int threads = Math.Min(LossKitSettings.MaxDegreeOfParallelism, chunks);
         if (threads > 1)
         {

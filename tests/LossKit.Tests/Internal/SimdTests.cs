@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using LossKit.Classification;
+using LossKit.Internal;
 using LossKit.Regression;
 using LossKit.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -8,26 +9,43 @@ using Xunit.Abstractions;
 namespace LossKit.Tests.Internal;
 
 /// <summary>
-/// Which SIMD width the kernels run with, and that the vector kernels agree with the scalar path. Run the suite with
-/// DOTNET_EnableAVX512F=0, DOTNET_EnableAVX=0 or DOTNET_EnableHWIntrinsic=0 (and LOSSKIT_EXPECT_SIMD=256/128/scalar)
-/// to test the narrower paths against the same references.
+/// Which SIMD tier the kernels run, and that the vector kernels agree with the scalar path. .ci/run repeats the suite
+/// once per tier: LOSSKIT_SIMD_TIER=512 with DOTNET_EnableAVX512=0 (the 512-bit blocks in software, on any CPU),
+/// DOTNET_EnableAVX512=0, DOTNET_EnableAVX=0 and DOTNET_EnableHWIntrinsic=0, each with LOSSKIT_EXPECT_SIMD naming the
+/// tier it must have run (512-software, 256, 128, scalar), so every tier meets the same references on every machine.
 /// </summary>
 public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) : IClassFixture<DiagnosticOutput>
 {
     public const string ExpectVariable = "LOSSKIT_EXPECT_SIMD";
 
+    /// <summary>
+    /// Reports the tier and, under LOSSKIT_EXPECT_SIMD, asserts it through the predicates the kernels branch on
+    /// (<see cref="VMath.IsWide{T}"/>, <see cref="VMath.IsVectorized{T}"/>): "512" = the 512-bit blocks run (hardware
+    /// or software), "512-software" = they run without Vector512 acceleration, "256"/"128" = hardware Vector&lt;T&gt;
+    /// kernels of that width and no 512-bit blocks, "scalar" = no vector kernels.
+    /// </summary>
     [Fact]
-    public void ReportsActiveVectorWidth_AndMatchesExpectation()
+    public void ReportsActiveTier_AndMatchesExpectation()
     {
         int bits = Vector<byte>.Count * 8;
-        string text = $"LossKit SIMD: {LossKitSettings.SimdDescription} | Vector<T> {bits}-bit, Vector.IsHardwareAccelerated={Vector.IsHardwareAccelerated}, "
-            + $"Vector128={Vector128.IsHardwareAccelerated}, Vector256={Vector256.IsHardwareAccelerated}, Vector512={Vector512.IsHardwareAccelerated}, "
-            + $"{ExpectVariable}={Environment.GetEnvironmentVariable(ExpectVariable) ?? "(unset)"}";
+        bool wide = VMath.IsWide<float>() && VMath.IsWide<double>();
+        bool vectorized = VMath.IsVectorized<float>() && VMath.IsVectorized<double>();
+        string text = $"LossKit SIMD: {LossKitSettings.SimdDescription} | tier {SimdTier.Width}{(SimdTier.InSoftware ? " (software)" : "")}, "
+            + $"Vector<T> {bits}-bit, Vector.IsHardwareAccelerated={Vector.IsHardwareAccelerated}, Vector128={Vector128.IsHardwareAccelerated}, "
+            + $"Vector256={Vector256.IsHardwareAccelerated}, Vector512={Vector512.IsHardwareAccelerated}, "
+            + $"{SimdTier.Variable}={SimdTier.Value ?? "(unset)"}, {ExpectVariable}={Environment.GetEnvironmentVariable(ExpectVariable) ?? "(unset)"}";
         output.WriteLine(text);
         Console.WriteLine(text);
         diagnostics.Write(text);
 
-        Assert.Contains(Vector.IsHardwareAccelerated ? $"{bits}-bit" : "scalar", LossKitSettings.SimdDescription, StringComparison.Ordinal);
+        // The description names the widest blocks the kernels run; Half never takes the vector paths.
+        Assert.Contains(wide ? "512-bit" : vectorized ? $"Vector<T> {bits}-bit" : "scalar", LossKitSettings.SimdDescription, StringComparison.Ordinal);
+        Assert.Equal(wide ? "512" : vectorized ? $"{bits}" : "scalar", SimdTier.Width);
+        Assert.False(VMath.IsVectorized<Half>() || VMath.IsWide<Half>());
+        if (SimdTier.Requested == SimdTier.Kind.Auto)
+        {
+            Assert.Equal((Vector.IsHardwareAccelerated, Vector512.IsHardwareAccelerated), (vectorized, wide));
+        }
 
         string? expect = Environment.GetEnvironmentVariable(ExpectVariable);
         if (string.IsNullOrWhiteSpace(expect))
@@ -38,21 +56,53 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         switch (expect.Trim().ToLowerInvariant())
         {
             case "512":
-                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 64, $"expected 512-bit Vector<T>: {text}");
+                Assert.True(wide && vectorized, $"expected the 512-bit blocks: {text}");
+                break;
+            case "512-software":
+                Assert.True(wide && vectorized && !Vector512.IsHardwareAccelerated && SimdTier.InSoftware, $"expected the 512-bit blocks in software: {text}");
                 break;
             case "256":
-                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 32 && !Vector512.IsHardwareAccelerated, $"expected 256-bit Vector<T> without AVX-512: {text}");
+                Assert.True(vectorized && !wide && Vector.IsHardwareAccelerated && bits == 256, $"expected 256-bit Vector<T> kernels without 512-bit blocks: {text}");
                 break;
             case "128":
-                Assert.True(Vector.IsHardwareAccelerated && Vector<byte>.Count == 16, $"expected 128-bit Vector<T>: {text}");
+                Assert.True(vectorized && !wide && Vector.IsHardwareAccelerated && bits == 128, $"expected 128-bit Vector<T> kernels without 512-bit blocks: {text}");
                 break;
             case "scalar":
-                Assert.False(Vector.IsHardwareAccelerated, $"expected no hardware SIMD: {text}");
+                Assert.True(!vectorized && !wide, $"expected the scalar kernels: {text}");
                 break;
             default:
-                Assert.Fail($"{ExpectVariable}={expect} is not one of 512, 256, 128, scalar");
+                Assert.Fail($"{ExpectVariable}={expect} is not one of 512, 512-software, 256, 128, scalar");
                 break;
         }
+    }
+
+    /// <summary>LOSSKIT_SIMD_TIER's values: auto (also unset or blank), 512, vector, scalar; anything else is invalid.</summary>
+    [Theory]
+    [InlineData(null, "Auto", true)]
+    [InlineData("", "Auto", true)]
+    [InlineData("  ", "Auto", true)]
+    [InlineData("auto", "Auto", true)]
+    [InlineData("AUTO", "Auto", true)]
+    [InlineData("512", "Wide", true)]
+    [InlineData(" 512 ", "Wide", true)]
+    [InlineData("vector", "Vector", true)]
+    [InlineData("Scalar", "Scalar", true)]
+    [InlineData("256", "Auto", false)]
+    [InlineData("avx512", "Auto", false)]
+    [InlineData("wide", "Auto", false)]
+    public void TierVariable_Parses(string? value, string kind, bool valid)
+    {
+        Assert.Equal(valid, SimdTier.TryParse(value, out SimdTier.Kind parsed));
+        Assert.Equal(kind, parsed.ToString());
+    }
+
+    /// <summary>An invalid LOSSKIT_SIMD_TIER is an error naming the variable, its value and the values allowed.</summary>
+    [Fact]
+    public void TierVariable_InvalidValue_Message()
+    {
+        string message = SimdTier.InvalidMessage("avx2");
+        Assert.Equal("LOSSKIT_SIMD_TIER='avx2' is not a SIMD tier: use auto (the default), 512, vector or scalar.", message);
+        Assert.Equal(SimdTier.Invalid, SimdTier.Error is not null);
     }
 
     /// <summary>
