@@ -56,14 +56,56 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
     public override List<Tensor> Backward(Tensor upstream)
     {
-        if (torch.is_grad_enabled())
+        // backward runs inside libtorch's engine, called from native code: with TorchSharp 0.107 an exception here, or a
+        // C++ error the engine raises about what we return (a wrong shape), ends the process. So nothing is thrown: a
+        // failure gives NaN gradients of the right shapes, its message goes to stderr and to losskit.last_backward_error.
+        try
         {
-            // create_graph = true: the gradients LossKit returns are constants to autograd, so a second derivative through
-            // them would be silently zero. Refuse instead (see the note in the README on double backward).
-            throw new NotSupportedException(
-                $"LossKit's '{call.Arguments.Entry.Id}' has no double backward: its gradient comes from an analytic kernel, not from differentiable torch ops. Call backward without create_graph.");
+            List<Tensor> result = BackwardCore(upstream);
+            if (torch.is_grad_enabled())
+            {
+                // create_graph = true: LossKit's gradients are constants to autograd, so a second derivative through them
+                // would be silently zero. Each gradient goes through a guard node whose own backward yields NaN and says why.
+                LossBridge.ReportBackwardError(
+                    $"LossKit's '{call.Arguments.Entry.Id}' has no double backward (create_graph=true): its gradient comes from an analytic kernel; second derivatives through it are NaN.",
+                    onlyIfUsed: true);
+                for (int i = 1; i < result.Count; i++)
+                {
+                    result[i] = NoDoubleBackward.apply(result[i], DifferentiableInput(i - 1), call.Arguments.Entry.Id);
+                }
+            }
+
+            return result;
+        }
+        catch (Exception e)
+        {
+            LossBridge.ReportBackwardError($"LossKit's '{call.Arguments.Entry.Id}' backward failed, gradients set to NaN: {e.GetType().Name}: {e.Message}");
+            var result = new List<Tensor> { null! };
+            foreach (Tensor g in call.Gradients!)
+            {
+                result.Add(full_like(g, double.NaN));
+            }
+
+            return result;
+        }
+    }
+
+    private Tensor DifferentiableInput(int k)
+    {
+        IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
+        for (int i = 0, seen = 0; i < specs.Count; i++)
+        {
+            if (specs[i].Differentiable && seen++ == k)
+            {
+                return call.Inputs[i];
+            }
         }
 
+        throw new InvalidOperationException("no such differentiable input");
+    }
+
+    private List<Tensor> BackwardCore(Tensor upstream)
+    {
         Tensor[] g = call.Gradients!;
         var result = new List<Tensor>(g.Length + 1) { null! };
         bool perValue = call.Values is not null && upstream.dim() > 0;
@@ -103,6 +145,28 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         }
 
         return result;
+    }
+}
+
+/// <summary>
+/// Passes a LossKit gradient through unchanged under create_graph, tied to the loss input so that autograd records a node;
+/// a second derivative through it (its backward) is NaN, with LossKit's message on stderr.
+/// </summary>
+internal sealed class NoDoubleBackward : autograd.SingleTensorFunction<NoDoubleBackward>
+{
+    public override string Name => "LossKitNoDoubleBackward";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        ctx.save_data("id", vars[2]);
+        ctx.save_data("shape", ((Tensor)vars[1]).shape);
+        return ((Tensor)vars[0]).alias();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        LossBridge.ReportBackwardError($"LossKit's '{ctx.get_data("id")}' has no double backward: the second derivative through its gradient is NaN.");
+        return [full_like(grad_output, double.NaN), full((long[])ctx.get_data("shape"), double.NaN, grad_output.dtype), null!];
     }
 }
 

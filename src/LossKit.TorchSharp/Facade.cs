@@ -23,6 +23,13 @@ public static partial class losskit
     public static Tensor apply(LossArguments arguments, IReadOnlyList<Tensor> inputs, Tensor? weight = null, double? avg_factor = null) =>
         LossBridge.Apply(new LossInstances(arguments), inputs, weight, avg_factor);
 
+    /// <summary>
+    /// The message of the last LossKit backward that was refused (double backward) or failed. Such a backward cannot throw
+    /// through libtorch's engine; it returns an invalid gradient, so torch's own error reaches the caller, and the
+    /// reason is kept here (and written to stderr).
+    /// </summary>
+    public static string? last_backward_error => LossBridge.LastBackwardError;
+
     internal static LossArguments Args(string id, (string Name, object? Value)[] parameters)
     {
         LossArguments args = LossRegistry.Get(id).Arguments();

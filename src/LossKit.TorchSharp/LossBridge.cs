@@ -149,6 +149,24 @@ internal static class LossBridge
         return LossKitFunction.apply([.. vars]);
     }
 
+    private static volatile string? s_lastBackwardError;
+
+    /// <summary>The message of the last backward that LossKit refused or that failed (null when none has).</summary>
+    public static string? LastBackwardError => s_lastBackwardError;
+
+    /// <summary>Records a backward failure: kept for <see cref="LastBackwardError"/> and written to stderr.</summary>
+    internal static void ReportBackwardError(string message, bool onlyIfUsed = false)
+    {
+        if (onlyIfUsed)
+        {
+            // create_graph alone is fine while nothing differentiates the gradient; the guard node reports a real use.
+            return;
+        }
+
+        s_lastBackwardError = message;
+        Console.Error.WriteLine(message);
+    }
+
     /// <summary>The tensor a call returns: the per-value tensor with Reduction.None (and heads), else a 0-d tensor.</summary>
     internal static Tensor Result<T>(TorchCall call, T value)
         where T : unmanaged, IFloatingPointIeee754<T> =>
