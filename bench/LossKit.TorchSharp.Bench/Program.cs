@@ -117,7 +117,8 @@ void Elementwise(string name, Tensor x0, Tensor t, Func<Tensor, Tensor, Tensor> 
         using var scope = NewDisposeScope();
         bridge.forward(x, t).backward();
     }, budget);
-    double bytes = (x0.numel() * 3.0 + (classIndex ? 0 : t.numel())) * 4;
+    // Bytes moved by the fused call: read the input, write the gradient, read a float target of the same size.
+    double bytes = (x0.numel() * 2.0 + (classIndex ? 0 : t.numel())) * 4;
     Console.WriteLine($"| {name} | {tTorch:F2} | {tDirect:F2} | {tBridge:F2} | {tLeaf:F2} | {tTorch / tDirect:F1}× | {tBridge / tDirect:F2} / {tLeaf / tDirect:F2} | {bytes / (tDirect / 1000) / 1e9:F1} GB/s |");
     _ = kl || boxes;
 }
