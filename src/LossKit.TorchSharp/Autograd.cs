@@ -1,0 +1,187 @@
+using System.Numerics;
+using LossKit.Layouts;
+using LossKit.TorchSharp.Bindings;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossKit.TorchSharp;
+
+/// <summary>What the autograd node holds between forward and backward: the call, its binding and the saved gradients.</summary>
+internal abstract class PendingCall
+{
+    /// <summary>Runs the loss (fused: the gradients are kept) and returns the output tensor.</summary>
+    public abstract Tensor Forward();
+
+    /// <summary>The gradients for the node's inputs given the upstream gradient (null first: the call object itself).</summary>
+    public abstract List<Tensor> Backward(Tensor upstream);
+}
+
+/// <summary>
+/// One fused call: <see cref="Forward"/> allocates a gradient tensor per differentiable input and runs ForwardBackward
+/// once (upstream 1); <see cref="Backward"/> hands those gradients to autograd as they are when the upstream is the
+/// scalar 1 (what <c>loss.backward()</c> sends), scales them by a scalar upstream otherwise, and multiplies them by a
+/// per-value upstream (Reduction.None) broadcast over each value's slice. Layouts whose gradient needs the whole upstream
+/// (the cosine head, the centers of center loss) run the core's per-value Backward instead.
+/// </summary>
+internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : PendingCall
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private bool _backwardRan;
+
+    public override Tensor Forward()
+    {
+        IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
+        var gradients = new List<Tensor>(2);
+        for (int i = 0; i < specs.Count; i++)
+        {
+            if (specs[i].Differentiable)
+            {
+                gradients.Add(binding.DeferBackward ? zeros_like(call.Inputs[i]) : empty_like(call.Inputs[i]));
+            }
+        }
+
+        call.Gradients = [.. gradients];
+        if (binding.DeferBackward)
+        {
+            // The gradients need the upstream: forward computes the values only.
+            Tensor[] g = call.Gradients;
+            call.Gradients = null;
+            T deferred = binding.Run<T>(call);
+            call.Gradients = g;
+            return LossBridge.Result(call, deferred);
+        }
+
+        return LossBridge.Result(call, binding.Run<T>(call));
+    }
+
+    public override List<Tensor> Backward(Tensor upstream)
+    {
+        // backward runs inside libtorch's engine, called from native code: with TorchSharp 0.107 an exception here, or a
+        // C++ error the engine raises about what we return (a wrong shape), ends the process. So nothing is thrown: a
+        // failure gives NaN gradients of the right shapes, its message goes to stderr and to losskit.last_backward_error.
+        try
+        {
+            List<Tensor> result = BackwardCore(upstream);
+            if (torch.is_grad_enabled())
+            {
+                // create_graph = true: LossKit's gradients are constants to autograd, so a second derivative through them
+                // would be silently zero. Each gradient goes through a guard node whose own backward yields NaN and says why.
+                LossBridge.ReportBackwardError(
+                    $"LossKit's '{call.Arguments.Entry.Id}' has no double backward (create_graph=true): its gradient comes from an analytic kernel; second derivatives through it are NaN.",
+                    onlyIfUsed: true);
+                for (int i = 1; i < result.Count; i++)
+                {
+                    result[i] = NoDoubleBackward.apply(result[i], DifferentiableInput(i - 1), call.Arguments.Entry.Id);
+                }
+            }
+
+            return result;
+        }
+        catch (Exception e)
+        {
+            LossBridge.ReportBackwardError($"LossKit's '{call.Arguments.Entry.Id}' backward failed, gradients set to NaN: {e.GetType().Name}: {e.Message}");
+            var result = new List<Tensor> { null! };
+            foreach (Tensor g in call.Gradients!)
+            {
+                result.Add(full_like(g, double.NaN));
+            }
+
+            return result;
+        }
+    }
+
+    private Tensor DifferentiableInput(int k)
+    {
+        IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
+        for (int i = 0, seen = 0; i < specs.Count; i++)
+        {
+            if (specs[i].Differentiable && seen++ == k)
+            {
+                return call.Inputs[i];
+            }
+        }
+
+        throw new InvalidOperationException("no such differentiable input");
+    }
+
+    private List<Tensor> BackwardCore(Tensor upstream)
+    {
+        Tensor[] g = call.Gradients!;
+        var result = new List<Tensor>(g.Length + 1) { null! };
+        bool perValue = call.Values is not null && upstream.dim() > 0;
+        if (!perValue)
+        {
+            T up = upstream.item<T>();
+            bool one = up == T.One;
+            foreach (Tensor x in g)
+            {
+                result.Add(one ? x : x.mul(double.CreateTruncating(up)));
+            }
+
+            return result;
+        }
+
+        Tensor u = TensorArgs.Contiguous(upstream);
+        if (binding.DeferBackward || binding.Broadcast(u, 0, call) is null)
+        {
+            if (_backwardRan)
+            {
+                // A second backward (retain_graph): write into fresh tensors; the first call's gradients belong to autograd now.
+                for (int i = 0; i < g.Length; i++)
+                {
+                    g[i] = zeros_like(g[i]);
+                }
+            }
+
+            binding.Backward<T>(call, u);
+            _backwardRan = true;
+            result.AddRange(g);
+            return result;
+        }
+
+        for (int i = 0; i < g.Length; i++)
+        {
+            result.Add(g[i].mul(binding.Broadcast(u, i, call)!));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>
+/// Passes a LossKit gradient through unchanged under create_graph, tied to the loss input so that autograd records a node;
+/// a second derivative through it (its backward) is NaN, with LossKit's message on stderr.
+/// </summary>
+internal sealed class NoDoubleBackward : autograd.SingleTensorFunction<NoDoubleBackward>
+{
+    public override string Name => "LossKitNoDoubleBackward";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        ctx.save_data("id", vars[2]);
+        ctx.save_data("shape", ((Tensor)vars[1]).shape);
+        return ((Tensor)vars[0]).alias();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        LossBridge.ReportBackwardError($"LossKit's '{ctx.get_data("id")}' has no double backward: the second derivative through its gradient is NaN.");
+        return [full_like(grad_output, double.NaN), full((long[])ctx.get_data("shape"), double.NaN, grad_output.dtype), null!];
+    }
+}
+
+/// <summary>The custom autograd function: vars[0] is the <see cref="PendingCall"/>, then the differentiable inputs.</summary>
+internal sealed class LossKitFunction : autograd.SingleTensorFunction<LossKitFunction>
+{
+    public override string Name => "LossKitBackward";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var call = (PendingCall)vars[0];
+        ctx.save_data("call", call);
+        return call.Forward();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output) =>
+        ((PendingCall)ctx.get_data("call")).Backward(grad_output);
+}

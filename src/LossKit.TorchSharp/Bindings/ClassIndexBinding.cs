@@ -1,0 +1,74 @@
+using System.Numerics.Tensors;
+using Tensor = TorchSharp.torch.Tensor;
+using LossKit.Classification;
+using static LossKit.TorchSharp.TensorArgs;
+
+namespace LossKit.TorchSharp.Bindings;
+
+/// <summary>
+/// The class-index layout: <c>input [batch, classes]</c> with <c>target [batch]</c> class indices (int64 or int32), the
+/// dense form <c>input [N, C, d1, …]</c> with <c>target [N, d1, …]</c>, and for cross-entropy probability targets of the
+/// input's shape. Values per row (per position in the dense form).
+/// </summary>
+internal sealed class ClassIndexBinding : TorchBinding
+{
+    public override T Run<T>(TorchCall call)
+    {
+        var (x, t) = (call.Inputs[0], call.Inputs[1]);
+        var l = (ClassIndexLoss<T>)call.Loss;
+        if (x.dim() < 2)
+        {
+            throw new ArgumentException($"input must have shape [batch, classes] or [N, C, d1, ...], got {Shape(x)}", "input");
+        }
+
+        ReadOnlySpan<T> xs = Span<T>(x, "input");
+        Span<T> g = call.Gradient<T>(0);
+        bool fused = call.Gradients is not null;
+        if (!IsIndexType(t.dtype))
+        {
+            if (l is not CrossEntropyLoss<T> ce || t.dtype != x.dtype)
+            {
+                throw new ArgumentException($"target must hold class indices (int64 or int32){(l is CrossEntropyLoss<T> ? " or probabilities of input's dtype" : "")}, got dtype {DType(t.dtype)}", "target");
+            }
+
+            Rank(x, 2, "input", "[batch, classes] with probability targets");
+            SameShape(t, "target", x, "input");
+            if (call.AvgFactor.HasValue)
+            {
+                throw new ArgumentException("avg_factor is not supported with probability targets", "avg_factor");
+            }
+
+            int rows = (int)x.shape[0], columns = (int)x.shape[1];
+            ReadOnlySpan<T> ts = Span<T>(t, "target");
+            Span<T> rowValues = call.NewValues<T>([rows]);
+            return fused ? ce.ForwardBackward(xs, ts, rows, columns, g, rowValues) : ce.Forward(xs, ts, rows, columns, rowValues);
+        }
+
+        int[]? rented = null;
+        try
+        {
+            ReadOnlySpan<int> y = Indices(t, "target", ref rented);
+            if (x.dim() == 2)
+            {
+                RowVector(t, "target", x.shape[0], "input");
+                int batch = (int)x.shape[0], classes = (int)x.shape[1];
+                Span<T> values = call.NewValues<T>([batch]);
+                return fused ? l.ForwardBackward(xs, y, batch, classes, g, values, call.AvgFactor) : l.Forward(xs, y, batch, classes, values, call.AvgFactor);
+            }
+
+            // PyTorch's dense form through the tensor overloads (the core checks target [N, d1, …] against input [N, C, d1, …]).
+            var input = new ReadOnlyTensorSpan<T>(xs, Lengths(x), []);
+            var target = new ReadOnlyTensorSpan<int>(y, Lengths(t), []);
+            long[] valueShape = t.shape;
+            Span<T> dense = call.NewValues<T>(valueShape);
+            var destination = dense.IsEmpty ? default : new TensorSpan<T>(dense, Lengths(t), []);
+            return fused
+                ? l.ForwardBackward(input, target, new TensorSpan<T>(g, Lengths(x), []), destination, call.AvgFactor)
+                : l.Forward(input, target, destination, call.AvgFactor);
+        }
+        finally
+        {
+            Return(rented);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using LossKit.Registry;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossKit.TorchSharp;
+
+/// <summary>
+/// Any registry loss as a TorchSharp module: <c>new Loss("smooth_l1 beta=0.5")</c> (a <see cref="LossRegistry.Parse"/>
+/// spec) or <c>new Loss(arguments)</c>. <c>forward(input, target)</c> serves the two-tensor layouts; the other layouts
+/// take their tensors in the layout's order through <see cref="forward(IReadOnlyList{Tensor}, Tensor?, double?)"/>, and
+/// the detector criteria take per-image ground truths through <see cref="forward_images"/>. The loss objects are built
+/// once per element type and shared: a module may be called from several threads, as the core's losses may.
+/// </summary>
+public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly LossInstances _losses;
+
+    /// <summary>The module for a loss spec: an id and <c>name=value</c> pairs (<see cref="LossRegistry.Parse"/>).</summary>
+    /// <exception cref="ArgumentException">Unknown id or parameter, or a value out of range.</exception>
+    public Loss(string spec)
+        : this(LossRegistry.Parse(spec))
+    {
+    }
+
+    /// <summary>The module for an entry's arguments (vectors such as class weights are set on <paramref name="arguments"/>).</summary>
+    /// <exception cref="ArgumentException">A value out of range (the loss constructor's check, made here once).</exception>
+    public Loss(LossArguments arguments)
+        : base(arguments?.Entry.Id ?? throw new ArgumentNullException(nameof(arguments)))
+    {
+        _losses = new LossInstances(arguments);
+        _losses.Get<double>();
+    }
+
+    /// <summary>The registry entry.</summary>
+    public LossEntry Entry => _losses.Arguments.Entry;
+
+    /// <summary>The parameter values.</summary>
+    public LossArguments Arguments => _losses.Arguments;
+
+    /// <summary>The loss of a two-tensor layout (input, target).</summary>
+    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], null, null);
+
+    /// <summary>The loss with a per-call <paramref name="weight"/> and/or mmdetection's <paramref name="avg_factor"/>.</summary>
+    public Tensor forward(Tensor input, Tensor target, Tensor? weight, double? avg_factor = null) =>
+        LossBridge.Apply(_losses, [input, target], weight, avg_factor);
+
+    /// <summary>The loss of any layout: <paramref name="inputs"/> in the order of <c>Entry.Layout.Inputs</c>.</summary>
+    public Tensor forward(IReadOnlyList<Tensor> inputs, Tensor? weight = null, double? avg_factor = null) =>
+        LossBridge.Apply(_losses, inputs, weight, avg_factor);
+
+    /// <summary>
+    /// A criterion with per-image tensors: <paramref name="batched"/> are the layout's leading inputs (head outputs,
+    /// anchors); each list in <paramref name="perImage"/> holds one tensor per image for the next input (gt_boxes,
+    /// gt_labels, or Fast R-CNN's labels and regression_targets), concatenated here; <c>gt_counts</c>, where the layout
+    /// has it, comes from the first list's row counts.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong counts of tensors or images.</exception>
+    public Tensor forward_images(IReadOnlyList<Tensor> batched, params IReadOnlyList<Tensor>[] perImage) =>
+        LossBridge.Apply(_losses, PerImage.Concatenate(Entry, batched, perImage), null, null);
+}

@@ -1,0 +1,174 @@
+using System.Numerics;
+using LossKit.Layouts;
+using LossKit.Registry;
+using LossKit.TorchSharp.Bindings;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossKit.TorchSharp;
+
+/// <summary>
+/// The engine behind the functional forms and the modules: checks the tensors against the entry's layout, picks the
+/// element type from the dtype (float32 → <c>float</c>, float64 → <c>double</c>, float16 → <c>Half</c>), and runs the
+/// loss through its layout's binding: forward only when no gradient is wanted (<c>requires_grad</c> false everywhere, or
+/// inside <c>no_grad</c>), else one fused ForwardBackward inside a custom autograd node that keeps the gradients for
+/// backward.
+/// </summary>
+internal static class LossBridge
+{
+    private static readonly TorchBinding Fallback = new BoundBinding();
+
+    private static readonly Dictionary<Type, TorchBinding> Bindings = new()
+    {
+        [typeof(ElementwiseLayout)] = new ElementwiseBinding(),
+        [typeof(ClassIndexLayout)] = new ClassIndexBinding(),
+        [typeof(BoxLayout)] = new BoxBinding(),
+        [typeof(ScoredRowsLayout)] = new ScoredRowsBinding(),
+        [typeof(BinsLayout)] = new BinsBinding(),
+        [typeof(FeaturesCentersLayout)] = new FeaturesCentersBinding(),
+        [typeof(CosineHeadLayout)] = new CosineHeadBinding(),
+    };
+
+    /// <summary>The binding that runs <paramref name="layout"/>'s losses (the bound fallback for layouts without their own).</summary>
+    public static TorchBinding For(LossLayout layout) => Bindings.TryGetValue(layout.GetType(), out TorchBinding? b) ? b : Fallback;
+
+    /// <summary>Whether <paramref name="layout"/> runs through the copying fallback.</summary>
+    public static bool IsFallback(LossLayout layout) => For(layout) == Fallback;
+
+    /// <summary>Runs the entry of <paramref name="losses"/> on <paramref name="inputs"/> (the layout's order).</summary>
+    public static Tensor Apply(LossInstances losses, IReadOnlyList<Tensor> inputs, Tensor? weight, double? avgFactor)
+    {
+        LossArguments args = losses.Arguments;
+        IReadOnlyList<LayoutInput> specs = args.Entry.Layout.Inputs;
+        if (inputs.Count != specs.Count)
+        {
+            throw new ArgumentException(
+                $"loss '{args.Entry.Id}' takes {specs.Count} tensors ({string.Join(", ", specs.Select(s => s.Name))}), got {inputs.Count}", nameof(inputs));
+        }
+
+        // The element type comes from the first differentiable input; every other float input must match it.
+        int first = -1;
+        for (int i = 0; i < specs.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(inputs[i], specs[i].Name);
+            TensorArgs.CheckCpu(inputs[i], specs[i].Name);
+            if (first < 0 && specs[i].Differentiable)
+            {
+                first = i;
+            }
+        }
+
+        ScalarType dtype = inputs[first].dtype;
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16))
+        {
+            throw new ArgumentException($"{specs[first].Name} must be float32, float64 or float16, got dtype {TensorArgs.DType(dtype)}", specs[first].Name);
+        }
+
+        bool wantGrad = torch.is_grad_enabled();
+        bool anyGrad = false;
+        var contiguous = new Tensor[specs.Count];
+        for (int i = 0; i < specs.Count; i++)
+        {
+            Tensor x = inputs[i];
+            if (!TensorArgs.IsIndexType(x.dtype) && x.dtype != dtype)
+            {
+                throw new ArgumentException(
+                    $"{specs[i].Name} has dtype {TensorArgs.DType(x.dtype)} but {specs[first].Name} has {TensorArgs.DType(dtype)} (loss '{args.Entry.Id}' needs one float dtype)", specs[i].Name);
+            }
+
+            if (x.requires_grad && wantGrad)
+            {
+                if (!specs[i].Differentiable)
+                {
+                    throw new ArgumentException(
+                        $"{specs[i].Name} requires grad, but LossKit's '{args.Entry.Id}' gives no gradient for it; pass {specs[i].Name}.detach()", specs[i].Name);
+                }
+
+                anyGrad = true;
+            }
+
+            contiguous[i] = TensorArgs.Contiguous(x);
+        }
+
+        Tensor? w = null;
+        if (weight is not null)
+        {
+            if (args.Entry.Parameter("weight") is not { Role: ParameterRole.Call })
+            {
+                throw new ArgumentException($"loss '{args.Entry.Id}' takes no per-call weight (its parameters: {args.Entry.KnownParameters})", nameof(weight));
+            }
+
+            TensorArgs.CheckCpu(weight, nameof(weight));
+            if (weight.dtype != dtype)
+            {
+                throw new ArgumentException($"weight has dtype {TensorArgs.DType(weight.dtype)} but {specs[first].Name} has {TensorArgs.DType(dtype)}", nameof(weight));
+            }
+
+            if (weight.requires_grad && wantGrad)
+            {
+                throw new ArgumentException("weight requires grad, but LossKit gives no gradient for it; pass weight.detach()", nameof(weight));
+            }
+
+            w = TensorArgs.Contiguous(weight);
+        }
+
+        if (avgFactor.HasValue && args.Entry.Parameter("avg_factor") is null)
+        {
+            throw new ArgumentException($"loss '{args.Entry.Id}' takes no avg_factor (its parameters: {args.Entry.KnownParameters})", "avg_factor");
+        }
+
+        TorchBinding binding = For(args.Entry.Layout);
+        return dtype switch
+        {
+            ScalarType.Float32 => Run<float>(losses, binding, contiguous, w, avgFactor, anyGrad),
+            ScalarType.Float64 => Run<double>(losses, binding, contiguous, w, avgFactor, anyGrad),
+            _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad),
+        };
+    }
+
+    private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var call = new TorchCall(losses.Arguments, losses.Get<T>(), inputs, weight, avgFactor);
+        if (!grad)
+        {
+            return Result(call, binding.Run<T>(call));
+        }
+
+        var pending = new PendingCall<T>(binding, call);
+        IReadOnlyList<LayoutInput> specs = losses.Arguments.Entry.Layout.Inputs;
+        var vars = new List<object>(specs.Count + 1) { pending };
+        for (int i = 0; i < specs.Count; i++)
+        {
+            if (specs[i].Differentiable)
+            {
+                vars.Add(inputs[i]);
+            }
+        }
+
+        return LossKitFunction.apply([.. vars]);
+    }
+
+    private static volatile string? s_lastBackwardError;
+
+    /// <summary>The message of the last backward that LossKit refused or that failed (null when none has).</summary>
+    public static string? LastBackwardError => s_lastBackwardError;
+
+    /// <summary>Records a backward failure: kept for <see cref="LastBackwardError"/> and written to stderr.</summary>
+    internal static void ReportBackwardError(string message, bool onlyIfUsed = false)
+    {
+        if (onlyIfUsed)
+        {
+            // create_graph alone is fine while nothing differentiates the gradient; the guard node reports a real use.
+            return;
+        }
+
+        s_lastBackwardError = message;
+        Console.Error.WriteLine(message);
+    }
+
+    /// <summary>The tensor a call returns: the per-value tensor with Reduction.None (and heads), else a 0-d tensor.</summary>
+    internal static Tensor Result<T>(TorchCall call, T value)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        call.Values ?? torch.tensor(double.CreateTruncating(value), call.DType);
+}

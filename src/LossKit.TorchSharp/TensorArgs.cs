@@ -1,0 +1,148 @@
+using System.Buffers;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossKit.TorchSharp;
+
+/// <summary>
+/// How the bridge reads torch tensors: checks (device, dtype, rank) with messages that name the parameter and the value,
+/// one contiguous copy for a non-contiguous tensor, and spans straight over torch's memory (no copy) for contiguous
+/// CPU tensors.
+/// </summary>
+internal static class TensorArgs
+{
+    /// <summary>Throws <see cref="NotSupportedException"/> naming the device unless <paramref name="t"/> lives on the CPU.</summary>
+    public static void CheckCpu(Tensor t, string name)
+    {
+        if (t.device_type != DeviceType.CPU)
+        {
+            throw new NotSupportedException(
+                $"LossKit runs on the CPU: {name} is on device '{t.device}'. Move it with .cpu() (LossKit has no {t.device_type} kernels).");
+        }
+    }
+
+    /// <summary>The element type name as torch prints it (float32, float64, float16, int64, …).</summary>
+    public static string DType(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.Float64 => "float64",
+        ScalarType.Float16 => "float16",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Int64 => "int64",
+        ScalarType.Int32 => "int32",
+        ScalarType.Int16 => "int16",
+        ScalarType.Int8 => "int8",
+        ScalarType.Byte => "uint8",
+        ScalarType.Bool => "bool",
+        _ => t.ToString(),
+    };
+
+    /// <summary>The shape as torch prints it: [2, 3].</summary>
+    public static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+
+    /// <summary>Whether <paramref name="t"/> holds whole numbers (int64, int32, …).</summary>
+    public static bool IsIndexType(ScalarType t) => t is ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte;
+
+    /// <summary>A contiguous tensor with <paramref name="t"/>'s values: <paramref name="t"/> itself, or one copy.</summary>
+    public static Tensor Contiguous(Tensor t) => t.is_contiguous() ? t : t.contiguous();
+
+    /// <summary>A span over the elements of a contiguous CPU tensor (torch's memory, no copy).</summary>
+    public static Span<T> Span<T>(Tensor t, string name)
+        where T : unmanaged
+    {
+        long bytes = t.numel() * t.ElementSize;
+        if (bytes > int.MaxValue)
+        {
+            throw new ArgumentException($"{name} has {t.numel()} elements ({bytes} bytes); the bridge reads tensors of at most 2 GiB", name);
+        }
+
+        return bytes == 0 ? default : MemoryMarshal.Cast<byte, T>(t.bytes);
+    }
+
+    /// <summary>A tensor's shape as LossKit tensor-span lengths.</summary>
+    public static nint[] Lengths(Tensor t)
+    {
+        long[] s = t.shape;
+        var r = new nint[s.Length];
+        for (int i = 0; i < s.Length; i++)
+        {
+            r[i] = (nint)s[i];
+        }
+
+        return r;
+    }
+
+    /// <summary>Checks that <paramref name="t"/> has rank <paramref name="rank"/> (naming the parameter and the layout).</summary>
+    public static void Rank(Tensor t, int rank, string name, string expected)
+    {
+        if (t.dim() != rank)
+        {
+            throw new ArgumentException($"{name} must have shape {expected}, got {Shape(t)}", name);
+        }
+    }
+
+    /// <summary>Checks that <paramref name="t"/> has exactly the shape of <paramref name="of"/>.</summary>
+    public static void SameShape(Tensor t, string name, Tensor of, string ofName)
+    {
+        if (!t.shape.AsSpan().SequenceEqual(of.shape))
+        {
+            throw new ArgumentException($"{name} must have the shape of {ofName} {Shape(of)}, got {Shape(t)}", name);
+        }
+    }
+
+    /// <summary>Checks that <paramref name="t"/> is [rows] (one entry per row of the tensor named <paramref name="ofName"/>).</summary>
+    public static void RowVector(Tensor t, string name, long rows, string ofName)
+    {
+        if (t.dim() != 1 || t.shape[0] != rows)
+        {
+            throw new ArgumentException($"{name} must have shape [{rows}] (one entry per row of {ofName}), got {Shape(t)}", name);
+        }
+    }
+
+    /// <summary>
+    /// Class indices as int32: an int32 tensor is read in place; int64 (torch's default for indices) and the narrower
+    /// integer types are converted into <paramref name="rented"/>, an array from the shared pool that the caller returns
+    /// (no managed allocation per call once the pool is warm). Values beyond the int32 range saturate, so the loss's own
+    /// index check rejects them.
+    /// </summary>
+    public static ReadOnlySpan<int> Indices(Tensor t, string name, ref int[]? rented)
+    {
+        switch (t.dtype)
+        {
+            case ScalarType.Int32:
+                return Span<int>(t, name);
+            case ScalarType.Int64:
+            {
+                ReadOnlySpan<long> src = Span<long>(t, name);
+                rented = ArrayPool<int>.Shared.Rent(src.Length);
+                Span<int> dst = rented.AsSpan(0, src.Length);
+                TensorPrimitives.ConvertSaturating(src, dst);
+                return dst;
+            }
+
+            case ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte:
+            {
+                using Tensor wide = t.to_type(ScalarType.Int32);
+                int n = (int)wide.numel();
+                rented = ArrayPool<int>.Shared.Rent(n);
+                Span<int> dst = rented.AsSpan(0, n);
+                Span<int>(wide, name).CopyTo(dst);
+                return dst;
+            }
+
+            default:
+                throw new ArgumentException($"{name} must hold class indices (int64 or int32), got dtype {DType(t.dtype)}", name);
+        }
+    }
+
+    /// <summary>Returns an array rented by <see cref="Indices"/>.</summary>
+    public static void Return(int[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<int>.Shared.Return(rented);
+        }
+    }
+}

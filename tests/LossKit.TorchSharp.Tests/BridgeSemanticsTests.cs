@@ -1,0 +1,174 @@
+using LossKit.Registry;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+using LF = LossKit.TorchSharp.losskit.functional;
+
+namespace LossKit.TorchSharp.Tests;
+
+/// <summary>The bridge's contract: when gradients are made, dtypes, devices, layouts of memory, upstream scaling, errors, threads.</summary>
+public class BridgeSemanticsTests
+{
+    [Fact]
+    public void NoGradOrNoRequiresGradRunsForwardOnly()
+    {
+        Tensor x = randn(10, 4), t = randn(10, 4);
+        Tensor v = LF.mse_loss(x, t);
+        Assert.False(v.requires_grad);
+        Tensor xg = x.clone().requires_grad_();
+        using (no_grad())
+        {
+            Tensor w = LF.mse_loss(xg, t);
+            Assert.False(w.requires_grad);
+        }
+
+        Assert.Equal(F.mse_loss(x, t).item<float>(), v.item<float>(), 5);
+    }
+
+    [Fact]
+    public void ScalarUpstreamScalesGradient()
+    {
+        Tensor x = randn(10, 4, dtype: float64).requires_grad_(), t = randn(10, 4, dtype: float64);
+        (LF.l1_loss(x, t) * 3.0).backward();
+        Tensor y = x.detach().clone().requires_grad_();
+        (F.l1_loss(y, t) * 3.0).backward();
+        Harness.Close(y.grad!, x.grad!, 1e-12, "3 × l1");
+    }
+
+    [Fact]
+    public void NonLeafInputGetsGradientThroughTheGraph()
+    {
+        var lin = torch.nn.Linear(4, 3, dtype: float64);
+        Tensor x = randn(8, 4, dtype: float64), y = randint(0, 3, [8]);
+        LF.cross_entropy(lin.forward(x), y).backward();
+        Tensor mine = lin.weight!.grad!.clone();
+        lin.zero_grad();
+        F.cross_entropy(lin.forward(x), y).backward();
+        Harness.Close(lin.weight!.grad!, mine, 1e-12, "linear weight gradient");
+    }
+
+    [Fact]
+    public void NonContiguousInputIsCopiedOnce()
+    {
+        Tensor x = randn(5, 7).t(), t = randn(7, 5);
+        Assert.False(x.is_contiguous());
+        Harness.Compare(a => LF.smooth_l1_loss(a[0], a[1]), b => F.smooth_l1_loss(b[0], b[1]), [x, t], [0], 2e-6, "transposed input");
+        Tensor xn = randn(7, 5).t().requires_grad_();
+        LF.mse_loss(xn, t.t()).backward();
+        Assert.Equal(new long[] { 5, 7 }, xn.grad!.shape);
+    }
+
+    [Fact]
+    public void HalfDispatchesToTheHalfInstantiation()
+    {
+        Tensor x = randn(64, dtype: float16), t = randn(64, dtype: float16);
+        Tensor v = LF.mse_loss(x, t);
+        Assert.Equal(ScalarType.Float16, v.dtype);
+        double expected = F.mse_loss(x.to_type(float32), t.to_type(float32)).item<float>();
+        Assert.Equal(expected, (double)v.to_type(float32).item<float>(), 2);
+        Tensor xg = x.clone().requires_grad_();
+        LF.l1_loss(xg, t).backward();
+        Assert.Equal(ScalarType.Float16, xg.grad!.dtype);
+    }
+
+    [Fact]
+    public void OtherDeviceIsNotSupported()
+    {
+        Tensor x = empty(3, 4, device: torch.META), t = empty(3, 4, device: torch.META);
+        var e = Assert.Throws<NotSupportedException>(() => LF.mse_loss(x, t));
+        Assert.Contains("meta", e.Message);
+        Assert.Contains("input", e.Message);
+    }
+
+    [Fact]
+    public void MixedDtypesNameTheParameter()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LF.mse_loss(randn(3, dtype: float32), randn(3, dtype: float64)));
+        Assert.Equal("target", e.ParamName);
+        Assert.Contains("float64", e.Message);
+        var f = Assert.Throws<ArgumentException>(() => LF.cross_entropy(randn(3, 4), randn(3)));
+        Assert.Equal("target", f.ParamName);
+        var g = Assert.Throws<ArgumentException>(() => LF.mse_loss(randint(0, 3, [3]), randint(0, 3, [3])));
+        Assert.Equal("input", g.ParamName);
+        Assert.Contains("int64", g.Message);
+    }
+
+    [Fact]
+    public void ShapeMismatchNamesTheParameter()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LF.l1_loss(randn(3, 4), randn(4, 3)));
+        Assert.Equal("target", e.ParamName);
+        var f = Assert.Throws<ArgumentException>(() => LF.cross_entropy(randn(3, 4), randint(0, 4, [5])));
+        Assert.Equal("target", f.ParamName);
+    }
+
+    [Fact]
+    public void TargetRequiringGradIsRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LF.mse_loss(randn(3, requires_grad: true), randn(3, requires_grad: true)));
+        Assert.Equal("target", e.ParamName);
+    }
+
+    [Fact]
+    public void DoubleBackwardGivesNaNAndAMessage()
+    {
+        Tensor x = randn(5, 3, dtype: float64).requires_grad_(), t = randn(5, 3, dtype: float64);
+        Tensor g = torch.autograd.grad([LF.mse_loss(x, t)], [x], create_graph: true)[0];
+        Harness.Close(2 * (x - t) / 15, g, 1e-12, "first derivative under create_graph");
+        g.sum().backward();
+        Assert.True(x.grad!.isnan().all().item<bool>());
+        Assert.Contains("double backward", losskit.last_backward_error);
+    }
+
+    [Fact]
+    public void RetainGraphBackwardTwiceAccumulates()
+    {
+        Tensor x = randn(6, 5, dtype: float64).requires_grad_(), y = randint(0, 5, [6]);
+        Tensor v = LF.cross_entropy(x, y);
+        v.backward(retain_graph: true);
+        v.backward();
+        Tensor z = x.detach().clone().requires_grad_();
+        (2 * F.cross_entropy(z, y)).backward();
+        Harness.Close(z.grad!, x.grad!, 1e-12, "two backward passes");
+    }
+
+    [Fact]
+    public void SpecModuleAndThreads()
+    {
+        var loss = new Loss("smooth_l1 beta=0.5 reduction=sum");
+        Tensor[] xs = [.. Enumerable.Range(0, 8).Select(i => randn(1000, dtype: float64))];
+        Tensor t = randn(1000, dtype: float64);
+        double[] serial = [.. xs.Select(x => loss.forward(x, t).item<double>())];
+        double[] parallel = new double[xs.Length];
+        Parallel.For(0, xs.Length, i => parallel[i] = loss.forward(xs[i], t).item<double>());
+        Assert.Equal(serial, parallel);
+        Assert.Equal(F.smooth_l1_loss(xs[0], t, torch.nn.Reduction.Sum, 0.5).item<double>(), serial[0], 10);
+    }
+
+    [Fact]
+    public void EveryRegistryEntryHasAFacade()
+    {
+        foreach (LossEntry e in LossRegistry.Entries)
+        {
+            Assert.True(TorchNames.ById.TryGetValue(e.Id, out var names), $"registry entry '{e.Id}' has no row in TorchNames");
+            string[] parts = names.Functional.Split('.');
+            Type holder = typeof(losskit).GetNestedType(parts[0])!;
+            Assert.True(holder?.GetMethod(parts[1]) is not null, $"{e.Id}: losskit.{names.Functional} is missing");
+            Assert.True(typeof(losskit.nn).GetMethod(names.Module) is not null, $"{e.Id}: losskit.nn.{names.Module} is missing");
+        }
+    }
+
+    [Fact]
+    public void CriteriaTakePerImageTensors()
+    {
+        (LossArguments args, Tensor[] inputs, _) = Inputs.For(LossRegistry.Get("retinanet"), ScalarType.Float32, 1);
+        Tensor batched = new Loss(args).forward(inputs);
+        Tensor[] boxes = [inputs[3][..2], inputs[3][2..]];
+        Tensor[] labels = [inputs[4][..2], inputs[4][2..]];
+        Tensor perImage = losskit.criteria.retinanet_loss(inputs[0], inputs[1], inputs[2], boxes, labels);
+        Assert.Equal(batched.item<float>(), perImage.item<float>());
+        Tensor viaModule = losskit.nn.RetinaNetLoss().forward_images([inputs[0], inputs[1], inputs[2]], boxes, labels);
+        Assert.Equal(batched.item<float>(), viaModule.item<float>());
+    }
+}
