@@ -72,6 +72,35 @@ public class BridgeSemanticsTests
         Assert.Equal(ScalarType.Float16, xg.grad!.dtype);
     }
 
+    /// <summary>
+    /// Half runs LossKit's float32 path: the value and the gradient are torch's float32 results on the same Half
+    /// inputs, rounded to Half (one Half step apart at most), over sums where Half accumulation would lose the result.
+    /// </summary>
+    [Fact]
+    public void Half_IsTorchFloat32RoundedToHalf()
+    {
+        Tensor x = (randn(10000) * 3).to_type(float16), t = randn(10000).to_type(float16);
+        Tensor logits = (randn(4, 4096) * 2).to_type(float16), labels = randint(0, 4096, 4, dtype: int64);
+        foreach ((string what, Func<Tensor, Tensor> mine, Func<Tensor, Tensor> theirs, Tensor input) in new (string, Func<Tensor, Tensor>, Func<Tensor, Tensor>, Tensor)[]
+        {
+            ("mse", a => LF.mse_loss(a, t), a => F.mse_loss(a, t.to_type(float32)), x),
+            ("cross_entropy", a => LF.cross_entropy(a, labels), a => F.cross_entropy(a, labels), logits),
+        })
+        {
+            Tensor h = input.clone().requires_grad_();
+            Tensor value = mine(h);
+            value.backward();
+            Tensor f = input.to_type(float32).requires_grad_();
+            Tensor reference = theirs(f);
+            reference.backward();
+            Assert.Equal(ScalarType.Float16, value.dtype);
+            Assert.Equal(ScalarType.Float16, h.grad!.dtype);
+            double step = Math.Pow(2, -10);
+            Assert.True(value.to_type(float32).allclose(reference.to_type(float16).to_type(float32), rtol: step, atol: 0), $"{what} value");
+            Assert.True(h.grad.to_type(float32).allclose(f.grad!.to_type(float16).to_type(float32), rtol: step, atol: 6e-8), $"{what} gradient");
+        }
+    }
+
     [Fact]
     public void OtherDeviceIsNotSupported()
     {
