@@ -115,17 +115,7 @@ internal ref struct WideScope<T>
     private int _count;
 
     /// <summary>A float32 copy of <paramref name="source"/> (empty stays empty: an omitted optional argument).</summary>
-    public ReadOnlySpan<float> Read(ReadOnlySpan<T> source)
-    {
-        if (source.IsEmpty)
-        {
-            return default;
-        }
-
-        Span<float> copy = Rent(source.Length);
-        Float32Path.Widen(source, copy);
-        return copy;
-    }
+    public ReadOnlySpan<float> Read(ReadOnlySpan<T> source) => Copy(source);
 
     /// <summary>A zeroed float32 output of <paramref name="length"/> elements (0: none, an output not asked for).</summary>
     public Span<float> Output(int length)
@@ -143,7 +133,7 @@ internal ref struct WideScope<T>
     /// <summary>Uninitialised float32 scratch memory of <paramref name="length"/> elements.</summary>
     public Span<float> Scratch(int length) => length == 0 ? default : Rent(length);
 
-    /// <summary>A float32 copy of <paramref name="source"/> that the float32 code updates in place.</summary>
+    /// <summary>A float32 copy of <paramref name="source"/> that the float32 code may update in place (empty stays empty).</summary>
     public Span<float> Copy(ReadOnlySpan<T> source)
     {
         if (source.IsEmpty)
