@@ -13,7 +13,7 @@ namespace LossKit.Tests.HalfPrecision;
 /// apart: 1e-3 normalised), and, where torch 1.13 has a CPU half kernel that agrees with it, to torch's own half
 /// result (1e-2: torch rounds its intermediates to Half).
 /// </summary>
-public class HalfGoldenTests
+public class HalfGoldenTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Float32 rounded to Half against LossKit's float32 path rounded to Half: at most one Half step apart.</summary>
     private const double Float32Tolerance = 1e-3;
@@ -45,6 +45,47 @@ public class HalfGoldenTests
     [MemberData(nameof(Names))]
     public void Half_MatchesPyTorch(string name)
     {
+        foreach ((string key, double[] actual, bool torchHalf) in Evaluate(name))
+        {
+            Check(actual, Cases.Value[name], key, name, torchHalf);
+        }
+    }
+
+    /// <summary>The worst normalised errors per family, against float32 rounded to Half and against torch's half (to the test output).</summary>
+    [Fact]
+    public void Half_ErrorTable()
+    {
+        var rows = new SortedDictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (string name in Cases.Value.Keys)
+        {
+            JsonObject c = Cases.Value[name];
+            string family = LossRegistry.Get(c["entry"]!.GetValue<string>()).Family.ToString();
+            double[] row = rows.TryGetValue(family, out double[]? r) ? r : [0, 0, 0, 0];
+            row[0]++;
+            foreach ((string key, double[] actual, bool torchHalf) in Evaluate(name))
+            {
+                row[1] = Math.Max(row[1], Tolerance.Worst(actual, AsHalf(c["f32_" + key]!), Tolerance.Half).Error);
+                if (torchHalf)
+                {
+                    row[2]++;
+                    row[3] = Math.Max(row[3], Tolerance.Worst(actual, AsHalf(c[key]!), Tolerance.Half).Error);
+                }
+            }
+
+            rows[family] = row;
+        }
+
+        output.WriteLine("Half against PyTorch (half.json), max normalised error: family, cases, vs float32 rounded to Half, arrays vs torch half, vs torch half");
+        foreach ((string family, double[] row) in rows)
+        {
+            output.WriteLine(FormattableString.Invariant($"{family,-16} {row[0],4} {row[1],10:E2} {row[2],4} {row[3],10:E2}"));
+            Assert.True(row[1] <= Float32Tolerance && row[3] <= TorchHalfTolerance, family);
+        }
+    }
+
+    /// <summary>A case through the registry in Half: (key, LossKit's result, whether a torch-half reference exists).</summary>
+    private static IEnumerable<(string Key, double[] Actual, bool TorchHalf)> Evaluate(string name)
+    {
         JsonObject c = Cases.Value[name];
         LossEntry entry = LossRegistry.Get(c["entry"]!.GetValue<string>());
         LossArguments args = entry.Arguments();
@@ -73,11 +114,13 @@ public class HalfGoldenTests
         LossEvaluation<Half> result = entry.Evaluate(args, inputs);
         double[] values = result.Values is { } v32 ? Tolerance.Widen<Half>(v32.Data) : [(double)result.Value];
         bool torchHalf = c["reference"]!.GetValue<string>() == "torch_half";
-        Check(values, c, "value", name, torchHalf);
+        var outputs = new List<(string, double[], bool)> { ("value", values, torchHalf) };
         foreach (LayoutTensor<Half> g in result.Gradients)
         {
-            Check(Tolerance.Widen<Half>(g.Data), c, "grad_" + g.Name, name, torchHalf);
+            outputs.Add(("grad_" + g.Name, Tolerance.Widen<Half>(g.Data), torchHalf));
         }
+
+        return outputs;
     }
 
     private static void Check(double[] actual, JsonObject c, string key, string name, bool torchHalf)
