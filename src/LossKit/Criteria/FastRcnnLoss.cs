@@ -113,20 +113,13 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
 
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> sampled = wide.Output(capacity * 4), targets = wide.Output(capacity * 4);
-                int count = Float32.SelectTrainingSamples(wide.Read(proposals), proposalCounts, wide.Read(groundTruthBoxes), groundTruthLabels, groundTruthCounts,
-                    classes, sampled, sampledLabels, targets, sampledCounts, seed, workspace?.Float32);
-                WideScope<T>.Narrow(sampled[..(count * 4)], sampledProposals);
-                WideScope<T>.Narrow(targets[..(count * 4)], regressionTargets);
-                return count;
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> sampled = wide.Output(capacity * 4), targets = wide.Output(capacity * 4);
+            int count = Float32.SelectTrainingSamples(wide.Read(proposals), proposalCounts, wide.Read(groundTruthBoxes), groundTruthLabels, groundTruthCounts,
+                classes, sampled, sampledLabels, targets, sampledCounts, seed, workspace?.Float32);
+            WideScope<T>.Narrow(sampled[..(count * 4)], sampledProposals);
+            WideScope<T>.Narrow(targets[..(count * 4)], regressionTargets);
+            return count;
         }
 
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
@@ -230,20 +223,13 @@ public sealed class FastRcnnLoss<T> : FasterRcnnCriterion<T>
 
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
-                FastRcnnLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), labels, wide.Read(regressionTargets), classes,
-                    gc, gb, wantGradient, workspace?.Float32);
-                WideScope<T>.Narrow(gc, classLogitsGradient);
-                WideScope<T>.Narrow(gb, boxRegressionGradient);
-                return new FastRcnnLossTerms<T>(T.CreateTruncating(terms.Classifier), T.CreateTruncating(terms.BoxRegression));
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
+            FastRcnnLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), labels, wide.Read(regressionTargets), classes,
+                gc, gb, wantGradient, workspace?.Float32);
+            WideScope<T>.Narrow(gc, classLogitsGradient);
+            WideScope<T>.Narrow(gb, boxRegressionGradient);
+            return new FastRcnnLossTerms<T>(T.CreateTruncating(terms.Classifier), T.CreateTruncating(terms.BoxRegression));
         }
 
         int p = 0;

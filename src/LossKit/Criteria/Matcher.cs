@@ -91,15 +91,8 @@ public sealed class Matcher
         if (Float32Path.Applies<T>())
         {
             // Narrow types: compared in float32 against the float32 thresholds, as every narrow-type path computes.
-            var wide = new WideScope<T>();
-            try
-            {
-                MatchUnchecked(wide.Read(quality), groundTruths, predictions, matches[..predictions]);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            MatchUnchecked(wide.Read(quality), groundTruths, predictions, matches[..predictions]);
 
             return;
         }
@@ -127,18 +120,11 @@ public sealed class Matcher
         {
             // Narrow types: the IoU matrix in float32 (torchvision's box_iou upcasts half too), matched on those values,
             // then rounded into quality.
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> iou = wide.Output(g * n);
-                BoxOps.Iou(wide.Read(groundTruthBoxes), wide.Read(predictedBoxes), iou);
-                MatchUnchecked<float>(iou, g, n, matches[..n]);
-                WideScope<T>.Narrow(iou, quality);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> iou = wide.Output(g * n);
+            BoxOps.Iou(wide.Read(groundTruthBoxes), wide.Read(predictedBoxes), iou);
+            MatchUnchecked<float>(iou, g, n, matches[..n]);
+            WideScope<T>.Narrow(iou, quality);
 
             return;
         }

@@ -219,15 +219,8 @@ public sealed class RetinaNetLoss<T>
         ThrowHelper.CheckDestination(matchedIndices.Length, ThrowHelper.Product(nameof(matchedIndices), "images × anchors", groundTruthCounts.Length, a), nameof(matchedIndices));
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Float32.MatchAnchors(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, matchedIndices, workspace?.Float32);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Float32.MatchAnchors(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, matchedIndices, workspace?.Float32);
 
             return;
         }
@@ -244,20 +237,13 @@ public sealed class RetinaNetLoss<T>
         ReadOnlySpan<int> givenMatches, bool matchesGiven, Span<T> classLogitsGradient, Span<T> boxRegressionGradient, bool wantGradient,
         CriterionWorkspace<T>? workspace)
     {
-        var wide = new WideScope<T>();
-        try
-        {
-            Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
-            RetinaNetLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), wide.Read(anchors), wide.Read(groundTruthBoxes),
-                groundTruthLabels, groundTruthCounts, classes, givenMatches, matchesGiven, gc, gb, wantGradient, workspace?.Float32);
-            WideScope<T>.Narrow(gc, classLogitsGradient);
-            WideScope<T>.Narrow(gb, boxRegressionGradient);
-            return new RetinaNetLossTerms<T>(T.CreateTruncating(terms.Classification), T.CreateTruncating(terms.BoxRegression));
-        }
-        finally
-        {
-            wide.Dispose();
-        }
+        using var wide = WideScope<T>.Start();
+        Span<float> gc = wantGradient ? wide.Output(classLogits.Length) : default, gb = wantGradient ? wide.Output(boxRegression.Length) : default;
+        RetinaNetLossTerms<float> terms = Float32.Run(wide.Read(classLogits), wide.Read(boxRegression), wide.Read(anchors), wide.Read(groundTruthBoxes),
+            groundTruthLabels, groundTruthCounts, classes, givenMatches, matchesGiven, gc, gb, wantGradient, workspace?.Float32);
+        WideScope<T>.Narrow(gc, classLogitsGradient);
+        WideScope<T>.Narrow(gb, boxRegressionGradient);
+        return new RetinaNetLossTerms<T>(T.CreateTruncating(terms.Classification), T.CreateTruncating(terms.BoxRegression));
     }
 
     /// <summary>The loss stage alone (torchvision's <c>RetinaNetHead.compute_loss(targets, head_outputs, anchors, matched_idxs)</c>).</summary>

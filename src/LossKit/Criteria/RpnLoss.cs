@@ -110,17 +110,10 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
         ThrowHelper.CheckDestination(regressionTargets.Length, ThrowHelper.Product(nameof(regressionTargets), "images × anchors × 4", images, a, 4), nameof(regressionTargets));
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> targets = wide.Output(images * a * 4);
-                Float32.AssignTargets(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, labels, targets, workspace?.Float32);
-                WideScope<T>.Narrow(targets, regressionTargets);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> targets = wide.Output(images * a * 4);
+            Float32.AssignTargets(wide.Read(anchors), wide.Read(groundTruthBoxes), groundTruthCounts, labels, targets, workspace?.Float32);
+            WideScope<T>.Narrow(targets, regressionTargets);
 
             return;
         }
@@ -231,18 +224,11 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
 
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> go = wantGradient ? wide.Output(objectness.Length) : default, gb = wantGradient ? wide.Output(boxDeltas.Length) : default;
-                RpnLossTerms<float> terms = Float32.Run(wide.Read(objectness), wide.Read(boxDeltas), wide.Read(anchors), wide.Read(groundTruthBoxes),
-                    groundTruthCounts, go, gb, wantGradient, seed, workspace?.Float32);
-                return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> go = wantGradient ? wide.Output(objectness.Length) : default, gb = wantGradient ? wide.Output(boxDeltas.Length) : default;
+            RpnLossTerms<float> terms = Float32.Run(wide.Read(objectness), wide.Read(boxDeltas), wide.Read(anchors), wide.Read(groundTruthBoxes),
+                groundTruthCounts, go, gb, wantGradient, seed, workspace?.Float32);
+            return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
         }
 
         Scratch ws = (workspace ?? new()).Scratch<Scratch>();
@@ -299,18 +285,11 @@ public sealed class RpnLoss<T> : FasterRcnnCriterion<T>
 
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> go = wantGradient ? wide.Output(n) : default, gb = wantGradient ? wide.Output(4 * n) : default;
-                RpnLossTerms<float> terms = Float32.RunFromTargets(wide.Read(objectness), wide.Read(boxDeltas), labels, wide.Read(regressionTargets), selection,
-                    go, gb, wantGradient, workspace?.Float32);
-                return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> go = wantGradient ? wide.Output(n) : default, gb = wantGradient ? wide.Output(4 * n) : default;
+            RpnLossTerms<float> terms = Float32.RunFromTargets(wide.Read(objectness), wide.Read(boxDeltas), labels, wide.Read(regressionTargets), selection,
+                go, gb, wantGradient, workspace?.Float32);
+            return Narrow(terms, go, gb, objectnessGradient, boxDeltasGradient);
         }
 
         int p = 0, q = 0;

@@ -287,22 +287,15 @@ public sealed partial class YoloV3Loss<T>
         ReadOnlySpan<T> groundTruthBoxes, ReadOnlySpan<int> groundTruthLabels, ReadOnlySpan<int> groundTruthCounts,
         Span<T> gradient0, Span<T> gradient1, Span<T> gradient2, bool wantGradient, CriterionWorkspace<T>? workspace)
     {
-        var wide = new WideScope<T>();
-        try
-        {
-            Span<float> g0 = wantGradient ? wide.Output(output0.Length) : default, g1 = wantGradient ? wide.Output(output1.Length) : default;
-            Span<float> g2 = wantGradient ? wide.Output(output2.Length) : default;
-            YoloV3LossTerms<float> terms = Float32.Run(wide.Read(output0), wide.Read(output1), wide.Read(output2), wide.Read(groundTruthBoxes),
-                groundTruthLabels, groundTruthCounts, g0, g1, g2, wantGradient, workspace?.Float32);
-            WideScope<T>.Narrow(g0, gradient0);
-            WideScope<T>.Narrow(g1, gradient1);
-            WideScope<T>.Narrow(g2, gradient2);
-            return new YoloV3LossTerms<T>(T.CreateTruncating(terms.Box), T.CreateTruncating(terms.Objectness), T.CreateTruncating(terms.Classification));
-        }
-        finally
-        {
-            wide.Dispose();
-        }
+        using var wide = WideScope<T>.Start();
+        Span<float> g0 = wantGradient ? wide.Output(output0.Length) : default, g1 = wantGradient ? wide.Output(output1.Length) : default;
+        Span<float> g2 = wantGradient ? wide.Output(output2.Length) : default;
+        YoloV3LossTerms<float> terms = Float32.Run(wide.Read(output0), wide.Read(output1), wide.Read(output2), wide.Read(groundTruthBoxes),
+            groundTruthLabels, groundTruthCounts, g0, g1, g2, wantGradient, workspace?.Float32);
+        WideScope<T>.Narrow(g0, gradient0);
+        WideScope<T>.Narrow(g1, gradient1);
+        WideScope<T>.Narrow(g2, gradient2);
+        return new YoloV3LossTerms<T>(T.CreateTruncating(terms.Box), T.CreateTruncating(terms.Objectness), T.CreateTruncating(terms.Classification));
     }
 
     private void CheckOutput(int length, int layer, int batch, string paramName)

@@ -30,17 +30,10 @@ public static class BoxOps
         ThrowHelper.CheckDestination(destination.Length, boxes.Length / 4, nameof(destination));
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> areas = wide.Output(boxes.Length / 4);
-                Area(wide.Read(boxes), areas);
-                WideScope<T>.Narrow(areas, destination);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> areas = wide.Output(boxes.Length / 4);
+            Area(wide.Read(boxes), areas);
+            WideScope<T>.Narrow(areas, destination);
 
             return;
         }
@@ -135,25 +128,18 @@ public static class BoxOps
     private static void Widen<T>(ReadOnlySpan<T> boxes1, ReadOnlySpan<T> boxes2, Span<T> destination, BoxLossKind kind, double eps, bool pairwise)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var wide = new WideScope<T>();
-        try
+        using var wide = WideScope<T>.Start();
+        Span<float> values = wide.Output(destination.Length);
+        if (pairwise)
         {
-            Span<float> values = wide.Output(destination.Length);
-            if (pairwise)
-            {
-                Pairwise(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
-            }
-            else
-            {
-                Aligned(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
-            }
+            Pairwise(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
+        }
+        else
+        {
+            Aligned(wide.Read(boxes1), wide.Read(boxes2), values, kind, eps);
+        }
 
-            WideScope<T>.Narrow(values, destination);
-        }
-        finally
-        {
-            wide.Dispose();
-        }
+        WideScope<T>.Narrow(values, destination);
     }
 
     /// <summary>atan(w/h) of a box, CIoU's aspect angle.</summary>

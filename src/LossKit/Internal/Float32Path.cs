@@ -104,34 +104,22 @@ internal static class Float32Path
 
 /// <summary>
 /// The float32 copies of one call's arguments and outputs, rented from <see cref="ArrayPool{T}.Shared"/> and returned on
-/// <see cref="Dispose"/> (no allocation once the pool is warm). Use with <c>using</c> in the narrow-type branch of an
-/// entry point.
+/// <see cref="Dispose"/> (no allocation once the pool is warm). Opened with <c>using var wide = WideScope&lt;T&gt;.Start();</c>
+/// in the narrow-type branch of an entry point.
 /// </summary>
 /// <typeparam name="T">The narrow element type of the call.</typeparam>
-internal ref struct WideScope<T>
+internal readonly ref struct WideScope<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Rentals _rented;
-    private int _count;
+    private readonly WideRentals _rentals;
+
+    private WideScope(WideRentals rentals) => _rentals = rentals;
+
+    /// <summary>Opens a scope (the calling thread's rental list, reused).</summary>
+    public static WideScope<T> Start() => new(WideRentals.Take());
 
     /// <summary>A float32 copy of <paramref name="source"/> (empty stays empty: an omitted optional argument).</summary>
     public ReadOnlySpan<float> Read(ReadOnlySpan<T> source) => Copy(source);
-
-    /// <summary>A zeroed float32 output of <paramref name="length"/> elements (0: none, an output not asked for).</summary>
-    public Span<float> Output(int length)
-    {
-        if (length == 0)
-        {
-            return default;
-        }
-
-        Span<float> buffer = Rent(length);
-        buffer.Clear();
-        return buffer;
-    }
-
-    /// <summary>Uninitialised float32 scratch memory of <paramref name="length"/> elements.</summary>
-    public Span<float> Scratch(int length) => length == 0 ? default : Rent(length);
 
     /// <summary>A float32 copy of <paramref name="source"/> that the float32 code may update in place (empty stays empty).</summary>
     public Span<float> Copy(ReadOnlySpan<T> source)
@@ -141,10 +129,29 @@ internal ref struct WideScope<T>
             return default;
         }
 
-        Span<float> copy = Rent(source.Length);
+        Span<float> copy = _rentals.Rent(source.Length);
         Float32Path.Widen(source, copy);
         return copy;
     }
+
+    /// <summary>A zeroed float32 output of <paramref name="length"/> elements (0: none, an output not asked for).</summary>
+    public Span<float> Output(int length)
+    {
+        if (length == 0)
+        {
+            return default;
+        }
+
+        Span<float> buffer = _rentals.Rent(length);
+        buffer.Clear();
+        return buffer;
+    }
+
+    /// <summary>A zeroed float32 output for the first <paramref name="length"/> elements of <paramref name="destination"/>, or none when it is empty.</summary>
+    public Span<float> Output(Span<T> destination, int length) => destination.IsEmpty ? default : Output(length);
+
+    /// <summary>Uninitialised float32 scratch memory of <paramref name="length"/> elements.</summary>
+    public Span<float> Scratch(int length) => length == 0 ? default : _rentals.Rent(length);
 
     /// <summary>
     /// Runs the float32 kernel of a layout call: float32 outputs for the wanted <paramref name="values"/> and
@@ -161,40 +168,63 @@ internal ref struct WideScope<T>
         return sum;
     }
 
-    /// <summary>A zeroed float32 output for the first <paramref name="length"/> elements of <paramref name="destination"/>, or none when it is empty.</summary>
-    public Span<float> Output(Span<T> destination, int length) => destination.IsEmpty ? default : Output(length);
-
     /// <summary>Rounds a float32 output into the start of <paramref name="destination"/>.</summary>
     public static void Narrow(ReadOnlySpan<float> source, Span<T> destination) => Float32Path.Narrow(source, destination[..source.Length]);
 
     /// <summary>Returns every rented array.</summary>
-    public void Dispose()
+    public void Dispose() => WideRentals.Give(_rentals);
+}
+
+/// <summary>
+/// The arrays a <see cref="WideScope{T}"/> has rented. Each thread keeps one list for reuse; a scope opened while
+/// another is open on the same thread gets a new one.
+/// </summary>
+internal sealed class WideRentals
+{
+    private const int Capacity = 16;
+
+    [ThreadStatic]
+    private static WideRentals? t_free;
+
+    private readonly float[]?[] _arrays = new float[Capacity][];
+    private int _count;
+
+    /// <summary>The calling thread's free list, or a new one.</summary>
+    public static WideRentals Take()
     {
-        for (int i = 0; i < _count; i++)
+        WideRentals? free = t_free;
+        if (free is null)
         {
-            ArrayPool<float>.Shared.Return(_rented[i]!);
-            _rented[i] = null;
+            return new WideRentals();
         }
 
-        _count = 0;
+        t_free = null;
+        return free;
     }
 
-    private Span<float> Rent(int length)
+    /// <summary>Returns the arrays of <paramref name="rentals"/> to the pool and keeps the list for the thread's next scope.</summary>
+    public static void Give(WideRentals rentals)
     {
-        if (_count == Rentals.Capacity)
+        for (int i = 0; i < rentals._count; i++)
         {
-            throw new InvalidOperationException("WideScope holds at most " + Rentals.Capacity + " buffers.");
+            ArrayPool<float>.Shared.Return(rentals._arrays[i]!);
+            rentals._arrays[i] = null;
+        }
+
+        rentals._count = 0;
+        t_free = rentals;
+    }
+
+    /// <summary>A pooled array's first <paramref name="length"/> elements.</summary>
+    public Span<float> Rent(int length)
+    {
+        if (_count == Capacity)
+        {
+            throw new InvalidOperationException("A widened call holds at most " + Capacity + " buffers.");
         }
 
         float[] array = ArrayPool<float>.Shared.Rent(length);
-        _rented[_count++] = array;
+        _arrays[_count++] = array;
         return array.AsSpan(0, length);
-    }
-
-    [InlineArray(Capacity)]
-    private struct Rentals
-    {
-        public const int Capacity = 16;
-        private float[]? _element;
     }
 }

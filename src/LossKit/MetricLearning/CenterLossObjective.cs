@@ -156,20 +156,13 @@ public sealed class CenterLossObjective<T>
         int batch, int classes, int dim, Span<T> inputGradient, Span<T> classWeightsGradient, Span<T> centersGradient)
     {
         CenterLossObjective<float> objective = _float32 ??= new CenterLossObjective<float>(Classification.Float32, Center.Float32, Lambda, Head?.Float32);
-        var wide = new WideScope<T>();
-        try
-        {
-            Span<float> gx = wide.Output(batch * dim), gw = wide.Output(classWeightsGradient, classes * dim), gc = wide.Output(centersGradient, classes * dim);
-            JointLossValue<float> value = objective.ForwardBackward(wide.Read(input), wide.Read(classWeights), target, wide.Read(centers), batch, classes, dim,
-                gx, gw, gc, wide.Scratch(CenterLossObjective<float>.WorkspaceSize(batch, classes, dim)));
-            WideScope<T>.Narrow(gx, inputGradient);
-            WideScope<T>.Narrow(gw, classWeightsGradient);
-            WideScope<T>.Narrow(gc, centersGradient);
-            return new JointLossValue<T>(T.CreateTruncating(value.Total), T.CreateTruncating(value.Classification), T.CreateTruncating(value.Center));
-        }
-        finally
-        {
-            wide.Dispose();
-        }
+        using var wide = WideScope<T>.Start();
+        Span<float> gx = wide.Output(batch * dim), gw = wide.Output(classWeightsGradient, classes * dim), gc = wide.Output(centersGradient, classes * dim);
+        JointLossValue<float> value = objective.ForwardBackward(wide.Read(input), wide.Read(classWeights), target, wide.Read(centers), batch, classes, dim,
+            gx, gw, gc, wide.Scratch(CenterLossObjective<float>.WorkspaceSize(batch, classes, dim)));
+        WideScope<T>.Narrow(gx, inputGradient);
+        WideScope<T>.Narrow(gw, classWeightsGradient);
+        WideScope<T>.Narrow(gc, centersGradient);
+        return new JointLossValue<T>(T.CreateTruncating(value.Total), T.CreateTruncating(value.Classification), T.CreateTruncating(value.Center));
     }
 }

@@ -27,17 +27,10 @@ internal static unsafe class CenterUpdate<T>
         if (Float32Path.Applies<T>())
         {
             // Narrow types: the centres updated in float32 and rounded once.
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> wideCenters = wide.Copy(centers[..(classes * dim)]);
-                CenterUpdate<float>.Apply(wide.Read(input), target, batch, classes, dim, wideCenters, alpha, counts);
-                WideScope<T>.Narrow(wideCenters, centers);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> wideCenters = wide.Copy(centers[..(classes * dim)]);
+            CenterUpdate<float>.Apply(wide.Read(input), target, batch, classes, dim, wideCenters, alpha, counts);
+            WideScope<T>.Narrow(wideCenters, centers);
 
             return;
         }

@@ -71,17 +71,10 @@ public sealed class CosineHead<T>
         NoOverlap(cosine, workspace, nameof(cosine), nameof(workspace));
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> cos = wide.Output(batch * classes);
-                Float32.Forward(wide.Read(input), wide.Read(weight), batch, classes, dim, cos, wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
-                WideScope<T>.Narrow(cos, cosine);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> cos = wide.Output(batch * classes);
+            Float32.Forward(wide.Read(input), wide.Read(weight), batch, classes, dim, cos, wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+            WideScope<T>.Narrow(cos, cosine);
 
             return;
         }
@@ -107,19 +100,12 @@ public sealed class CosineHead<T>
         ValidateBackward(input, weight, batch, classes, dim, upstream, inputGradient, weightGradient, workspace);
         if (Float32Path.Applies<T>())
         {
-            var wide = new WideScope<T>();
-            try
-            {
-                Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
-                Float32.Backward(wide.Read(input), wide.Read(weight), batch, classes, dim, wide.Read(upstream[..(batch * classes)]), gx, gw,
-                    wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
-                WideScope<T>.Narrow(gx, inputGradient);
-                WideScope<T>.Narrow(gw, weightGradient);
-            }
-            finally
-            {
-                wide.Dispose();
-            }
+            using var wide = WideScope<T>.Start();
+            Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
+            Float32.Backward(wide.Read(input), wide.Read(weight), batch, classes, dim, wide.Read(upstream[..(batch * classes)]), gx, gw,
+                wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+            WideScope<T>.Narrow(gx, inputGradient);
+            WideScope<T>.Narrow(gw, weightGradient);
 
             return;
         }
@@ -180,23 +166,16 @@ public sealed class CosineHead<T>
     private T ForwardBackwardWidened(ClassIndexLoss<T> loss, ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<int> target, int batch, int classes, int dim,
         Span<T> inputGradient, Span<T> weightGradient, Span<T> cosine, Span<T> cosineGradient)
     {
-        var wide = new WideScope<T>();
-        try
-        {
-            Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
-            Span<float> cos = wide.Output(batch * classes), g = wide.Output(batch * classes);
-            float value = Float32.ForwardBackward(loss.Float32, wide.Read(input), wide.Read(weight), target, batch, classes, dim, gx, gw, cos, g,
-                wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
-            WideScope<T>.Narrow(gx, inputGradient);
-            WideScope<T>.Narrow(gw, weightGradient);
-            WideScope<T>.Narrow(cos, cosine);
-            WideScope<T>.Narrow(g, cosineGradient);
-            return T.CreateTruncating(value);
-        }
-        finally
-        {
-            wide.Dispose();
-        }
+        using var wide = WideScope<T>.Start();
+        Span<float> gx = wide.Output(inputGradient, batch * dim), gw = wide.Output(weightGradient, classes * dim);
+        Span<float> cos = wide.Output(batch * classes), g = wide.Output(batch * classes);
+        float value = Float32.ForwardBackward(loss.Float32, wide.Read(input), wide.Read(weight), target, batch, classes, dim, gx, gw, cos, g,
+            wide.Scratch(CosineHead<float>.WorkspaceSize(batch, classes, dim)));
+        WideScope<T>.Narrow(gx, inputGradient);
+        WideScope<T>.Narrow(gw, weightGradient);
+        WideScope<T>.Narrow(cos, cosine);
+        WideScope<T>.Narrow(g, cosineGradient);
+        return T.CreateTruncating(value);
     }
 
     /// <summary>Tensor form of <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, int, int, int, Span{T}, Span{T})"/>: x [batch, dim], W [classes, dim], cos [batch, classes].</summary>
