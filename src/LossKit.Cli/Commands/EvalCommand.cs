@@ -16,7 +16,7 @@ internal static class EvalCommand
     {
         var file = new Argument<string>("document") { Description = "JSON document (a file path, or - for stdin)." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the result JSON here instead of stdout." };
-        var dtype = new Option<string?>("--dtype") { Description = "float64 (default) or float32; overrides the document's \"dtype\"." };
+        var dtype = new Option<string?>("--dtype") { Description = "float64 (default), float32 or float16 (computed through float32, rounded to Half); overrides the document's \"dtype\"." };
         var command = new Command("eval",
             "Evaluate a loss from a JSON document: {\"loss\": name, \"params\": {...}, \"inputs\": {name: {\"shape\": [...], \"data\": [...]}}}. " +
             "Prints {\"loss\", \"dtype\", \"value\", \"gradients\": {input: ...}}; with reduction none, value holds the per-element " +
@@ -64,11 +64,18 @@ internal static class EvalCommand
         {
             "float64" or "double" => "float64",
             "float32" or "float" => "float32",
-            string other => throw new CliException($"unknown dtype '{other}' (known: float64, float32)"),
+            "float16" or "half" => "float16",
+            string other => throw new CliException($"unknown dtype '{other}' (known: float64, float32, float16)"),
         };
         if (dtype == "float32")
         {
             EvalResult<float> result = Run<float>(doc, spec);
+            using TextWriter writer = open();
+            JsonStreamOut.Write(writer, spec.Id, dtype, result);
+        }
+        else if (dtype == "float16")
+        {
+            EvalResult<Half> result = Run<Half>(doc, spec);
             using TextWriter writer = open();
             JsonStreamOut.Write(writer, spec.Id, dtype, result);
         }

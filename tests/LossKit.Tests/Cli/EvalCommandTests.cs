@@ -53,6 +53,22 @@ public class EvalCommandTests
     }
 
     [Fact]
+    public void Float16_ComputesThroughFloat32_AsPyTorch()
+    {
+        // F.mse_loss(ones(10000), zeros(10000)) = 1 with gradient 2/10000 (0.00020003318786621094 in half); summed in
+        // Half arithmetic the mean would be 0.2048.
+        string ones = string.Join(",", Enumerable.Repeat("1", 10_000)), zeros = string.Join(",", Enumerable.Repeat("0", 10_000));
+        string json = "{\"loss\": \"mse\", \"inputs\": {\"input\": [" + ones + "], \"target\": [" + zeros + "]}}";
+        CliRunner.Result r = CliRunner.RunWithInput(json, "eval", "-", "--dtype", "float16");
+        Assert.Equal(0, r.ExitCode);
+        using JsonDocument doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal("float16", doc.RootElement.GetProperty("dtype").GetString());
+        Assert.Equal(1.0, doc.RootElement.GetProperty("value").GetDouble());
+        Assert.All(doc.RootElement.GetProperty("gradients").GetProperty("input").GetProperty("data").EnumerateArray(),
+            e => Assert.Equal((Half)0.00020003318786621094, (Half)e.GetDouble()));
+    }
+
+    [Fact]
     public void ReductionNone_WritesPerElementValues_AndOutputFile()
     {
         using var dir = new CliRunner.TempDir();
@@ -112,7 +128,7 @@ public class EvalCommandTests
         { """{"loss": "giou", "inputs": {"input": [[1, 2, 3]], "target": [[1, 2, 3]]}}""", [], "needs [N, 4] boxes" },
         { """{"loss": "mse", "inputs": {"input": {"shape": [2, 2], "data": [1, 2, 3]}, "target": [1, 2, 3]}}""", [], "needs 4" },
         { """{"loss": "mse", "inputs": {"input": [[1, 2], [3]], "target": [1, 2, 3]}}""", [], "ragged" },
-        { """{"loss": "mse", "inputs": {"input": [1], "target": [1]}}""", ["--dtype", "float16"], "unknown dtype 'float16'" },
+        { """{"loss": "mse", "inputs": {"input": [1], "target": [1]}}""", ["--dtype", "bfloat16"], "unknown dtype 'bfloat16'" },
         { """{"loss": "mse", "dtype": "int8", "inputs": {"input": [1], "target": [1]}}""", [], "unknown dtype 'int8'" },
         { """{"loss": "mse", "params": {"reduction": 1}, "inputs": {"input": [1], "target": [1]}}""", [], "must be a string" },
         { """{"loss": "huber", "params": {"delta": "big"}, "inputs": {"input": [1], "target": [1]}}""", [], "must be a number" },
