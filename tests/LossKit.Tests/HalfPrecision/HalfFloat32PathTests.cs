@@ -1,4 +1,5 @@
 using LossKit.Classification;
+using LossKit.Criteria;
 using LossKit.Detection;
 using LossKit.MetricLearning;
 using LossKit.Regression;
@@ -120,5 +121,55 @@ public class HalfFloat32PathTests
             ("mse", () => mse.ForwardBackward(x, t, g)),
             ("cross_entropy", () => ce.ForwardBackward(x, labels, 64, 64, g)),
             ("ciou", () => ciou.ForwardBackward(boxes, targets, boxGradient)));
+    }
+
+    private static Half[] H(params double[] v) => Array.ConvertAll(v, x => (Half)x);
+
+    [Fact]
+    public void BoxCoder_EncodesDecodesAndDifferentiates_InFloat32()
+    {
+        // torchvision BoxCoder((1, 1, 1, 1)).encode_single / decode_single (and autograd of the decoded boxes' sum) in
+        // float32 on these Half inputs, rounded to half.
+        Half[] boxes = H(10, 20, 50, 80, 100.5, 7.25, 400, 300), anchors = H(12, 18, 48, 90, 96, 8, 380, 310);
+        var deltas = new Half[8];
+        BoxCoder.Unit.Encode<Half>(boxes, anchors, deltas);
+        Assert.Equal(H(0.0, -0.0555419921875, 0.1053466796875, -0.182373046875, 0.043121337890625, -0.017791748046875, 0.053131103515625, -0.0311126708984375), deltas);
+
+        Half[] d = H(0.1, -0.2, 0.3, -0.05, 0.02, 0.5, -0.4, 0.25);
+        var decoded = new Half[8];
+        BoxCoder.Unit.Decode<Half>(d, anchors, decoded);
+        Assert.Equal(H(9.296875, 5.359375, 57.90625, 73.875, 148.5, 116.125, 339.0, 504.0), decoded);
+        var gradient = new Half[8];
+        BoxCoder.Unit.DecodeGradient<Half>(d, anchors, Enumerable.Repeat((Half)1, 8).ToArray(), gradient);
+        Assert.Equal(H(72, 144, 0, 0, 568, 604, 0, 0), gradient);
+    }
+
+    [Fact]
+    public void BoxConvert_AndItsGradient_InFloat32()
+    {
+        // torchvision.ops.box_convert(xyxy → cxcywh) in float32, and its autograd for the upstream (1, 2, 3, 4).
+        var converted = new Half[4];
+        BoxConvert.Convert<Half>(H(0.5, 1.25, 300.75, 200.5), BoxFormat.Xyxy, BoxFormat.Cxcywh, converted);
+        Assert.Equal(H(150.625, 100.875, 300.25, 199.25), converted);
+        var gradient = new Half[4];
+        BoxConvert.ConvertGradient<Half>(H(1, 2, 3, 4), BoxFormat.Xyxy, BoxFormat.Cxcywh, gradient);
+        Assert.Equal(H(-2.5, -3, 3.5, 5), gradient);
+    }
+
+    [Fact]
+    public void MatchBoxes_OfBoxesWhoseAreaOverflowsHalf_MatchesTorchvision()
+    {
+        // torchvision: box_iou upcasts half to float32 → [[0.877, 0]]; Matcher(0.5, 0.4) → [0, −1]. In Half arithmetic
+        // the 90,000-pixel areas overflow and the first box matched nothing.
+        var matcher = new Matcher(0.5, 0.4);
+        var matches = new int[2];
+        var quality = new Half[2];
+        matcher.MatchBoxes<Half>(H(0, 0, 300, 300), H(10, 10, 310, 310, 400, 400, 500, 500), matches, quality);
+        Assert.Equal([0, Matcher.BelowLowThreshold], matches);
+        Assert.Equal(H(0.876953125, 0), quality);
+
+        var fromQuality = new int[2];
+        matcher.Match<Half>(quality, 1, 2, fromQuality);
+        Assert.Equal(matches, fromQuality);
     }
 }
