@@ -17,10 +17,9 @@ namespace LossKit.Internal;
 /// </summary>
 internal static class Float32Path
 {
-    /// <summary>True when <typeparamref name="T"/> computes through float32 (folded to a constant by the JIT).</summary>
+    /// <summary>True for element types narrower than 32 bits (Half): they compute through float32 (a JIT constant).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Applies<T>() =>
-        typeof(T) != typeof(float) && typeof(T) != typeof(double) && !RuntimeHelpers.IsReferenceOrContainsReferences<T>() && Unsafe.SizeOf<T>() < sizeof(float);
+    public static bool Applies<T>() => Unsafe.SizeOf<T>() < sizeof(float);
 
     /// <summary>Widens a few values (a box) element by element, for code generic over any IEEE type.</summary>
     public static void WidenEach<T>(ReadOnlySpan<T> source, Span<float> destination)

@@ -172,4 +172,15 @@ public class HalfFloat32PathTests
         matcher.Match<Half>(quality, 1, 2, fromQuality);
         Assert.Equal(matches, fromQuality);
     }
+
+    [Fact]
+    public void Float32Path_RunsOnAFreshThread()
+    {
+        // Each thread keeps its own list of rented buffers, created on its first narrow-type call.
+        Half value = default;
+        var thread = new Thread(() => value = new MseLoss<Half>().Forward(Fill(10_000, 1), Fill(10_000, 0)));
+        thread.Start();
+        thread.Join();
+        Assert.Equal((Half)1.0, value);
+    }
 }
