@@ -41,6 +41,10 @@ AREAS=(
   "sampler|Criteria/*Sampl*.cs|FullyQualifiedName~$T.Criteria.Sampler"
   "boxops|Detection/BoxOps.cs Detection/BoxFormat.cs|FullyQualifiedName~$T.Detection.BoxOps"
   "throwhelper|Internal/ThrowHelper.cs|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Reduction"
+  "classification|Classification/*.cs|FullyQualifiedName~$T.Classification|FullyQualifiedName~$T.ErrorMessageTests"
+  "iou|Detection/IoULosses.cs Detection/BoxRegressionLoss.cs Detection/Kernels/*.cs|FullyQualifiedName~$T.Detection.BoxLoss|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.ObsoleteNames"
+  "qualityfocal|Detection/QualityFocal.cs Detection/Varifocal.cs Detection/DistributionFocal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.QualityFocal|FullyQualifiedName~$T.Detection.Varifocal|FullyQualifiedName~$T.Detection.DistributionFocal"
+  "metric|MetricLearning/*.cs|FullyQualifiedName~$T.MetricLearning"
 )
 DEFAULT_AREAS=(matcher reduction regression focal)
 
