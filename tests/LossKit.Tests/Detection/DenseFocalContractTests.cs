@@ -111,4 +111,18 @@ public class VarifocalContractTests
         new VarifocalLoss<float>(Reduction.Sum).ForwardBackward([-200f], [0f], gf);
         Assert.Equal(0f, gf[0]);
     }
+
+    /// <summary>
+    /// x = double.MaxValue with α = 10, γ = 3, t = 0: σ(x) = 1, so σ'(x) = 0 and the exact gradient is the BCE term
+    /// alone, α·|σ − t|^γ·(σ − t) = 10 (the σ' term, ce·α·γ·|σ − t|^(γ−1)·σ', tends to 0 as x e^(−x)). The cap on ce must
+    /// account for α &gt; 1 and γ &gt; 1 so ce·α·γ stays finite and meets σ' = 0 as a finite product, not ∞·0 = NaN
+    /// (mmdetection's autograd gives NaN here; the loss value itself overflows to +∞, as it must).
+    /// </summary>
+    [Fact]
+    public void LargeAlphaAndGamma_AtMaxLogit_GradientStaysFinite()
+    {
+        var g = new double[1];
+        new VarifocalLoss<double>(Reduction.Sum, alpha: 10, gamma: 3).ForwardBackward([double.MaxValue], [0.0], g);
+        Assert.Equal(10.0, g[0]);
+    }
 }
