@@ -32,6 +32,7 @@ public class SamplerContractTests
         var selection = new SampleKind[labels.Length];
         SampleCounts counts = new BalancedPositiveNegativeSampler(16, 0.5).Sample(labels, selection, 11);
         Assert.Equal(new SampleCounts(8, 8), counts);
+        Assert.Equal(16, counts.Total);
         Assert.Equal(8, selection.Count(s => s == SampleKind.Positive));
         Assert.Equal(8, selection.Count(s => s == SampleKind.Negative));
     }
