@@ -39,8 +39,12 @@ AREAS=(
   "focal|Detection/Focal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests.Focal|FullyQualifiedName~$T.ErrorMessageTests.Focal"
   "boxcoder|Criteria/BoxCoder.cs|FullyQualifiedName~$T.Criteria.BoxCoder|FullyQualifiedName~$T.Criteria.CriteriaReferenceTests.BoxCoder|FullyQualifiedName~$T.ErrorMessageTests.BoxCoder"
   "sampler|Criteria/*Sampl*.cs|FullyQualifiedName~$T.Criteria.Sampler"
-  "boxops|Detection/BoxOps.cs Detection/BoxFormat.cs|FullyQualifiedName~$T.Detection.BoxOps"
+  "boxops|Detection/BoxOps.cs Detection/BoxFormat.cs|FullyQualifiedName~$T.Detection.BoxOps|FullyQualifiedName~$T.Detection.BoxLoss|FullyQualifiedName~$T.ErrorMessageTests"
   "throwhelper|Internal/ThrowHelper.cs|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Criteria.Matcher|FullyQualifiedName~$T.Reduction"
+  "classification|Classification/*.cs|FullyQualifiedName~$T.Classification|FullyQualifiedName~$T.ErrorMessageTests"
+  "iou|Detection/IoULosses.cs Detection/BoxRegressionLoss.cs Detection/Kernels/*.cs|FullyQualifiedName~$T.Detection.BoxLoss|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.ObsoleteNames"
+  "qualityfocal|Detection/QualityFocal.cs Detection/Varifocal.cs Detection/DistributionFocal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.QualityFocal|FullyQualifiedName~$T.Detection.Varifocal|FullyQualifiedName~$T.Detection.DistributionFocal"
+  "metric|MetricLearning/*.cs|FullyQualifiedName~$T.MetricLearning"
 )
 DEFAULT_AREAS=(matcher reduction regression focal)
 

@@ -230,6 +230,72 @@ public class BoxOpsTests
         Assert.True(worstDouble <= 1e-13, $"{kind}: double differs from the naive formula by {worstDouble:E3}");
         Assert.True(worstFloat <= 1e-5, $"{kind}: float differs from the naive double formula by {worstFloat:E3}");
     }
+
+    /// <summary>
+    /// More columns than one tile of boxes2 (256) and not a multiple of it: 600 = 256 + 256 + 88. Every entry against the
+    /// naive formula, and a destination longer than n × m keeps its tail (no tile written past its row or the matrix).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void SeveralTiles_MatchNaive_AndStayInside(Kind kind)
+    {
+        const int n = 5, m = 600;
+        (double[] a, double[] b) = RandomBoxes(n, m, 77);
+        double[] d = Enumerable.Repeat(7.0, n * m + 9).ToArray();
+        Matrix<double>(kind, a, b, d);
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < m; j++)
+            {
+                Assert.True(Math.Abs(d[i * m + j] - Naive(kind, a.AsSpan(4 * i, 4), b.AsSpan(4 * j, 4))) <= 1e-13, $"{kind} [{i}, {j}]");
+            }
+        }
+
+        Assert.All(d[(n * m)..], v => Assert.Equal(7.0, v));
+    }
+
+    /// <summary>torchvision's box_area: (x2 − x1)(y2 − y1) per box, into a destination of exactly N (or more, tail kept).</summary>
+    [Fact]
+    public void Area_IsWidthTimesHeight()
+    {
+        double[] boxes = [0, 0, 2, 3, 1, 1, 4, 5, -1, 2, 0.5, 2.25];
+        var exact = new double[3];
+        BoxOps.Area<double>(boxes, exact);
+        Assert.Equal([6.0, 12.0, 0.375], exact);
+        double[] longer = [7, 7, 7, 7];
+        BoxOps.Area<double>(boxes, longer);
+        Assert.Equal([6.0, 12.0, 0.375, 7.0], longer);
+        var f = new float[3];
+        BoxOps.Area<float>([0f, 0f, 2f, 3f, 1f, 1f, 4f, 5f, -1f, 2f, 0.5f, 2.25f], f);
+        Assert.Equal([6f, 12f, 0.375f], f);
+    }
+
+    /// <summary>Element-wise forms: boxes2 must hold one box per box of boxes1, eps must be ≥ 0.</summary>
+    [Fact]
+    public void Elementwise_BadArguments_NameTheParameter()
+    {
+        double[] one = [0, 0, 1, 1];
+        var e = Assert.Throws<ArgumentException>(() => BoxOps.ElementwiseIou<double>(one, [0, 0, 1, 1, 0, 0, 2, 2], new double[2]));
+        Assert.Equal("boxes2", e.ParamName);
+        Assert.Contains("one box per box of boxes1", e.Message);
+        Assert.Equal("eps", Assert.Throws<ArgumentOutOfRangeException>(() => BoxOps.ElementwiseDistanceIou<double>(one, one, new double[1], eps: -1e-7)).ParamName);
+        Assert.Equal("boxes1", Assert.Throws<ArgumentException>(() => BoxOps.ElementwiseIou<double>([0, 0, 1, 1, 0], [0, 0, 1, 1, 0], new double[1])).ParamName);
+
+        // A pairwise matrix beyond int range names both operands (50 000 × 50 000 = 2.5e9 entries).
+        var big = Assert.ThrowsAny<ArgumentException>(() => BoxOps.Iou<double>(new double[4 * 50_000], new double[4 * 50_000], new double[1]));
+        Assert.Contains("boxes1 × boxes2", big.Message);
+    }
+
+    /// <summary>ConvertGradient checks both formats as Convert does, with the format message.</summary>
+    [Fact]
+    public void ConvertGradient_BadFormat_NamesIt()
+    {
+        var g = new double[4];
+        var from = Assert.Throws<ArgumentOutOfRangeException>(() => BoxConvert.ConvertGradient<double>(g, (BoxFormat)5, BoxFormat.Xyxy, g));
+        Assert.Equal("from", from.ParamName);
+        Assert.Contains("Box format must be Xyxy, Xywh or Cxcywh", from.Message);
+        Assert.Equal("to", Assert.Throws<ArgumentOutOfRangeException>(() => BoxConvert.ConvertGradient<double>(g, BoxFormat.Xyxy, (BoxFormat)7, g)).ParamName);
+    }
 }
 
 /// <summary>The matrices are split across cores by rows; the result must not depend on the thread count.</summary>
