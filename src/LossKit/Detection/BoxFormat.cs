@@ -33,13 +33,9 @@ public static class BoxConvert
         ThrowHelper.CheckDestination(destination.Length, boxes.Length, nameof(destination));
         if (Float32Path.Applies<T>())
         {
-            // Narrow types: each box converted in float32 and rounded once.
-            Span<float> box = stackalloc float[4];
-            for (int i = 0; i < boxes.Length; i += 4)
+            unsafe
             {
-                Float32Path.WidenEach(boxes.Slice(i, 4), box);
-                Convert<float>(box, from, to, box);
-                Float32Path.NarrowEach<T>(box, destination.Slice(i, 4));
+                PerBoxInFloat32(boxes, from, to, destination, &Convert<float>);
             }
 
             return;
@@ -67,12 +63,9 @@ public static class BoxConvert
         ThrowHelper.CheckDestination(destination.Length, gradient.Length, nameof(destination));
         if (Float32Path.Applies<T>())
         {
-            Span<float> box = stackalloc float[4];
-            for (int i = 0; i < gradient.Length; i += 4)
+            unsafe
             {
-                Float32Path.WidenEach(gradient.Slice(i, 4), box);
-                ConvertGradient<float>(box, from, to, box);
-                Float32Path.NarrowEach<T>(box, destination.Slice(i, 4));
+                PerBoxInFloat32(gradient, from, to, destination, &ConvertGradient<float>);
             }
 
             return;
@@ -89,6 +82,20 @@ public static class BoxConvert
             destination[i + 1] = g0 * a.D1 + g1 * b.D1 + g2 * c.D1 + g3 * d.D1;
             destination[i + 2] = g0 * a.D2 + g1 * b.D2 + g2 * c.D2 + g3 * d.D2;
             destination[i + 3] = g0 * a.D3 + g1 * b.D3 + g2 * c.D3 + g3 * d.D3;
+        }
+    }
+
+    /// <summary>Narrow types: each box widened, run through the float32 form of <paramref name="op"/> (in place), rounded once.</summary>
+    private static unsafe void PerBoxInFloat32<T>(ReadOnlySpan<T> source, BoxFormat from, BoxFormat to, Span<T> destination,
+        delegate*<ReadOnlySpan<float>, BoxFormat, BoxFormat, Span<float>, void> op)
+        where T : IFloatingPointIeee754<T>
+    {
+        Span<float> box = stackalloc float[4];
+        for (int i = 0; i < source.Length; i += 4)
+        {
+            Float32Path.WidenEach(source.Slice(i, 4), box);
+            op(box, from, to, box);
+            Float32Path.NarrowEach<T>(box, destination.Slice(i, 4));
         }
     }
 

@@ -51,10 +51,7 @@ internal static class Float32Path
             return;
         }
 
-        for (int i = 0; i < source.Length; i++)
-        {
-            destination[i] = float.CreateTruncating(source[i]);
-        }
+        WidenEach(source, destination);
     }
 
     /// <summary>Rounds <paramref name="source"/> to <typeparamref name="T"/> (to nearest even; beyond the range: ±∞).</summary>
@@ -67,10 +64,7 @@ internal static class Float32Path
             return;
         }
 
-        for (int i = 0; i < source.Length; i++)
-        {
-            destination[i] = T.CreateTruncating(source[i]);
-        }
+        NarrowEach(source, destination);
     }
 
     /// <summary>A widened copy held in a new array (for parameters widened once, e.g. class weights of a float32 twin).</summary>
