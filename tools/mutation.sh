@@ -44,7 +44,7 @@ AREAS=(
   "classification|Classification/*.cs|FullyQualifiedName~$T.Classification|FullyQualifiedName~$T.ErrorMessageTests"
   "iou|Detection/IoULosses.cs Detection/BoxRegressionLoss.cs Detection/Kernels/*.cs|FullyQualifiedName~$T.Detection.BoxLoss|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.ObsoleteNames"
   "qualityfocal|Detection/QualityFocal.cs Detection/Varifocal.cs Detection/DistributionFocal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.QualityFocal|FullyQualifiedName~$T.Detection.Varifocal|FullyQualifiedName~$T.Detection.DistributionFocal"
-  "metric|MetricLearning/*.cs|FullyQualifiedName~$T.MetricLearning"
+  "metric|MetricLearning/*.cs|FullyQualifiedName~$T.MetricLearning|FullyQualifiedName~$T.ErrorMessageTests"
 )
 DEFAULT_AREAS=(matcher reduction regression focal)
 

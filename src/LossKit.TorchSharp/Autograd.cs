@@ -26,7 +26,10 @@ internal abstract class PendingCall
 internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : PendingCall
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private bool _backwardRan;
+    // Set once a backward has returned the saved gradient tensors themselves: autograd may then own their storage (a
+    // leaf's .grad takes it without a copy, and the optimizer changes it in place), so a later backward of a retained
+    // graph must not read them again.
+    private bool _given;
 
     public override Tensor Forward()
     {
@@ -106,27 +109,28 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
     private List<Tensor> BackwardCore(Tensor upstream)
     {
-        Tensor[] g = call.Gradients!;
-        var result = new List<Tensor>(g.Length + 1) { null! };
+        var result = new List<Tensor>(call.Gradients!.Length + 1) { null! };
         bool perValue = call.Values is not null && upstream.dim() > 0;
         if (!perValue)
         {
             T up = upstream.item<T>();
             bool one = up == T.One;
+            Tensor[] g = Fresh();
             foreach (Tensor x in g)
             {
                 result.Add(one ? x : x.mul(double.CreateTruncating(up)));
             }
 
+            _given |= one;
             return result;
         }
 
         Tensor u = TensorArgs.Contiguous(upstream);
         if (binding.DeferBackward || binding.Broadcast(u, 0, call) is null)
         {
-            if (_backwardRan)
+            Tensor[] g = call.Gradients!;
+            if (_given)
             {
-                // A second backward (retain_graph): write into fresh tensors; the first call's gradients belong to autograd now.
                 for (int i = 0; i < g.Length; i++)
                 {
                     g[i] = zeros_like(g[i]);
@@ -134,17 +138,42 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
             }
 
             binding.Backward<T>(call, u);
-            _backwardRan = true;
+            _given = true;
             result.AddRange(g);
             return result;
         }
 
-        for (int i = 0; i < g.Length; i++)
+        Tensor[] h = Fresh();
+        for (int i = 0; i < h.Length; i++)
         {
-            result.Add(g[i].mul(binding.Broadcast(u, i, call)!));
+            result.Add(h[i].mul(binding.Broadcast(u, i, call)!));
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The gradients for upstream 1: those forward computed, or, once they have been given to autograd (a second backward
+    /// through a retained graph), the fused call again into new tensors, with the inputs as they are now.
+    /// </summary>
+    private Tensor[] Fresh()
+    {
+        Tensor[] g = call.Gradients!;
+        if (!_given)
+        {
+            return g;
+        }
+
+        for (int i = 0; i < g.Length; i++)
+        {
+            g[i] = empty_like(g[i]);
+        }
+
+        Tensor? values = call.Values;
+        binding.Run<T>(call);
+        call.Values = values;
+        _given = false;
+        return g;
     }
 }
 

@@ -135,19 +135,32 @@ internal static class LossBridge
             return Result(call, binding.Run<T>(call));
         }
 
-        var pending = new PendingCall<T>(binding, call);
-        IReadOnlyList<LayoutInput> specs = losses.Arguments.Entry.Layout.Inputs;
+        return Node(new PendingCall<T>(binding, call), call);
+    }
+
+    /// <summary>Runs <paramref name="pending"/> inside a new autograd node whose inputs are the call's differentiable tensors.</summary>
+    internal static Tensor Node(PendingCall pending, TorchCall call)
+    {
+        IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
         var vars = new List<object>(specs.Count + 1) { pending };
         for (int i = 0; i < specs.Count; i++)
         {
             if (specs[i].Differentiable)
             {
-                vars.Add(inputs[i]);
+                vars.Add(ForAutograd(call.Inputs[i]));
             }
         }
 
         return LossKitFunction.apply([.. vars]);
     }
+
+    /// <summary>
+    /// A leaf that requires grad enters the node through a view of itself. Autograd moves a gradient into an empty
+    /// <c>.grad</c> without copying only when nothing else references that tensor, and the gradient LossKit returns is
+    /// still referenced by its TorchSharp wrapper; the view's backward passes on a new tensor over the same storage, which
+    /// nothing else references, so <c>.grad</c> takes LossKit's gradient as it is. Other inputs go in unchanged.
+    /// </summary>
+    private static Tensor ForAutograd(Tensor x) => x.requires_grad && x.is_leaf ? x.view(x.shape) : x;
 
     private static volatile string? s_lastBackwardError;
 

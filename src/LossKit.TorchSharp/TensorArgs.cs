@@ -1,5 +1,5 @@
 using System.Buffers;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -118,7 +118,7 @@ internal static class TensorArgs
                 ReadOnlySpan<long> src = Span<long>(t, name);
                 rented = ArrayPool<int>.Shared.Rent(src.Length);
                 Span<int> dst = rented.AsSpan(0, src.Length);
-                TensorPrimitives.ConvertSaturating(src, dst);
+                Narrow(src, dst);
                 return dst;
             }
 
@@ -134,6 +134,33 @@ internal static class TensorArgs
 
             default:
                 throw new ArgumentException($"{name} must hold class indices (int64 or int32), got dtype {DType(t.dtype)}", name);
+        }
+    }
+
+    /// <summary>
+    /// int64 → int32, saturating at the int32 range (TensorPrimitives.ConvertSaturating runs this pair element by
+    /// element; this runs a vector of each at a time).
+    /// </summary>
+    internal static void Narrow(ReadOnlySpan<long> source, Span<int> destination)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref long s = ref MemoryMarshal.GetReference(source);
+            ref int d = ref MemoryMarshal.GetReference(destination);
+            var lo = new Vector<long>(int.MinValue);
+            var hi = new Vector<long>(int.MaxValue);
+            for (int step = Vector<int>.Count; i <= source.Length - step; i += step)
+            {
+                Vector<long> a = Vector.Min(Vector.Max(Vector.LoadUnsafe(ref s, (nuint)i), lo), hi);
+                Vector<long> b = Vector.Min(Vector.Max(Vector.LoadUnsafe(ref s, (nuint)(i + Vector<long>.Count)), lo), hi);
+                Vector.Narrow(a, b).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = (int)Math.Clamp(source[i], int.MinValue, int.MaxValue);
         }
     }
 

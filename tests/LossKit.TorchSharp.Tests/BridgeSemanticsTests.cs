@@ -162,6 +162,78 @@ public class BridgeSemanticsTests
         Harness.Close(z.grad!, x.grad!, 1e-12, "two backward passes");
     }
 
+    [Theory]
+    [InlineData("mse")]
+    [InlineData("cross_entropy")]
+    [InlineData("giou")]
+    public void LeafGradTakesTheGradientWithoutACopy(string id)
+    {
+        // What Module.zero_grad() leaves (set_to_none): autograd may move the gradient into .grad. It does only when
+        // nothing else references the tensor it is given; the bridge's leaf view makes that so, and .grad is then
+        // LossKit's gradient buffer itself.
+        (LossArguments args, Tensor[] inputs, _) = Inputs.For(LossRegistry.Get(id), ScalarType.Float32, 3);
+        args.Set("reduction", Reduction.Mean);
+        Tensor x = inputs[0].detach().clone().requires_grad_();
+        Tensor[] call = [x, .. inputs[1..]];
+        var losses = new LossInstances(args);
+        var torchCall = new Bindings.TorchCall(args, losses.Get<float>(), call, null, null);
+        LossBridge.Node(new PendingCall<float>(LossBridge.For(args.Entry.Layout), torchCall), torchCall).backward();
+        Assert.Equal(Address(torchCall.Gradients![0]), Address(x.grad!));
+        Tensor y = inputs[0].detach().clone().requires_grad_();
+        new Loss(args).forward([y, .. inputs[1..]]).backward();
+        Harness.Close(y.grad!, x.grad!, 0, "the gradient .grad took");
+
+        // A defined .grad accumulates.
+        new Loss(args).forward([y, .. inputs[1..]]).backward();
+        Harness.Close(2 * x.grad!, y.grad!, 1e-6, "two steps accumulated");
+    }
+
+    [Fact]
+    public void RetainedGraphAfterTheOptimizerChangedGrad()
+    {
+        // .grad holds LossKit's buffer after the first backward; TorchSharp's optimizer zeroes it in place (zero_grad)
+        // and gradient clipping scales it in place. A second backward through the retained graph must not read it.
+        Tensor x = randn(7, 4, dtype: float64).requires_grad_(), t = randn(7, 4, dtype: float64);
+        Tensor expected = 2 * (x.detach() - t) / 28;
+        Tensor v = LF.mse_loss(x, t);
+        v.backward(retain_graph: true);
+        x.grad!.zero_();
+        v.backward(retain_graph: true);
+        Harness.Close(expected, x.grad!, 1e-15, "backward after zero_grad");
+        x.grad!.mul_(0.5);
+        v.backward(retain_graph: true);
+        Harness.Close(1.5 * expected, x.grad!, 1e-15, "backward after clipping by 0.5");
+        (v * 2).backward();
+        Harness.Close(3.5 * expected, x.grad!, 1e-15, "a scaled upstream after the given gradient");
+    }
+
+    [Fact]
+    public void Int64ClassIndicesSaturateIntoTheIndexCheck()
+    {
+        var rng = new Random(5);
+        long[] edges = [0, 1, -1, int.MaxValue, int.MinValue, (long)int.MaxValue + 1, (long)int.MinValue - 1, long.MaxValue, long.MinValue, 1L << 32, (1L << 32) + 3];
+        for (int n = 0; n <= 67; n++)
+        {
+            long[] src = [.. Enumerable.Range(0, n).Select(i => i < edges.Length && n % 2 == 0 ? edges[i] : rng.NextInt64(long.MinValue, long.MaxValue) >> rng.Next(0, 63))];
+            int[] dst = new int[n + 1];
+            dst[n] = 12345;
+            TensorArgs.Narrow(src, dst.AsSpan(0, n));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal((int)Math.Clamp(src[i], int.MinValue, int.MaxValue), dst[i]);
+            }
+
+            Assert.Equal(12345, dst[n]);
+        }
+
+        // 2^32 + 1 would wrap to the valid class 1; saturated, it is out of range and named.
+        Tensor target = tensor(new long[] { 0, (1L << 32) + 1, 2 });
+        var e = Assert.ThrowsAny<ArgumentException>(() => LF.cross_entropy(randn(3, 4), target));
+        Assert.Equal("target", e.ParamName);
+    }
+
+    private static unsafe long Address(Tensor t) => (long)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
+
     [Fact]
     public void SpecModuleAndThreads()
     {
