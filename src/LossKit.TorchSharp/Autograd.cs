@@ -9,6 +9,32 @@ namespace LossKit.TorchSharp;
 /// <summary>What the autograd node holds between forward and backward: the call, its binding and the saved gradients.</summary>
 internal abstract class PendingCall
 {
+    // The gradient tensors this thread's backward calls have handed to autograd. Their TorchSharp references are dropped
+    // at the thread's next bridge call, when libtorch holds its own (it takes them as the backward returns): the memory
+    // then goes back to the pool as soon as autograd lets go of it, not when the garbage collector finalizes the wrappers.
+    [ThreadStatic]
+    private static List<Tensor>? t_handedOver;
+
+    /// <summary>Drops this thread's references to the gradients it handed to autograd earlier.</summary>
+    public static void ReleaseHandedOver()
+    {
+        List<Tensor>? list = t_handedOver;
+        if (list is null || list.Count == 0)
+        {
+            return;
+        }
+
+        foreach (Tensor t in list)
+        {
+            t.Dispose();
+        }
+
+        list.Clear();
+    }
+
+    /// <summary>Records gradients returned to autograd, to be released by <see cref="ReleaseHandedOver"/>.</summary>
+    protected static void HandOver(Tensor[] gradients) => (t_handedOver ??= []).AddRange(gradients);
+
     /// <summary>Runs the loss (fused: the gradients are kept) and returns the output tensor.</summary>
     public abstract Tensor Forward();
 
@@ -39,7 +65,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         {
             if (specs[i].Differentiable)
             {
-                gradients.Add(binding.DeferBackward ? zeros_like(call.Inputs[i]) : empty_like(call.Inputs[i]));
+                gradients.Add(binding.DeferBackward ? zeros_like(call.Inputs[i]) : GradientPool.Empty(call.Inputs[i]));
             }
         }
 
@@ -59,6 +85,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
     public override List<Tensor> Backward(Tensor upstream)
     {
+        ReleaseHandedOver();
         // backward runs inside libtorch's engine, called from native code: with TorchSharp 0.107 an exception here, or a
         // C++ error the engine raises about what we return (a wrong shape), ends the process. So nothing is thrown: a
         // failure gives NaN gradients of the right shapes, its message goes to stderr and to losskit.last_backward_error.
@@ -84,9 +111,9 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         {
             LossBridge.ReportBackwardError($"LossKit's '{call.Arguments.Entry.Id}' backward failed, gradients set to NaN: {e.GetType().Name}: {e.Message}");
             var result = new List<Tensor> { null! };
-            foreach (Tensor g in call.Gradients!)
+            for (int i = 0; i < call.Gradients!.Length; i++)
             {
-                result.Add(full_like(g, double.NaN));
+                result.Add(full_like(DifferentiableInput(i), double.NaN));
             }
 
             return result;
@@ -121,7 +148,11 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
                 result.Add(one ? x : x.mul(double.CreateTruncating(up)));
             }
 
-            _given |= one;
+            if (one)
+            {
+                Give(g);
+            }
+
             return result;
         }
 
@@ -133,13 +164,13 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
             {
                 for (int i = 0; i < g.Length; i++)
                 {
-                    g[i] = zeros_like(g[i]);
+                    g[i] = zeros_like(DifferentiableInput(i));
                 }
             }
 
             binding.Backward<T>(call, u);
-            _given = true;
             result.AddRange(g);
+            Give(g);
             return result;
         }
 
@@ -150,6 +181,13 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         }
 
         return result;
+    }
+
+    /// <summary>The gradients go to autograd as they are: they are its now, and this thread's references go at its next call.</summary>
+    private void Give(Tensor[] g)
+    {
+        _given = true;
+        HandOver(g);
     }
 
     /// <summary>
@@ -166,7 +204,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
         for (int i = 0; i < g.Length; i++)
         {
-            g[i] = empty_like(g[i]);
+            g[i] = GradientPool.Empty(DifferentiableInput(i));
         }
 
         Tensor? values = call.Values;

@@ -38,6 +38,7 @@ internal static class LossBridge
     /// <summary>Runs the entry of <paramref name="losses"/> on <paramref name="inputs"/> (the layout's order).</summary>
     public static Tensor Apply(LossInstances losses, IReadOnlyList<Tensor> inputs, Tensor? weight, double? avgFactor)
     {
+        PendingCall.ReleaseHandedOver();
         LossArguments args = losses.Arguments;
         IReadOnlyList<LayoutInput> specs = args.Entry.Layout.Inputs;
         if (inputs.Count != specs.Count)

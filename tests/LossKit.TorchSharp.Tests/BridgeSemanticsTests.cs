@@ -189,6 +189,54 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void GradientMemoryIsReusedOnceAutogradLetsGo()
+    {
+        // Step after step, the bridge's gradient goes back to its pool when the last reference goes, and the next step of
+        // the same size writes there; memory still referenced (a leaf's .grad) is never handed out again.
+        Tensor x = randn(300, 7, dtype: float64).requires_grad_(), t = randn(300, 7, dtype: float64);
+        Tensor expected = 2 * (x.detach() - t) / 2100;
+        var seen = new List<long>();
+        for (int step = 0; step < 4; step++)
+        {
+            x.grad = null;
+            using (Tensor loss = LF.mse_loss(x, t))
+            {
+                loss.backward();
+            }
+
+            // Each read of .grad is a new TorchSharp reference to the buffer: disposed, as a training loop's would be.
+            // (Harness.Close is not used here: its detach() would be one more reference, held until a collection.)
+            using Tensor g = x.grad!;
+            seen.Add(Address(g));
+            Assert.True((g - expected).abs().max().item<double>() < 1e-17, $"step {step}");
+        }
+
+        // .grad let go of step k's buffer before step k + 1 (set to none), so every step wrote the same memory.
+        Assert.Single(seen.Distinct());
+
+        // A gradient kept beyond its step stays intact while later steps run.
+        Tensor kept = x.grad!;
+        Tensor copy = kept.clone();
+        x.grad = null;
+        for (int step = 0; step < 3; step++)
+        {
+            using var scope = NewDisposeScope();
+            torch.autograd.grad([LF.mse_loss(x, t * 2)], [x]);
+        }
+
+        Assert.True((kept - copy).abs().max().item<double>() == 0, "a gradient still referenced");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.True((kept - copy).abs().max().item<double>() == 0, "after a collection");
+
+        GradientPool.Trim();
+        Assert.Equal(0, GradientPool.IdleBytes);
+        kept.Dispose();
+        Assert.Equal(300 * 7 * 8, GradientPool.IdleBytes);
+        GradientPool.Trim();
+    }
+
+    [Fact]
     public void RetainedGraphAfterTheOptimizerChangedGrad()
     {
         // .grad holds LossKit's buffer after the first backward; TorchSharp's optimizer zeroes it in place (zero_grad)
