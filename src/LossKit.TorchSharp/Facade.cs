@@ -30,6 +30,15 @@ public static partial class losskit
     /// </summary>
     public static string? last_backward_error => LossBridge.LastBackwardError;
 
+    /// <summary>
+    /// Bytes of gradient memory the bridge keeps for reuse: blocks whose tensors autograd and the caller have released,
+    /// kept for the next step of the same size (at most 4 per size and 256 MiB in all).
+    /// </summary>
+    public static long pooled_gradient_bytes => GradientPool.IdleBytes;
+
+    /// <summary>Frees the gradient memory kept for reuse (<see cref="pooled_gradient_bytes"/>), e.g. after training.</summary>
+    public static void empty_gradient_pool() => GradientPool.Trim();
+
     internal static LossArguments Args(string id, (string Name, object? Value)[] parameters)
     {
         LossArguments args = LossRegistry.Get(id).Arguments();
