@@ -1,0 +1,247 @@
+using LossKit.Classification;
+using LossKit.MetricLearning;
+
+namespace LossKit.Tests.MetricLearning;
+
+/// <summary>
+/// What the metric mutation run K found untested in center loss, its objective and the center update: outputs written
+/// rather than added to (every output buffer starts as a sentinel and is longer than needed), the argument checks of the
+/// objective and the update with their messages, the workspace formula, and the update at a size with many class chunks
+/// against the paper's rule transcribed here.
+/// </summary>
+public class CenterLossContractTests
+{
+    private const double Sentinel = -7.25e10;
+
+    private static double[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1)];
+    }
+
+    private static double[] Filled(int n, double value) => [.. Enumerable.Repeat(value, n)];
+
+    [Theory]
+    [InlineData(Reduction.Mean, CenterLossConvention.Paper)]
+    [InlineData(Reduction.Sum, CenterLossConvention.KaiyangZhou)]
+    [InlineData(Reduction.None, CenterLossConvention.Paper)]
+    [InlineData(Reduction.None, CenterLossConvention.KaiyangZhou)]
+    public void Gradients_AreWrittenNotAdded_AndNothingPastThem(Reduction reduction, CenterLossConvention convention)
+    {
+        const int n = 7, k = 4, d = 5;
+        double[] x = Random(n * d, 1), c = Random(k * d, 2), up = Random(n, 3);
+        int[] y = [0, 3, 3, 1, 0, 2, 3];
+        var loss = new CenterLoss<double>(reduction, convention);
+
+        var gx0 = new double[n * d];
+        var gc0 = new double[k * d];
+        var v0 = new double[reduction == Reduction.None ? n : 0];
+        double value0 = loss.ForwardBackward(x, y, c, n, k, d, gx0, gc0, v0);
+
+        double[] gx = Filled(n * d + 3, Sentinel), gc = Filled(k * d + 3, Sentinel), v = Filled(v0.Length + 3, Sentinel);
+        double value = loss.ForwardBackward(x, y, c, n, k, d, gx.AsSpan(0, n * d), gc.AsSpan(0, k * d), v.AsSpan(0, v0.Length));
+        Assert.Equal(value0, value);
+        Assert.Equal(gx0, gx[..(n * d)]);
+        Assert.Equal(gc0, gc[..(k * d)]);
+        Assert.Equal(v0, v[..v0.Length]);
+        Assert.All(gx[(n * d)..].Concat(gc[(k * d)..]).Concat(v[v0.Length..]), t => Assert.Equal(Sentinel, t));
+
+        // Only the input's gradient, then only the centers': each equal to its part of the fused call.
+        double[] onlyX = Filled(n * d, Sentinel), onlyC = Filled(k * d, Sentinel);
+        loss.ForwardBackward(x, y, c, n, k, d, onlyX, default, v0.Length == 0 ? default : new double[n]);
+        loss.ForwardBackward(x, y, c, n, k, d, default, onlyC, v0.Length == 0 ? default : new double[n]);
+        Assert.Equal(gx0, onlyX);
+        Assert.Equal(gc0, onlyC);
+
+        if (reduction == Reduction.None)
+        {
+            // The per-row upstream: backward writes too.
+            var bx0 = new double[n * d];
+            var bc0 = new double[k * d];
+            loss.Backward(x, y, c, n, k, d, up, bx0, bc0);
+            double[] bx = Filled(n * d, Sentinel), bc = Filled(k * d, Sentinel);
+            loss.Backward(x, y, c, n, k, d, up, bx, bc);
+            Assert.Equal(bx0, bx);
+            Assert.Equal(bc0, bc);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Objective_WritesItsOutputs_WhateverTheBuffersHeld(bool cosineHead)
+    {
+        const int n = 6, k = 5, d = 4;
+        double[] x = Random(n * d, 4), w = Random(k * d, 5), c = Random(k * d, 6);
+        int[] y = [0, 1, 1, 4, 4, 2];
+        ClassIndexLoss<double> cls = cosineHead ? AngularMarginLoss<double>.ArcFace(16, 0.3) : new CrossEntropyLoss<double>(Reduction.Sum);
+        var objective = new CenterLossObjective<double>(cls, new CenterLoss<double>(Reduction.Sum), 0.2, cosineHead ? new CosineHead<double>() : null);
+        int size = CenterLossObjective<double>.WorkspaceSize(n, k, d);
+
+        var gx0 = new double[n * d];
+        var gw0 = new double[k * d];
+        var gc0 = new double[k * d];
+        JointLossValue<double> v0 = objective.ForwardBackward(x, w, y, c, n, k, d, gx0, gw0, gc0, new double[size]);
+
+        double[] gx = Filled(n * d, Sentinel), gw = Filled(k * d, Sentinel), gc = Filled(k * d, Sentinel), ws = Filled(size, Sentinel);
+        JointLossValue<double> v = objective.ForwardBackward(x, w, y, c, n, k, d, gx, gw, gc, ws);
+        Assert.Equal(v0.Total, v.Total);
+        Assert.Equal(v0.Classification, v.Classification);
+        Assert.Equal(v0.Center, v.Center);
+        Assert.Equal(gx0, gx);
+        Assert.Equal(gw0, gw);
+        Assert.Equal(gc0, gc);
+    }
+
+    [Fact]
+    public void Objective_Workspace_IsTwoLogitsPlusTheHeads()
+    {
+        foreach ((int b, int k, int d) in new[] { (1, 1, 1), (6, 5, 4), (300, 1000, 128) })
+        {
+            Assert.Equal(2 * b * k + CosineHead<double>.WorkspaceSize(b, k, d), CenterLossObjective<double>.WorkspaceSize(b, k, d));
+            Assert.Equal(2 * b * k + CosineHead<float>.WorkspaceSize(b, k, d), CenterLossObjective<float>.WorkspaceSize(b, k, d));
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => CenterLossObjective<float>.WorkspaceSize(65536, 65536, 4));
+        Assert.Equal("classes", e.ParamName);
+        Assert.Contains("batch × classes = 65536 × 65536 overflows int", e.Message);
+    }
+
+    [Fact]
+    public void Objective_BadArguments_NameTheParameterAndTheValue()
+    {
+        var center = new CenterLoss<float>();
+        var ce = new CrossEntropyLoss<float>();
+        Assert.Equal("classification", Assert.Throws<ArgumentNullException>(() => new CenterLossObjective<float>(null!, center, 1)).ParamName);
+        Assert.Equal("center", Assert.Throws<ArgumentNullException>(() => new CenterLossObjective<float>(ce, null!, 1)).ParamName);
+        var none = Assert.Throws<ArgumentException>(() => new CenterLossObjective<float>(ce, new CenterLoss<float>(Reduction.None), 1));
+        Assert.Equal("center", none.ParamName);
+        Assert.Contains("The center loss must reduce (Mean or Sum); got Reduction.None.", none.Message);
+        var clsNone = Assert.Throws<ArgumentException>(() => new CenterLossObjective<float>(new CrossEntropyLoss<float>(Reduction.None), center, 1));
+        Assert.Contains("The classification loss must reduce (Mean or Sum); got Reduction.None.", clsNone.Message);
+
+        var objective = new CenterLossObjective<float>(ce, center, 0.5);
+        const int n = 3, k = 4, d = 2;
+        float[] x = new float[n * d], w = new float[k * d], c = new float[k * d], gx = new float[n * d], gw = new float[k * d], gc = new float[k * d];
+        float[] ws = new float[CenterLossObjective<float>.WorkspaceSize(n, k, d)];
+        int[] y = [0, 1, 3];
+
+        void Throws<TException>(string param, string? message, Action call)
+            where TException : ArgumentException
+        {
+            var e = Assert.Throws<TException>(call);
+            Assert.Equal(param, e.ParamName);
+            if (message is not null)
+            {
+                Assert.Contains(message, e.Message);
+            }
+        }
+
+        Throws<ArgumentOutOfRangeException>("batch", null, () => objective.ForwardBackward(x, w, y, c, -1, k, d, gx, gw, gc, ws));
+        Throws<ArgumentOutOfRangeException>("dim", null, () => objective.ForwardBackward(x, w, y, c, n, k, -2, gx, gw, gc, ws));
+        Throws<ArgumentOutOfRangeException>("classes", "classes must be >= 1, got 0.", () => objective.ForwardBackward(x, w, y, c, n, 0, d, gx, gw, gc, ws));
+        Throws<ArgumentException>("input", null, () => objective.ForwardBackward(x[..5], w, y, c, n, k, d, gx, gw, gc, ws));
+        Throws<ArgumentException>("classWeights", null, () => objective.ForwardBackward(x, w[..7], y, c, n, k, d, gx, gw, gc, ws));
+        Throws<ArgumentException>("inputGradient", null, () => objective.ForwardBackward(x, w, y, c, n, k, d, gx[..5], gw, gc, ws));
+        Throws<ArgumentException>("classWeightsGradient", null, () => objective.ForwardBackward(x, w, y, c, n, k, d, gx, gw[..7], gc, ws));
+        Throws<ArgumentException>("workspace", "workspace must not overlap the inputs or the gradients.", () =>
+        {
+            float[] shared = new float[ws.Length + n * d];
+            objective.ForwardBackward(shared.AsSpan(0, n * d), w, y, c, n, k, d, gx, gw, gc, shared.AsSpan(0, ws.Length));
+        });
+        foreach (int which in new[] { 1, 2, 3, 4 })
+        {
+            Throws<ArgumentException>("workspace", "workspace must not overlap", () =>
+            {
+                float[] big = new float[ws.Length + 64];
+                Span<float> wsp = big.AsSpan(0, ws.Length), tail = big.AsSpan(ws.Length - 8, 8);
+                objective.ForwardBackward(x, which == 1 ? tail : w, y, which == 2 ? tail : c, n, k, d, which == 3 ? tail[..6] : gx, which == 4 ? tail : gw, gc, wsp);
+            });
+        }
+
+        Throws<ArgumentException>("workspace", "workspace must not overlap", () =>
+        {
+            float[] big = new float[ws.Length + 64];
+            objective.ForwardBackward(x, w, y, c, n, k, d, gx, gw, big.AsSpan(ws.Length - 8, 8), big.AsSpan(0, ws.Length));
+        });
+        Throws<ArgumentException>("inputGradient", "inputGradient must not overlap input, classWeights or classWeightsGradient.", () =>
+            objective.ForwardBackward(x, w, y, c, n, k, d, x, gw, gc, ws));
+        Throws<ArgumentException>("inputGradient", "must not overlap", () =>
+            objective.ForwardBackward(x, w, y, c, n, k, d, w.AsSpan(0, 6), gw, gc, ws));
+        Throws<ArgumentException>("inputGradient", "must not overlap", () =>
+            objective.ForwardBackward(x, w, y, c, n, k, d, gw.AsSpan(0, 6), gw, gc, ws));
+        Throws<ArgumentOutOfRangeException>("target", null, () => objective.ForwardBackward(x, w, [0, 1, 4], c, n, k, d, gx, gw, gc, ws));
+    }
+
+    [Fact]
+    public void Update_BadArguments_AndCountsAreWritten()
+    {
+        double[] x = [1, 2, 3, 4, 5, 6], c = new double[8];
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => CenterLoss<double>.UpdateCenters(x[..5], [0, 1, 1], 3, 4, 2, c, 0.5, new int[4])).ParamName);
+        Assert.Equal("centers", Assert.Throws<ArgumentException>(() => CenterLoss<double>.UpdateCenters(x, [0, 1, 1], 3, 4, 2, c[..7], 0.5, new int[4])).ParamName);
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => CenterLoss<double>.UpdateCenters(x, [0, 1], 3, 4, 2, c, 0.5, new int[4])).ParamName);
+        var overlap = Assert.Throws<ArgumentException>(() =>
+        {
+            double[] both = new double[14];
+            CenterLoss<double>.UpdateCenters(both.AsSpan(0, 6), [0, 1, 1], 3, 4, 2, both.AsSpan(4, 8), 0.5, new int[4]);
+        });
+        Assert.Equal("centers", overlap.ParamName);
+        Assert.Contains("centers must not overlap input.", overlap.Message);
+
+        // Counts are n_j of this batch, whatever the buffer held; entries past the classes are left alone.
+        int[] counts = [9, 9, 9, 9, 9];
+        CenterLoss<double>.UpdateCenters(x, [3, 1, 3], 3, 4, 2, c, 0.5, counts);
+        Assert.Equal([0, 1, 0, 2, 9], counts);
+    }
+
+    [Fact]
+    public void Update_ManyClassChunks_FollowsThePaperRule()
+    {
+        // Wen et al. 2016, eq. 4: Δc_j = Σ_{i: y_i = j} (c_j − x_i) / (1 + n_j), c_j ← c_j − α·Δc_j, at a size whose
+        // classes span several chunks (and threads).
+        const int batch = 3000, classes = 700, dim = 19;
+        const double alpha = 0.4;
+        double[] x = Random(batch * dim, 7), c = Random(classes * dim, 8);
+        var rng = new Random(9);
+        int[] y = [.. Enumerable.Range(0, batch).Select(_ => rng.Next(classes - 3))]; // the last classes get no rows
+        var expected = (double[])c.Clone();
+        var n = new int[classes];
+        foreach (int j in y)
+        {
+            n[j]++;
+        }
+
+        for (int j = 0; j < classes; j++)
+        {
+            for (int q = 0; q < dim; q++)
+            {
+                double delta = 0;
+                for (int i = 0; i < batch; i++)
+                {
+                    if (y[i] == j)
+                    {
+                        delta += c[j * dim + q] - x[i * dim + q];
+                    }
+                }
+
+                expected[j * dim + q] = c[j * dim + q] - alpha * delta / (1 + n[j]);
+            }
+        }
+
+        var counts = new int[classes];
+        CenterLoss<double>.UpdateCenters(x, y, batch, classes, dim, c, alpha, counts);
+        Assert.Equal(n, counts);
+        for (int i = 0; i < c.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-13 * (1 + Math.Abs(expected[i])), $"centers[{i}]: {c[i]:R} vs {expected[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void UnknownConvention_IsNamed()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CenterLoss<float>(convention: (CenterLossConvention)5));
+        Assert.Equal("convention", e.ParamName);
+        Assert.Contains("Unknown convention 5.", e.Message);
+    }
+}
