@@ -1,0 +1,216 @@
+using System.Numerics.Tensors;
+using LossKit.Classification;
+using LossKit.MetricLearning;
+
+namespace LossKit.Tests.MetricLearning;
+
+/// <summary>
+/// The cosine head's argument contract (mutation run K found most of its checks untested): every size, destination and
+/// no-overlap check names its parameter and says what it expected, the tensor forms name shapes, the size products
+/// name the matrix that does not fit, and outputs are written, never added to.
+/// </summary>
+public class CosineHeadContractTests
+{
+    private const int B = 3, K = 4, D = 2;
+    private static readonly CosineHead<double> Head = new();
+
+    private static double[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1)];
+    }
+
+    private static void Throws(string param, string? message, Action call)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(call);
+        Assert.Equal(param, e.ParamName);
+        if (message is not null)
+        {
+            Assert.Contains(message, e.Message);
+        }
+    }
+
+    private static readonly int Ws = CosineHead<double>.WorkspaceSize(B, K, D);
+
+    [Fact]
+    public void Forward_ChecksSizesAndOverlaps()
+    {
+        double[] x = Random(B * D, 1), w = Random(K * D, 2), cos = new double[B * K], ws = new double[Ws];
+        Throws("batch", null, () => Head.Forward(x, w, -1, K, D, cos, ws));
+        Throws("classes", null, () => Head.Forward(x, w, B, -1, D, cos, ws));
+        Throws("dim", null, () => Head.Forward(x, w, B, K, -1, cos, ws));
+        Throws("input", null, () => Head.Forward(x[..5], w, B, K, D, cos, ws));
+        Throws("weight", null, () => Head.Forward(x, w[..7], B, K, D, cos, ws));
+        Throws("workspace", null, () => Head.Forward(x, w, B, K, D, cos, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
+        Throws("cosine", null, () => Head.Forward(x, w, B, K, D, cos[..11], ws));
+
+        double[] big = new double[Ws + 64];
+        Throws("workspace", "workspace must not overlap input.", () => Head.Forward(big.AsSpan(Ws - 2, B * D), w, B, K, D, cos, big.AsSpan(0, Ws)));
+        Throws("workspace", "workspace must not overlap weight.", () => Head.Forward(x, big.AsSpan(Ws - 2, K * D), B, K, D, cos, big.AsSpan(0, Ws)));
+        Throws("cosine", "cosine must not overlap input.", () =>
+        {
+            double[] a = new double[40];
+            Random(B * D, 1).CopyTo(a, 0);
+            Head.Forward(a.AsSpan(0, B * D), w, B, K, D, a.AsSpan(B * D - 1, B * K), ws);
+        });
+        Throws("cosine", "cosine must not overlap weight.", () =>
+        {
+            double[] a = new double[40];
+            Head.Forward(x, a.AsSpan(0, K * D), B, K, D, a.AsSpan(K * D - 1, B * K), ws);
+        });
+        Throws("cosine", "cosine must not overlap workspace.", () => Head.Forward(x, w, B, K, D, big.AsSpan(Ws - 2, B * K), big.AsSpan(0, Ws)));
+    }
+
+    [Fact]
+    public void Backward_ChecksSizesAndOverlaps()
+    {
+        double[] x = Random(B * D, 1), w = Random(K * D, 2), up = Random(B * K, 3), gx = new double[B * D], gw = new double[K * D], ws = new double[Ws];
+        Throws("upstream", null, () => Head.Backward(x, w, B, K, D, up[..11], gx, gw, ws));
+        Throws("inputGradient", null, () => Head.Backward(x, w, B, K, D, up, gx[..5], gw, ws));
+        Throws("weightGradient", null, () => Head.Backward(x, w, B, K, D, up, gx, gw[..7], ws));
+
+        // Each pair on one shared array: the second span starts inside the first.
+        double[] shared = new double[Ws + 64];
+        Span<double> S(int offset, int n) => shared.AsSpan(offset, n);
+        Throws("inputGradient", "inputGradient must not overlap upstream.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(x, w, B, K, D, a.AsSpan(0, B * K), a.AsSpan(B * K - 1, B * D), gw, ws);
+        });
+        Throws("inputGradient", "inputGradient must not overlap input.", () =>
+        {
+            double[] a = new double[40];
+            Random(B * D, 1).CopyTo(a, 0);
+            Head.Backward(a.AsSpan(0, B * D), w, B, K, D, up, a.AsSpan(B * D - 1, B * D), gw, ws);
+        });
+        Throws("inputGradient", "inputGradient must not overlap weight.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(x, a.AsSpan(0, K * D), B, K, D, up, a.AsSpan(K * D - 1, B * D), gw, ws);
+        });
+        Throws("inputGradient", "inputGradient must not overlap workspace.", () =>
+            Head.Backward(x, w, B, K, D, up, S(Ws - 1, B * D), gw, S(0, Ws)));
+        Throws("inputGradient", "inputGradient must not overlap weightGradient.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(x, w, B, K, D, up, a.AsSpan(0, B * D), a.AsSpan(B * D - 1, K * D), ws);
+        });
+        Throws("weightGradient", "weightGradient must not overlap upstream.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(x, w, B, K, D, a.AsSpan(0, B * K), gx, a.AsSpan(B * K - 1, K * D), ws);
+        });
+        Throws("weightGradient", "weightGradient must not overlap input.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(a.AsSpan(0, B * D), w, B, K, D, up, default, a.AsSpan(B * D - 1, K * D), ws);
+        });
+        Throws("weightGradient", "weightGradient must not overlap weight.", () =>
+        {
+            double[] a = new double[40];
+            Head.Backward(x, a.AsSpan(0, K * D), B, K, D, up, default, a.AsSpan(K * D - 1, K * D), ws);
+        });
+        Throws("weightGradient", "weightGradient must not overlap workspace.", () =>
+            Head.Backward(x, w, B, K, D, up, default, S(Ws - 1, K * D), S(0, Ws)));
+    }
+
+    [Fact]
+    public void ForwardBackward_ChecksTheLossAndItsBuffers()
+    {
+        double[] x = Random(B * D, 1), w = Random(K * D, 2), gx = new double[B * D], gw = new double[K * D];
+        double[] cos = new double[B * K], g = new double[B * K], ws = new double[Ws];
+        int[] y = [0, 3, 1];
+        var loss = new CrossEntropyLoss<double>();
+        Throws("loss", null, () => Head.ForwardBackward(null!, x, w, y, B, K, D, gx, gw, cos, g, ws));
+        Throws("loss", "The loss must reduce (Mean or Sum) to give one value; got Reduction.None.",
+            () => Head.ForwardBackward(new CrossEntropyLoss<double>(Reduction.None), x, w, y, B, K, D, gx, gw, cos, g, ws));
+        Throws("cosine", null, () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos[..11], g, ws));
+        Throws("cosineGradient", null, () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos, g[..11], ws));
+        Throws("cosine", "cosine must not overlap cosineGradient.", () =>
+        {
+            double[] a = new double[40];
+            Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, a.AsSpan(0, B * K), a.AsSpan(B * K - 1, B * K), ws);
+        });
+        Throws("cosine", "cosine must not overlap input.", () =>
+        {
+            double[] a = new double[40];
+            Random(B * D, 1).CopyTo(a, 0);
+            Head.ForwardBackward(loss, a.AsSpan(0, B * D), w, y, B, K, D, gx, gw, a.AsSpan(B * D - 1, B * K), g, ws);
+        });
+        Throws("cosine", "cosine must not overlap weight.", () =>
+        {
+            double[] a = new double[40];
+            Head.ForwardBackward(loss, x, a.AsSpan(0, K * D), y, B, K, D, gx, gw, a.AsSpan(K * D - 1, B * K), g, ws);
+        });
+        Throws("cosine", "cosine must not overlap workspace.", () =>
+        {
+            double[] a = new double[Ws + 64];
+            Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, a.AsSpan(Ws - 1, B * K), g, a.AsSpan(0, Ws));
+        });
+    }
+
+    [Fact]
+    public void TensorForms_NameTheShapes()
+    {
+        double[] x = Random(B * D, 1), w = Random(K * D, 2), up = Random(B * K, 3), ws = new double[Ws];
+        ReadOnlyTensorSpan<double> Tx() => new(x, [B, D], []);
+        ReadOnlyTensorSpan<double> Tw() => new(w, [K, D], []);
+        Throws("input", "input must have rank 2 ([batch, dim]), got shape [6]", () =>
+            Head.Forward(new ReadOnlyTensorSpan<double>(x, [6], []), Tw(), new TensorSpan<double>(new double[12], [B, K], []), ws));
+        Throws("weight", "weight must have rank 2 ([classes, dim]), got shape [8]", () =>
+            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [8], []), new TensorSpan<double>(new double[12], [B, K], []), ws));
+        Throws("weight", "weight must have shape [classes, 2] to match input [3, 2], got [2, 4].", () =>
+            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [2, 4], []), new TensorSpan<double>(new double[12], [B, K], []), ws));
+        Throws("cosine", "cosine must have shape [3, 4], got [4, 3]", () =>
+            Head.Forward(Tx(), Tw(), new TensorSpan<double>(new double[12], [K, B], []), ws));
+        TensorSpan<double> Gx() => new(new double[B * D], [B, D], []);
+        TensorSpan<double> Gw() => new(new double[K * D], [K, D], []);
+        Throws("upstream", "upstream must have shape [3, 4], got [12]", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [12], []), Gx(), Gw(), ws));
+        Throws("inputGradient", "inputGradient must have shape [3, 2], got [2, 3]", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), new TensorSpan<double>(new double[6], [2, 3], []), Gw(), ws));
+        Throws("weightGradient", "weightGradient must have shape [4, 2], got [8]", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), Gx(), new TensorSpan<double>(new double[8], [8], []), ws));
+    }
+
+    [Fact]
+    public void Sizes_NameTheMatrixThatDoesNotFit()
+    {
+        Throws("batch", "batch × dim = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(70000, 1, 70000));
+        Throws("classes", "classes × dim = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(1, 70000, 70000));
+        Throws("classes", "batch × classes = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(70000, 70000, 1));
+        Throws("dim", "(batch + classes) × (dim + 1) = 80000 × 30001 overflows int", () => CosineHead<float>.WorkspaceSize(40000, 40000, 30000));
+        Throws("dim", null, () => CosineHead<float>.MinimumWorkspaceSize(1, 1, -1));
+    }
+
+    [Fact]
+    public void Outputs_AreWritten_WhateverTheyHeld()
+    {
+        const int b = 7, k = 9, d = 5;
+        double[] x = Random(b * d, 4), w = Random(k * d, 5), up = Random(b * k, 6);
+        int[] y = [0, 8, 3, 3, 1, 7, 2];
+        int size = CosineHead<double>.WorkspaceSize(b, k, d);
+        var loss = AngularMarginLoss<double>.CosFace(16);
+
+        var gx0 = new double[b * d];
+        var gw0 = new double[k * d];
+        Head.Backward(x, w, b, k, d, up, gx0, gw0, new double[size]);
+        double[] gx = [.. Enumerable.Repeat(-3e9, b * d)], gw = [.. Enumerable.Repeat(-3e9, k * d)], ws = [.. Enumerable.Repeat(-3e9, size)];
+        Head.Backward(x, w, b, k, d, up, gx, gw, ws);
+        Assert.Equal(gx0, gx);
+        Assert.Equal(gw0, gw);
+
+        var c0 = new double[b * k];
+        var g0 = new double[b * k];
+        double v0 = Head.ForwardBackward(loss, x, w, y, b, k, d, gx0, gw0, c0, g0, new double[size]);
+        double[] c = [.. Enumerable.Repeat(-3e9, b * k)], g = [.. Enumerable.Repeat(-3e9, b * k)];
+        gx = [.. Enumerable.Repeat(-3e9, b * d)];
+        gw = [.. Enumerable.Repeat(-3e9, k * d)];
+        ws = [.. Enumerable.Repeat(-3e9, size)];
+        Assert.Equal(v0, Head.ForwardBackward(loss, x, w, y, b, k, d, gx, gw, c, g, ws));
+        Assert.Equal(gx0, gx);
+        Assert.Equal(gw0, gw);
+        Assert.Equal(c0, c);
+        Assert.Equal(g0, g);
+    }
+}
