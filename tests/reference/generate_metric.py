@@ -304,6 +304,23 @@ def gen_margins(col):
         add_margin(col, "insightface", "saturated", cos, y, margin_params("insightface", red, m2=0.5, fallback="none", gradient="insightface"))
 
 
+def gen_margin_m3_fallbacks(col):
+    """The additive margin m3 inside every fallback branch (threshold, inclusive threshold, monotonic at m1 = 1 and
+    m1 = 2): generated last, so the cases before keep their random inputs."""
+    for tag, kw in [("thr_m3", dict(scale=24.0, m2=0.5, m3=0.15, fallback="threshold")),
+                    ("incl_m3", dict(scale=24.0, m2=0.5, m3=0.15, fallback="threshold_inclusive")),
+                    ("mono_m3", dict(scale=24.0, m2=0.5, m3=0.15, fallback="monotonic")),
+                    ("m1_2_mono_m3", dict(scale=16.0, m1=2.0, m2=0.2, m3=0.1, fallback="monotonic"))]:
+        for red in REDUCTIONS:
+            y = randint(0, 13, 11)
+            add_margin(col, "combined_margin", tag + "/branches", with_targets(random_cosines(11, 13), y, SPECIAL_TARGETS), y,
+                       margin_params("combined", red, **kw))
+        if kw["fallback"] != "threshold_inclusive":  # pytorch-metric-learning's acos form has no gradient at |cos| = 1
+            y = randint(0, 9, 6)
+            cos = with_targets(random_cosines(6, 9), y, EDGE_TARGETS)
+            add_margin(col, "combined_margin", tag + "/unit", cos, y, margin_params("combined", "mean", **kw))
+
+
 # ----------------------------------------------------------------------------
 # cosine head
 # ----------------------------------------------------------------------------
@@ -500,6 +517,7 @@ def main():
     gen_center(col)
     gen_center_update(col)
     gen_center_objective(col)
+    gen_margin_m3_fallbacks(col)
     size = write(OUT, "tests/reference/generate_metric.py", col.cases)
     doc = sanity(OUT)
     print_summary(OUT, doc, size, "loss", 20)
