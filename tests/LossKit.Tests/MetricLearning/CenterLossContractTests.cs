@@ -244,4 +244,108 @@ public class CenterLossContractTests
         Assert.Equal("convention", e.ParamName);
         Assert.Contains("Unknown convention 5.", e.Message);
     }
+
+    [Fact]
+    public void Objective_OneClass_Sizes_AndTheExactWorkspace()
+    {
+        // One class is a valid objective (every row has class 0).
+        var one = new CenterLossObjective<double>(new CrossEntropyLoss<double>(), new CenterLoss<double>(), 0.5);
+        double[] x = Random(6, 11), w = Random(2, 12), c = Random(2, 13);
+        JointLossValue<double> v = one.ForwardBackward(x, w, [0, 0, 0], c, 3, 1, 2, new double[6], new double[2], new double[2],
+            new double[CenterLossObjective<double>.WorkspaceSize(3, 1, 2)]);
+        Assert.Equal(0.0, v.Classification); // a single class: log-softmax of one logit is 0
+        Assert.Equal(new CenterLoss<double>().Forward(x, [0, 0, 0], c, 3, 1, 2), v.Center, 15);
+
+        // The products of the sizes name what does not fit (dim 0 keeps every array empty).
+        var objective = new CenterLossObjective<float>(new CrossEntropyLoss<float>(), new CenterLoss<float>(), 0.5);
+        var logits = Assert.Throws<ArgumentException>(() => objective.ForwardBackward([], [], [], [], 65536, 65536, 0, [], [], [], []));
+        Assert.Equal("classes", logits.ParamName);
+        Assert.Contains("batch × classes = 65536 × 65536 overflows int", logits.Message);
+        var twice = Assert.Throws<ArgumentException>(() => objective.ForwardBackward([], [], [], [], 40000, 40000, 0, [], [], [], []));
+        Assert.Equal("workspace", twice.ParamName);
+        Assert.Contains("2·batch·classes + the head's workspace", twice.Message);
+        var size = Assert.Throws<ArgumentException>(() => CenterLossObjective<float>.WorkspaceSize(40000, 40000, 1));
+        Assert.Contains("workspace elements (2·batch·classes + the head's)", size.Message);
+
+        // The workspace the method needs: 2·batch·classes + the head's minimum, not one element less.
+        const int n = 3, k = 4, d = 2;
+        int minimum = 2 * n * k + CosineHead<float>.MinimumWorkspaceSize(n, k, d);
+        float[] xf = new float[n * d], wf = new float[k * d], cf = new float[k * d];
+        objective.ForwardBackward(xf, wf, [0, 1, 3], cf, n, k, d, new float[n * d], new float[k * d], new float[k * d], new float[minimum]);
+        var shortBy1 = Assert.Throws<ArgumentException>(() =>
+            objective.ForwardBackward(xf, wf, [0, 1, 3], cf, n, k, d, new float[n * d], new float[k * d], new float[k * d], new float[minimum - 1]));
+        Assert.Equal("workspace", shortBy1.ParamName);
+    }
+
+    [Theory]
+    [InlineData(CenterLossConvention.Paper)]
+    [InlineData(CenterLossConvention.KaiyangZhou)]
+    public void CenterGradient_ManyClassChunks_IsMinusTheSumOfItsRows(CenterLossConvention convention)
+    {
+        // d/dc_j = −Σ_{y_i = j} d/dx_i, with classes spanning several chunks of the class-sorted pass.
+        const int batch = 3000, classes = 700, dim = 19;
+        double[] x = Random(batch * dim, 14), c = Random(classes * dim, 15);
+        var rng = new Random(16);
+        int[] y = [.. Enumerable.Range(0, batch).Select(_ => rng.Next(classes - 5))];
+        var loss = new CenterLoss<double>(Reduction.Sum, convention);
+        double[] gx = new double[batch * dim], gc = Filled(classes * dim, Sentinel);
+        loss.ForwardBackward(x, y, c, batch, classes, dim, gx, gc);
+        var expected = new double[classes * dim];
+        for (int i = 0; i < batch; i++)
+        {
+            for (int q = 0; q < dim; q++)
+            {
+                expected[y[i] * dim + q] -= gx[i * dim + q];
+            }
+        }
+
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - gc[i]) <= 1e-12, $"centersGradient[{i}]: {gc[i]:R} vs {expected[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void KaiyangZhou_ClampedDistances_PassNoGradient()
+    {
+        // torch.clamp(distmat, 1e-12, 1e12) passes no gradient outside its bounds: a row just off its center
+        // (0 < d < 1e-12) and a row far from it (d > 1e12) get 0; a row in between gets 2·(x − c) (Sum).
+        double[] c = [0.5, -0.25, 1.0, 2.0];
+        double[] x = [0.5 + 3e-7, -0.25, 2e6 + 1.0, 2.0, 0.75, 0.0];
+        int[] y = [0, 1, 0];
+        var loss = new CenterLoss<double>(Reduction.Sum, CenterLossConvention.KaiyangZhou);
+        double[] gx = Filled(6, Sentinel), gc = Filled(4, Sentinel);
+        loss.ForwardBackward(x, y, c, 3, 2, 2, gx, gc);
+        Assert.Equal([0.0, 0.0, 0.0, 0.0, 2 * (0.75 - 0.5), 2 * (0.0 + 0.25)], gx);
+        Assert.Equal([-2 * (0.75 - 0.5), -2 * (0.0 + 0.25), 0.0, 0.0], gc);
+    }
+
+    [Fact]
+    public void Half_IsTheFloat32ObjectiveAndUpdateRounded()
+    {
+        // The Half contract (docs/RELIABILITY.md): Half computes through float32 and rounds once.
+        const int n = 5, k = 4, d = 3;
+        float[] x = [.. Random(n * d, 17).Select(v => (float)(Half)v)], w = [.. Random(k * d, 18).Select(v => (float)(Half)v)];
+        float[] c = [.. Random(k * d, 19).Select(v => (float)(Half)v)];
+        int[] y = [0, 3, 3, 1, 2];
+        var f = new CenterLossObjective<float>(new CrossEntropyLoss<float>(), new CenterLoss<float>(), 0.25);
+        var h = new CenterLossObjective<Half>(new CrossEntropyLoss<Half>(), new CenterLoss<Half>(), 0.25);
+        float[] fx = new float[n * d], fw = new float[k * d], fc = new float[k * d];
+        JointLossValue<float> fv = f.ForwardBackward(x, w, y, c, n, k, d, fx, fw, fc, new float[CenterLossObjective<float>.WorkspaceSize(n, k, d)]);
+        Half[] hx = new Half[n * d], hw = new Half[k * d], hc = new Half[k * d];
+        Half[] H(float[] a) => [.. a.Select(v => (Half)v)];
+        JointLossValue<Half> hv = h.ForwardBackward(H(x), H(w), y, H(c), n, k, d, hx, hw, hc, new Half[CenterLossObjective<Half>.WorkspaceSize(n, k, d)]);
+        Assert.Equal((Half)fv.Total, hv.Total);
+        Assert.Equal(H(fx), hx);
+        Assert.Equal(H(fw), hw);
+        Assert.Equal(H(fc), hc);
+
+        float[] cf = [.. c];
+        Half[] ch = H(c);
+        int[] countsF = new int[k], countsH = new int[k];
+        CenterLoss<float>.UpdateCenters(x, y, n, k, d, cf, 0.5, countsF);
+        CenterLoss<Half>.UpdateCenters(H(x), y, n, k, d, ch, 0.5, countsH);
+        Assert.Equal(H(cf), ch);
+        Assert.Equal(countsF, countsH);
+    }
 }
