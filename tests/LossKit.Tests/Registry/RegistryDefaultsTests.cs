@@ -27,4 +27,38 @@ public class RegistryDefaultsTests
             Assert.True(Math.Abs(first - both) < 1e-15, $"{entry.Id}: {both} vs {first}");
         }
     }
+
+    [Fact]
+    public void DocumentedRanges_AreTheConstructorsRanges()
+    {
+        // Each real hyper-parameter's range as the registry documents it (losskit list, RangeText) is what the loss
+        // accepts: an open end is refused, a closed end accepted, for every entry at otherwise default arguments.
+        int checkedEnds = 0;
+        var wrong = new List<string>();
+        foreach (LossEntry entry in LossRegistry.Entries)
+        {
+            foreach (LossParameter p in entry.Parameters.Where(p => p.Type == ParameterType.Double && p.Role == ParameterRole.Construction))
+            {
+                foreach ((double? end, bool open) in new[] { (p.Min, p.MinExclusive), (p.Max, p.MaxExclusive) })
+                {
+                    if (end is not double value)
+                    {
+                        continue;
+                    }
+
+                    LossArguments args = entry.Arguments().Set(p.Name, value);
+                    Exception? e = Record.Exception(() => entry.Create<double>(args));
+                    if (open != e is ArgumentException)
+                    {
+                        wrong.Add($"{entry.Id}.{p.Name} = {value} ({(open ? "open" : "closed")} end in {p.RangeText}): {(e is null ? "accepted" : e.GetType().Name + ": " + e.Message)}");
+                    }
+
+                    checkedEnds++;
+                }
+            }
+        }
+
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        Assert.True(checkedEnds > 30, $"{checkedEnds} range ends");
+    }
 }
