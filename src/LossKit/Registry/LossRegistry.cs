@@ -111,7 +111,7 @@ public static partial class LossRegistry
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         LossParameter mean = Reduction(LossKit.Reduction.Mean), none = Reduction(LossKit.Reduction.None);
-        LossParameter eps = Double("eps", 1e-7, "added to unions and enclosing areas", min: 0);
+        LossParameter eps = Double("eps", 1e-7, "added to unions and enclosing areas", min: 0, minExclusive: true);
         LossParameter format = Choice("format", BoxFormat.Xyxy, "box coordinate format");
         LossParameter convention = Choice("convention", BoxLossConvention.Torchvision, "reference formulation");
         LossParameter validate = Bool("validate", false, "reject NaN and inverted boxes (ArgumentException)");
