@@ -213,4 +213,25 @@ public class CosineHeadContractTests
         Assert.Equal(c0, c);
         Assert.Equal(g0, g);
     }
+
+    [Fact]
+    public void Half_ForwardBackward_IsTheFloat32HeadRounded()
+    {
+        // The Half contract (docs/RELIABILITY.md): Half computes through float32 and rounds once.
+        const int b = 5, k = 6, d = 3;
+        float[] x = [.. Random(b * d, 21).Select(v => (float)(Half)v)], w = [.. Random(k * d, 22).Select(v => (float)(Half)v)];
+        int[] y = [0, 5, 2, 2, 4];
+        Half[] H(float[] a) => [.. a.Select(v => (Half)v)];
+        float[] fx = new float[b * d], fw = new float[k * d], fc = new float[b * k], fg = new float[b * k];
+        float fv = new CosineHead<float>().ForwardBackward(AngularMarginLoss<float>.ArcFace(16, 0.3), x, w, y, b, k, d, fx, fw, fc, fg,
+            new float[CosineHead<float>.WorkspaceSize(b, k, d)]);
+        Half[] hx = new Half[b * d], hw = new Half[k * d], hc = new Half[b * k], hg = new Half[b * k];
+        Half hv = new CosineHead<Half>().ForwardBackward(AngularMarginLoss<Half>.ArcFace(16, 0.3), H(x), H(w), y, b, k, d, hx, hw, hc, hg,
+            new Half[CosineHead<Half>.WorkspaceSize(b, k, d)]);
+        Assert.Equal((Half)fv, hv);
+        Assert.Equal(H(fx), hx);
+        Assert.Equal(H(fw), hw);
+        Assert.Equal(H(fc), hc);
+        Assert.Equal(H(fg), hg);
+    }
 }
