@@ -232,14 +232,27 @@ public static class LossChecks
         }
     }
 
-    /// <summary>Asserts an exception of exactly <typeparamref name="TException"/> naming <paramref name="paramName"/>.</summary>
-    public static void Throws<TException>(string paramName, Action action)
-        where TException : ArgumentException
+    /// <summary>
+    /// Asserts an exception of exactly <typeparamref name="TException"/> naming <paramref name="paramName"/>, whose message
+    /// contains each of <paramref name="messageParts"/> (the README: bad input names the parameter and the value).
+    /// </summary>
+    public static void Throws<TException>(string paramName, Action action, params string[] messageParts)
+        where TException : ArgumentException => CheckNaming(Assert.Throws<TException>(action), paramName, messageParts);
+
+    /// <summary>As <see cref="Throws{TException}"/>, for any <see cref="ArgumentException"/> (subclasses included).</summary>
+    public static void ThrowsNaming(string paramName, Action action, params string[] messageParts) =>
+        CheckNaming(Assert.ThrowsAny<ArgumentException>(action), paramName, messageParts);
+
+    private static void CheckNaming(ArgumentException e, string paramName, string[] messageParts)
     {
-        TException e = Assert.Throws<TException>(action);
         if (e.ParamName != paramName)
         {
-            throw new XunitException($"{typeof(TException).Name} names '{e.ParamName}', expected '{paramName}': {e.Message}");
+            throw new XunitException($"{e.GetType().Name} names '{e.ParamName}', expected '{paramName}': {e.Message}");
+        }
+
+        foreach (string part in messageParts)
+        {
+            Assert.Contains(part, e.Message);
         }
     }
 }

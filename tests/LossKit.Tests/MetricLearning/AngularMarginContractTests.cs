@@ -1,4 +1,5 @@
 using LossKit.MetricLearning;
+using LossKit.Tests.Infrastructure;
 
 namespace LossKit.Tests.MetricLearning;
 
@@ -8,23 +9,16 @@ public class AngularMarginContractTests
     [Fact]
     public void ConstructorMessages_NameTheValue()
     {
-        static void Throws(string param, string message, Action call)
-        {
-            var e = Assert.ThrowsAny<ArgumentException>(call);
-            Assert.Equal(param, e.ParamName);
-            Assert.Contains(message, e.Message);
-        }
-
-        Throws("m2", $"m2 must be in [0, π), got {Math.PI}.", () => new AngularMarginLoss<float>(m2: Math.PI));
-        Throws("m2", "m2 must be in [0, π), got -0.1.", () => new AngularMarginLoss<float>(m2: -0.1));
-        Throws("m2", "m2 must be in [0, π), got NaN.", () => new AngularMarginLoss<float>(m2: double.NaN));
-        Throws("fallback", "Unknown fallback 9.", () => new AngularMarginLoss<float>(fallback: (MarginFallback)9));
-        Throws("fallback", "The Threshold fallback is defined for m1 = 1 only (got m1 = 2); use Monotonic or None.",
-            () => new AngularMarginLoss<float>(m1: 2, fallback: MarginFallback.Threshold));
-        Throws("fallback", "The ThresholdInclusive fallback is defined for m1 = 1 only (got m1 = 1.5); use Monotonic or None.",
-            () => new AngularMarginLoss<float>(m1: 1.5, fallback: MarginFallback.ThresholdInclusive));
-        Throws("gradient", "Unknown gradient mode 7.", () => new AngularMarginLoss<float>(gradient: (MarginGradient)7));
-        Throws("m3", $"m3 must be finite, got {double.PositiveInfinity}.", () => new AngularMarginLoss<float>(m3: double.PositiveInfinity));
+        LossChecks.ThrowsNaming("m2", () => new AngularMarginLoss<float>(m2: Math.PI), $"m2 must be in [0, π), got {Math.PI}.");
+        LossChecks.ThrowsNaming("m2", () => new AngularMarginLoss<float>(m2: -0.1), "m2 must be in [0, π), got -0.1.");
+        LossChecks.ThrowsNaming("m2", () => new AngularMarginLoss<float>(m2: double.NaN), "m2 must be in [0, π), got NaN.");
+        LossChecks.ThrowsNaming("fallback", () => new AngularMarginLoss<float>(fallback: (MarginFallback)9), "Unknown fallback 9.");
+        LossChecks.ThrowsNaming("fallback", () => new AngularMarginLoss<float>(m1: 2, fallback: MarginFallback.Threshold),
+            "The Threshold fallback is defined for m1 = 1 only (got m1 = 2); use Monotonic or None.");
+        LossChecks.ThrowsNaming("fallback", () => new AngularMarginLoss<float>(m1: 1.5, fallback: MarginFallback.ThresholdInclusive),
+            "The ThresholdInclusive fallback is defined for m1 = 1 only (got m1 = 1.5); use Monotonic or None.");
+        LossChecks.ThrowsNaming("gradient", () => new AngularMarginLoss<float>(gradient: (MarginGradient)7), "Unknown gradient mode 7.");
+        LossChecks.ThrowsNaming("m3", () => new AngularMarginLoss<float>(m3: double.PositiveInfinity), $"m3 must be finite, got {double.PositiveInfinity}.");
 
         // The ends that are allowed.
         Assert.Equal(0.0, new AngularMarginLoss<double>(m2: 0.0).M2);

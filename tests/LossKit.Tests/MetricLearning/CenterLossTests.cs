@@ -311,21 +311,24 @@ public class CenterLossTests
     /// <summary>
     /// At a size that runs in parallel (rows gathered per class for the center pass), each center's gradient is minus
     /// the sum of its rows' input gradients (d/dc_j = −Σ_{yᵢ=j} d/dxᵢ for both conventions), rows of every class
-    /// present or absent.
+    /// present or absent; 700 classes span several chunks of the class-sorted pass. The gradient buffer starts as a
+    /// sentinel: every center row is written, not added to.
     /// </summary>
     [Theory]
-    [InlineData(CenterLossConvention.Paper)]
-    [InlineData(CenterLossConvention.KaiyangZhou)]
-    public void CenterGradient_IsMinusTheSumOfItsRows_AtParallelSize(CenterLossConvention convention)
+    [InlineData(CenterLossConvention.Paper, 9)]
+    [InlineData(CenterLossConvention.KaiyangZhou, 9)]
+    [InlineData(CenterLossConvention.Paper, 700)]
+    [InlineData(CenterLossConvention.KaiyangZhou, 700)]
+    public void CenterGradient_IsMinusTheSumOfItsRows_AtParallelSize(CenterLossConvention convention, int classes)
     {
-        const int batch = 2500, dim = 40, classes = 9;
+        const int batch = 2500, dim = 40;
         var rng = new Random(5);
         double[] x = Enumerable.Range(0, batch * dim).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         double[] c = Enumerable.Range(0, classes * dim).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        int[] y = Enumerable.Range(0, batch).Select(_ => rng.Next(classes - 1)).ToArray(); // class 8 has no rows
+        int[] y = Enumerable.Range(0, batch).Select(_ => rng.Next(classes - 1)).ToArray(); // the last class has no rows
         var loss = new CenterLoss<double>(Reduction.Sum, convention);
         var gx = new double[batch * dim];
-        var gc = new double[classes * dim];
+        var gc = Enumerable.Repeat(-7.25e10, classes * dim).ToArray();
         loss.ForwardBackward(x, y, c, batch, classes, dim, gx, gc);
         var expected = new double[classes * dim];
         for (int i = 0; i < batch; i++)

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using LossKit.Classification;
 using LossKit.MetricLearning;
+using LossKit.Tests.Infrastructure;
 
 namespace LossKit.Tests.MetricLearning;
 
@@ -20,98 +21,91 @@ public class CosineHeadContractTests
         return [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1)];
     }
 
-    private static void Throws(string param, string? message, Action call)
-    {
-        var e = Assert.ThrowsAny<ArgumentException>(call);
-        Assert.Equal(param, e.ParamName);
-        if (message is not null)
-        {
-            Assert.Contains(message, e.Message);
-        }
-    }
-
     private static readonly int Ws = CosineHead<double>.WorkspaceSize(B, K, D);
 
     [Fact]
     public void Forward_ChecksSizesAndOverlaps()
     {
         double[] x = Random(B * D, 1), w = Random(K * D, 2), cos = new double[B * K], ws = new double[Ws];
-        Throws("batch", null, () => Head.Forward(x, w, -1, K, D, cos, ws));
-        Throws("classes", null, () => Head.Forward(x, w, B, -1, D, cos, ws));
-        Throws("dim", null, () => Head.Forward(x, w, B, K, -1, cos, ws));
-        Throws("input", null, () => Head.Forward(x[..5], w, B, K, D, cos, ws));
-        Throws("weight", null, () => Head.Forward(x, w[..7], B, K, D, cos, ws));
-        Throws("workspace", null, () => Head.Forward(x, w, B, K, D, cos, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
-        Throws("cosine", null, () => Head.Forward(x, w, B, K, D, cos[..11], ws));
+        LossChecks.ThrowsNaming("batch", () => Head.Forward(x, w, -1, K, D, cos, ws));
+        LossChecks.ThrowsNaming("classes", () => Head.Forward(x, w, B, -1, D, cos, ws));
+        LossChecks.ThrowsNaming("dim", () => Head.Forward(x, w, B, K, -1, cos, ws));
+        LossChecks.ThrowsNaming("input", () => Head.Forward(x[..5], w, B, K, D, cos, ws));
+        LossChecks.ThrowsNaming("weight", () => Head.Forward(x, w[..7], B, K, D, cos, ws));
+        LossChecks.ThrowsNaming("workspace", () => Head.Forward(x, w, B, K, D, cos, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
+        LossChecks.ThrowsNaming("cosine", () => Head.Forward(x, w, B, K, D, cos[..11], ws));
 
         double[] big = new double[Ws + 64];
-        Throws("workspace", "workspace must not overlap input.", () => Head.Forward(big.AsSpan(Ws - 2, B * D), w, B, K, D, cos, big.AsSpan(0, Ws)));
-        Throws("workspace", "workspace must not overlap weight.", () => Head.Forward(x, big.AsSpan(Ws - 2, K * D), B, K, D, cos, big.AsSpan(0, Ws)));
-        Throws("cosine", "cosine must not overlap input.", () =>
+        LossChecks.ThrowsNaming("workspace", () => Head.Forward(big.AsSpan(Ws - 2, B * D), w, B, K, D, cos, big.AsSpan(0, Ws)),
+            "workspace must not overlap input.");
+        LossChecks.ThrowsNaming("workspace", () => Head.Forward(x, big.AsSpan(Ws - 2, K * D), B, K, D, cos, big.AsSpan(0, Ws)),
+            "workspace must not overlap weight.");
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
             Random(B * D, 1).CopyTo(a, 0);
             Head.Forward(a.AsSpan(0, B * D), w, B, K, D, a.AsSpan(B * D - 1, B * K), ws);
-        });
-        Throws("cosine", "cosine must not overlap weight.", () =>
+        }, "cosine must not overlap input.");
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
             Head.Forward(x, a.AsSpan(0, K * D), B, K, D, a.AsSpan(K * D - 1, B * K), ws);
-        });
-        Throws("cosine", "cosine must not overlap workspace.", () => Head.Forward(x, w, B, K, D, big.AsSpan(Ws - 2, B * K), big.AsSpan(0, Ws)));
+        }, "cosine must not overlap weight.");
+        LossChecks.ThrowsNaming("cosine", () => Head.Forward(x, w, B, K, D, big.AsSpan(Ws - 2, B * K), big.AsSpan(0, Ws)),
+            "cosine must not overlap workspace.");
     }
 
     [Fact]
     public void Backward_ChecksSizesAndOverlaps()
     {
         double[] x = Random(B * D, 1), w = Random(K * D, 2), up = Random(B * K, 3), gx = new double[B * D], gw = new double[K * D], ws = new double[Ws];
-        Throws("upstream", null, () => Head.Backward(x, w, B, K, D, up[..11], gx, gw, ws));
-        Throws("inputGradient", null, () => Head.Backward(x, w, B, K, D, up, gx[..5], gw, ws));
-        Throws("weightGradient", null, () => Head.Backward(x, w, B, K, D, up, gx, gw[..7], ws));
+        LossChecks.ThrowsNaming("upstream", () => Head.Backward(x, w, B, K, D, up[..11], gx, gw, ws));
+        LossChecks.ThrowsNaming("inputGradient", () => Head.Backward(x, w, B, K, D, up, gx[..5], gw, ws));
+        LossChecks.ThrowsNaming("weightGradient", () => Head.Backward(x, w, B, K, D, up, gx, gw[..7], ws));
 
         // Each pair on one shared array: the second span starts inside the first.
         double[] shared = new double[Ws + 64];
         Span<double> S(int offset, int n) => shared.AsSpan(offset, n);
-        Throws("inputGradient", "inputGradient must not overlap upstream.", () =>
+        LossChecks.ThrowsNaming("inputGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(x, w, B, K, D, a.AsSpan(0, B * K), a.AsSpan(B * K - 1, B * D), gw, ws);
-        });
-        Throws("inputGradient", "inputGradient must not overlap input.", () =>
+        }, "inputGradient must not overlap upstream.");
+        LossChecks.ThrowsNaming("inputGradient", () =>
         {
             double[] a = new double[40];
             Random(B * D, 1).CopyTo(a, 0);
             Head.Backward(a.AsSpan(0, B * D), w, B, K, D, up, a.AsSpan(B * D - 1, B * D), gw, ws);
-        });
-        Throws("inputGradient", "inputGradient must not overlap weight.", () =>
+        }, "inputGradient must not overlap input.");
+        LossChecks.ThrowsNaming("inputGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(x, a.AsSpan(0, K * D), B, K, D, up, a.AsSpan(K * D - 1, B * D), gw, ws);
-        });
-        Throws("inputGradient", "inputGradient must not overlap workspace.", () =>
-            Head.Backward(x, w, B, K, D, up, S(Ws - 1, B * D), gw, S(0, Ws)));
-        Throws("inputGradient", "inputGradient must not overlap weightGradient.", () =>
+        }, "inputGradient must not overlap weight.");
+        LossChecks.ThrowsNaming("inputGradient", () =>
+            Head.Backward(x, w, B, K, D, up, S(Ws - 1, B * D), gw, S(0, Ws)), "inputGradient must not overlap workspace.");
+        LossChecks.ThrowsNaming("inputGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(x, w, B, K, D, up, a.AsSpan(0, B * D), a.AsSpan(B * D - 1, K * D), ws);
-        });
-        Throws("weightGradient", "weightGradient must not overlap upstream.", () =>
+        }, "inputGradient must not overlap weightGradient.");
+        LossChecks.ThrowsNaming("weightGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(x, w, B, K, D, a.AsSpan(0, B * K), gx, a.AsSpan(B * K - 1, K * D), ws);
-        });
-        Throws("weightGradient", "weightGradient must not overlap input.", () =>
+        }, "weightGradient must not overlap upstream.");
+        LossChecks.ThrowsNaming("weightGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(a.AsSpan(0, B * D), w, B, K, D, up, default, a.AsSpan(B * D - 1, K * D), ws);
-        });
-        Throws("weightGradient", "weightGradient must not overlap weight.", () =>
+        }, "weightGradient must not overlap input.");
+        LossChecks.ThrowsNaming("weightGradient", () =>
         {
             double[] a = new double[40];
             Head.Backward(x, a.AsSpan(0, K * D), B, K, D, up, default, a.AsSpan(K * D - 1, K * D), ws);
-        });
-        Throws("weightGradient", "weightGradient must not overlap workspace.", () =>
-            Head.Backward(x, w, B, K, D, up, default, S(Ws - 1, K * D), S(0, Ws)));
+        }, "weightGradient must not overlap weight.");
+        LossChecks.ThrowsNaming("weightGradient", () =>
+            Head.Backward(x, w, B, K, D, up, default, S(Ws - 1, K * D), S(0, Ws)), "weightGradient must not overlap workspace.");
     }
 
     [Fact]
@@ -121,32 +115,32 @@ public class CosineHeadContractTests
         double[] cos = new double[B * K], g = new double[B * K], ws = new double[Ws];
         int[] y = [0, 3, 1];
         var loss = new CrossEntropyLoss<double>();
-        Throws("loss", null, () => Head.ForwardBackward(null!, x, w, y, B, K, D, gx, gw, cos, g, ws));
-        Throws("loss", "The loss must reduce (Mean or Sum) to give one value; got Reduction.None.",
-            () => Head.ForwardBackward(new CrossEntropyLoss<double>(Reduction.None), x, w, y, B, K, D, gx, gw, cos, g, ws));
-        Throws("cosine", null, () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos[..11], g, ws));
-        Throws("cosineGradient", null, () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos, g[..11], ws));
-        Throws("cosine", "cosine must not overlap cosineGradient.", () =>
+        LossChecks.ThrowsNaming("loss", () => Head.ForwardBackward(null!, x, w, y, B, K, D, gx, gw, cos, g, ws));
+        LossChecks.ThrowsNaming("loss", () => Head.ForwardBackward(new CrossEntropyLoss<double>(Reduction.None), x, w, y, B, K, D, gx, gw, cos, g, ws),
+            "The loss must reduce (Mean or Sum) to give one value; got Reduction.None.");
+        LossChecks.ThrowsNaming("cosine", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos[..11], g, ws));
+        LossChecks.ThrowsNaming("cosineGradient", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos, g[..11], ws));
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
             Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, a.AsSpan(0, B * K), a.AsSpan(B * K - 1, B * K), ws);
-        });
-        Throws("cosine", "cosine must not overlap input.", () =>
+        }, "cosine must not overlap cosineGradient.");
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
             Random(B * D, 1).CopyTo(a, 0);
             Head.ForwardBackward(loss, a.AsSpan(0, B * D), w, y, B, K, D, gx, gw, a.AsSpan(B * D - 1, B * K), g, ws);
-        });
-        Throws("cosine", "cosine must not overlap weight.", () =>
+        }, "cosine must not overlap input.");
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
             Head.ForwardBackward(loss, x, a.AsSpan(0, K * D), y, B, K, D, gx, gw, a.AsSpan(K * D - 1, B * K), g, ws);
-        });
-        Throws("cosine", "cosine must not overlap workspace.", () =>
+        }, "cosine must not overlap weight.");
+        LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[Ws + 64];
             Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, a.AsSpan(Ws - 1, B * K), g, a.AsSpan(0, Ws));
-        });
+        }, "cosine must not overlap workspace.");
     }
 
     [Fact]
@@ -155,32 +149,38 @@ public class CosineHeadContractTests
         double[] x = Random(B * D, 1), w = Random(K * D, 2), up = Random(B * K, 3), ws = new double[Ws];
         ReadOnlyTensorSpan<double> Tx() => new(x, [B, D], []);
         ReadOnlyTensorSpan<double> Tw() => new(w, [K, D], []);
-        Throws("input", "input must have rank 2 ([batch, dim]), got shape [6]", () =>
-            Head.Forward(new ReadOnlyTensorSpan<double>(x, [6], []), Tw(), new TensorSpan<double>(new double[12], [B, K], []), ws));
-        Throws("weight", "weight must have rank 2 ([classes, dim]), got shape [8]", () =>
-            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [8], []), new TensorSpan<double>(new double[12], [B, K], []), ws));
-        Throws("weight", "weight must have shape [classes, 2] to match input [3, 2], got [2, 4].", () =>
-            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [2, 4], []), new TensorSpan<double>(new double[12], [B, K], []), ws));
-        Throws("cosine", "cosine must have shape [3, 4], got [4, 3]", () =>
-            Head.Forward(Tx(), Tw(), new TensorSpan<double>(new double[12], [K, B], []), ws));
+        LossChecks.ThrowsNaming("input", () =>
+            Head.Forward(new ReadOnlyTensorSpan<double>(x, [6], []), Tw(), new TensorSpan<double>(new double[12], [B, K], []), ws),
+            "input must have rank 2 ([batch, dim]), got shape [6]");
+        LossChecks.ThrowsNaming("weight", () =>
+            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [8], []), new TensorSpan<double>(new double[12], [B, K], []), ws),
+            "weight must have rank 2 ([classes, dim]), got shape [8]");
+        LossChecks.ThrowsNaming("weight", () =>
+            Head.Forward(Tx(), new ReadOnlyTensorSpan<double>(w, [2, 4], []), new TensorSpan<double>(new double[12], [B, K], []), ws),
+            "weight must have shape [classes, 2] to match input [3, 2], got [2, 4].");
+        LossChecks.ThrowsNaming("cosine", () =>
+            Head.Forward(Tx(), Tw(), new TensorSpan<double>(new double[12], [K, B], []), ws), "cosine must have shape [3, 4], got [4, 3]");
         TensorSpan<double> Gx() => new(new double[B * D], [B, D], []);
         TensorSpan<double> Gw() => new(new double[K * D], [K, D], []);
-        Throws("upstream", "upstream must have shape [3, 4], got [12]", () =>
-            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [12], []), Gx(), Gw(), ws));
-        Throws("inputGradient", "inputGradient must have shape [3, 2], got [2, 3]", () =>
-            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), new TensorSpan<double>(new double[6], [2, 3], []), Gw(), ws));
-        Throws("weightGradient", "weightGradient must have shape [4, 2], got [8]", () =>
-            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), Gx(), new TensorSpan<double>(new double[8], [8], []), ws));
+        LossChecks.ThrowsNaming("upstream", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [12], []), Gx(), Gw(), ws), "upstream must have shape [3, 4], got [12]");
+        LossChecks.ThrowsNaming("inputGradient", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), new TensorSpan<double>(new double[6], [2, 3], []), Gw(), ws),
+            "inputGradient must have shape [3, 2], got [2, 3]");
+        LossChecks.ThrowsNaming("weightGradient", () =>
+            Head.Backward(Tx(), Tw(), new ReadOnlyTensorSpan<double>(up, [B, K], []), Gx(), new TensorSpan<double>(new double[8], [8], []), ws),
+            "weightGradient must have shape [4, 2], got [8]");
     }
 
     [Fact]
     public void Sizes_NameTheMatrixThatDoesNotFit()
     {
-        Throws("batch", "batch × dim = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(70000, 1, 70000));
-        Throws("classes", "classes × dim = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(1, 70000, 70000));
-        Throws("classes", "batch × classes = 70000 × 70000 overflows int", () => CosineHead<float>.WorkspaceSize(70000, 70000, 1));
-        Throws("dim", "(batch + classes) × (dim + 1) = 80000 × 30001 overflows int", () => CosineHead<float>.WorkspaceSize(40000, 40000, 30000));
-        Throws("dim", null, () => CosineHead<float>.MinimumWorkspaceSize(1, 1, -1));
+        LossChecks.ThrowsNaming("batch", () => CosineHead<float>.WorkspaceSize(70000, 1, 70000), "batch × dim = 70000 × 70000 overflows int");
+        LossChecks.ThrowsNaming("classes", () => CosineHead<float>.WorkspaceSize(1, 70000, 70000), "classes × dim = 70000 × 70000 overflows int");
+        LossChecks.ThrowsNaming("classes", () => CosineHead<float>.WorkspaceSize(70000, 70000, 1), "batch × classes = 70000 × 70000 overflows int");
+        LossChecks.ThrowsNaming("dim", () => CosineHead<float>.WorkspaceSize(40000, 40000, 30000),
+            "(batch + classes) × (dim + 1) = 80000 × 30001 overflows int");
+        LossChecks.ThrowsNaming("dim", () => CosineHead<float>.MinimumWorkspaceSize(1, 1, -1));
     }
 
     [Fact]
