@@ -89,19 +89,23 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         // backward runs inside libtorch's engine, called from native code: with TorchSharp 0.107 an exception here, or a
         // C++ error the engine raises about what we return (a wrong shape), ends the process. So nothing is thrown: a
         // failure gives NaN gradients of the right shapes, its message goes to stderr and to losskit.last_backward_error.
+        // Errors raised by libtorch's own nodes are different: the engine passes them to the caller's backward().
         try
         {
             List<Tensor> result = BackwardCore(upstream);
             if (torch.is_grad_enabled())
             {
                 // create_graph = true: LossKit's gradients are constants to autograd, so a second derivative through them
-                // would be silently zero. Each gradient goes through a guard node whose own backward yields NaN and says why.
-                LossBridge.ReportBackwardError(
-                    $"LossKit's '{call.Arguments.Entry.Id}' has no double backward (create_graph=true): its gradient comes from an analytic kernel; second derivatives through it are NaN.",
-                    onlyIfUsed: true);
+                // would be silently zero. Each gradient becomes nextafter(w, w), which is w exactly and whose derivative
+                // libtorch does not implement, with w = where(false, input, gradient) tying it to the input. Differentiating
+                // it makes libtorch's engine (native code, not this callback) raise "the derivative for 'nextafter' is not
+                // implemented", which reaches the caller's backward() as an exception.
+                LossBridge.NoteDoubleBackwardGuard(call.Arguments.Entry.Id);
+                using Tensor never = torch.tensor(false);
                 for (int i = 1; i < result.Count; i++)
                 {
-                    result[i] = NoDoubleBackward.apply(result[i], DifferentiableInput(i - 1), call.Arguments.Entry.Id);
+                    using Tensor tied = torch.where(never, DifferentiableInput(i - 1), result[i]);
+                    result[i] = tied.nextafter(tied);
                 }
             }
 
@@ -212,28 +216,6 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         call.Values = values;
         _given = false;
         return g;
-    }
-}
-
-/// <summary>
-/// Passes a LossKit gradient through unchanged under create_graph, tied to the loss input so that autograd records a node;
-/// a second derivative through it (its backward) is NaN, with LossKit's message on stderr.
-/// </summary>
-internal sealed class NoDoubleBackward : autograd.SingleTensorFunction<NoDoubleBackward>
-{
-    public override string Name => "LossKitNoDoubleBackward";
-
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        ctx.save_data("id", vars[2]);
-        ctx.save_data("shape", ((Tensor)vars[1]).shape);
-        return ((Tensor)vars[0]).alias();
-    }
-
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
-    {
-        LossBridge.ReportBackwardError($"LossKit's '{ctx.get_data("id")}' has no double backward: the second derivative through its gradient is NaN.");
-        return [full_like(grad_output, double.NaN), full((long[])ctx.get_data("shape"), double.NaN, grad_output.dtype), null!];
     }
 }
 

@@ -24,9 +24,10 @@ public static partial class losskit
         LossBridge.Apply(new LossInstances(arguments), inputs, weight, avg_factor);
 
     /// <summary>
-    /// The message of the last LossKit backward that was refused (double backward) or failed. Such a backward cannot throw
-    /// through libtorch's engine; it returns an invalid gradient, so torch's own error reaches the caller, and the
-    /// reason is kept here (and written to stderr).
+    /// Why the last LossKit backward failed or was guarded. A failed backward cannot throw through libtorch's engine: it
+    /// returns NaN gradients and writes its message here and to stderr. A backward under create_graph=true notes here that
+    /// differentiating its gradient (double backward) raises libtorch's "the derivative for 'nextafter' is not
+    /// implemented" from the caller's backward().
     /// </summary>
     public static string? last_backward_error => LossBridge.LastBackwardError;
 

@@ -169,17 +169,20 @@ internal static class LossBridge
     public static string? LastBackwardError => s_lastBackwardError;
 
     /// <summary>Records a backward failure: kept for <see cref="LastBackwardError"/> and written to stderr.</summary>
-    internal static void ReportBackwardError(string message, bool onlyIfUsed = false)
+    internal static void ReportBackwardError(string message)
     {
-        if (onlyIfUsed)
-        {
-            // create_graph alone is fine while nothing differentiates the gradient; the guard node reports a real use.
-            return;
-        }
-
         s_lastBackwardError = message;
         Console.Error.WriteLine(message);
     }
+
+    /// <summary>
+    /// Records, without printing (create_graph alone is fine while nothing differentiates the gradient), why a second
+    /// derivative through this entry's gradient will raise libtorch's "the derivative for 'nextafter' is not implemented".
+    /// </summary>
+    internal static void NoteDoubleBackwardGuard(string id) =>
+        s_lastBackwardError =
+            $"LossKit's '{id}' has no double backward: its gradient under create_graph=true comes from an analytic kernel, " +
+            "so differentiating it raises libtorch's \"the derivative for 'nextafter' is not implemented\".";
 
     /// <summary>The tensor a call returns: the per-value tensor with Reduction.None (and heads), else a 0-d tensor.</summary>
     internal static Tensor Result<T>(TorchCall call, T value)

@@ -140,14 +140,28 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
-    public void DoubleBackwardGivesNaNAndAMessage()
+    public void DoubleBackwardThrowsFromTheCallersBackward()
     {
         Tensor x = randn(5, 3, dtype: float64).requires_grad_(), t = randn(5, 3, dtype: float64);
         Tensor g = torch.autograd.grad([LF.mse_loss(x, t)], [x], create_graph: true)[0];
         Harness.Close(2 * (x - t) / 15, g, 1e-12, "first derivative under create_graph");
-        g.sum().backward();
-        Assert.True(x.grad!.isnan().all().item<bool>());
-        Assert.Contains("double backward", losskit.last_backward_error);
+        Harness.Close(torch.autograd.grad([LF.mse_loss(x, t)], [x])[0], g, 0, "create_graph changes no value");
+        Assert.True(g.requires_grad);
+        var e = Assert.ThrowsAny<System.Runtime.InteropServices.ExternalException>(() => g.sum().backward());
+        Assert.Contains("nextafter", e.Message);
+        Assert.Contains("'mse' has no double backward", losskit.last_backward_error);
+
+        // Per-element upstream and a two-input loss (both inputs differentiable): the same, and the process lives on.
+        Tensor a = randn(4, 3, dtype: float64).requires_grad_(), b = randn(4, 3, dtype: float64).requires_grad_();
+        Tensor v = LF.cosine_embedding_loss(a, b, ones(4, dtype: float64), reduction: nn.Reduction.None);
+        IList<Tensor> gs = torch.autograd.grad([v], [a, b], [full(4, 0.5, dtype: float64)], create_graph: true);
+        Assert.ThrowsAny<System.Runtime.InteropServices.ExternalException>(() => (gs[0].sum() + gs[1].sum()).backward());
+        Assert.Contains("'cosine_embedding' has no double backward", losskit.last_backward_error);
+
+        // create_graph without differentiating the gradient is fine.
+        Tensor y = randn(5, 3, dtype: float64).requires_grad_();
+        Tensor h = torch.autograd.grad([LF.mse_loss(y, t)], [y], create_graph: true)[0];
+        Harness.Close(2 * (y - t) / 15, h, 1e-12, "first derivative, create_graph, not differentiated");
     }
 
     [Fact]
