@@ -1,7 +1,7 @@
 // The in-process peer: TorchSharp's own losses (libtorch autograd) vs LossKit direct (spans over the same torch memory)
-// vs LossKit through the bridge, fwd+bwd, float32, same data, 2 threads. Run with the timing hygiene of docs/TORCHSHARP.md:
+// vs LossKit through the bridge, fwd+bwd, float32, same data, 2 threads (--threads N). Run with the timing hygiene of docs/TORCHSHARP.md:
 //   MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=1073741824 OMP_WAIT_POLICY=PASSIVE \
-//   dotnet run -c Release --project bench/LossKit.TorchSharp.Bench [-- --quick] [--only NAME]
+//   dotnet run -c Release --project bench/LossKit.TorchSharp.Bench [-- --quick] [--only NAME] [--threads N]
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using LossKit;
@@ -17,8 +17,9 @@ using R = TorchSharp.torch.nn.Reduction;
 
 bool quick = args.Contains("--quick");
 string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
-torch.set_num_threads(2);
-LossKitSettings.MaxDegreeOfParallelism = 2;
+int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? "2");
+torch.set_num_threads(threads);
+LossKitSettings.MaxDegreeOfParallelism = threads;
 double budget = quick ? 0.3 : 1.5;
 int rounds = quick ? 2 : 4;
 

@@ -1,3 +1,4 @@
+using LossKit.Internal;
 using System.Numerics;
 using LossKit.Layouts;
 using LossKit.Registry;
@@ -38,6 +39,8 @@ internal static class LossBridge
     /// <summary>Runs the entry of <paramref name="losses"/> on <paramref name="inputs"/> (the layout's order).</summary>
     public static Tensor Apply(LossInstances losses, IReadOnlyList<Tensor> inputs, Tensor? weight, double? avgFactor)
     {
+        // The kernel runs after this call's checks and tensor set-up: LossKit's sleeping workers start waking now.
+        WorkPool.Prime();
         PendingCall.ReleaseHandedOver();
         LossArguments args = losses.Arguments;
         IReadOnlyList<LayoutInput> specs = args.Entry.Layout.Inputs;
@@ -187,5 +190,11 @@ internal static class LossBridge
     /// <summary>The tensor a call returns: the per-value tensor with Reduction.None (and heads), else a 0-d tensor.</summary>
     internal static Tensor Result<T>(TorchCall call, T value)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        call.Values ?? torch.tensor(double.CreateTruncating(value), call.DType);
+        call.Values ?? call.DType switch
+        {
+            // One native call each (the dtype overload creates a float64 scalar, then converts it).
+            ScalarType.Float32 => torch.tensor(float.CreateTruncating(value)),
+            ScalarType.Float64 => torch.tensor(double.CreateTruncating(value)),
+            _ => torch.tensor(double.CreateTruncating(value), call.DType),
+        };
 }

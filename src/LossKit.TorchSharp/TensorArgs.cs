@@ -1,4 +1,5 @@
 using System.Buffers;
+using LossKit.Internal;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -137,11 +138,36 @@ internal static class TensorArgs
         }
     }
 
+    /// <summary>Elements per chunk of <see cref="Narrow"/> on LossKit's worker threads.</summary>
+    private const int NarrowChunk = 8192;
+
     /// <summary>
-    /// int64 → int32, saturating at the int32 range (TensorPrimitives.ConvertSaturating runs this pair element by
-    /// element; this runs a vector of each at a time).
+    /// int64 → int32, saturating at the int32 range (an index past it still fails the class check). After a training
+    /// step the indices are usually cold in cache, and reading them is what this costs, so from two chunks on it runs on
+    /// LossKit's worker threads (the result does not depend on how many).
     /// </summary>
-    internal static void Narrow(ReadOnlySpan<long> source, Span<int> destination)
+    internal static unsafe void Narrow(ReadOnlySpan<long> source, Span<int> destination)
+    {
+        int chunks = (source.Length + NarrowChunk - 1) / NarrowChunk;
+        if (chunks < 2)
+        {
+            NarrowRange(source, destination);
+            return;
+        }
+
+        fixed (long* s = source)
+        fixed (int* d = destination)
+        {
+            var job = new NarrowJob(s, d, source.Length);
+            WorkPool.Run(ref job, chunks);
+        }
+    }
+
+    /// <summary>
+    /// The sequential narrowing: a vector of each at a time (TensorPrimitives.ConvertSaturating runs this pair element
+    /// by element).
+    /// </summary>
+    private static void NarrowRange(ReadOnlySpan<long> source, Span<int> destination)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -161,6 +187,15 @@ internal static class TensorArgs
         for (; i < source.Length; i++)
         {
             destination[i] = (int)Math.Clamp(source[i], int.MinValue, int.MaxValue);
+        }
+    }
+
+    private readonly unsafe struct NarrowJob(long* source, int* destination, int length) : IChunkJob
+    {
+        public void Run(int chunk)
+        {
+            int start = chunk * NarrowChunk, count = Math.Min(NarrowChunk, length - start);
+            NarrowRange(new ReadOnlySpan<long>(source + start, count), new Span<int>(destination + start, count));
         }
     }
 

@@ -275,9 +275,10 @@ public class BridgeSemanticsTests
     {
         var rng = new Random(5);
         long[] edges = [0, 1, -1, int.MaxValue, int.MinValue, (long)int.MaxValue + 1, (long)int.MinValue - 1, long.MaxValue, long.MinValue, 1L << 32, (1L << 32) + 3];
-        for (int n = 0; n <= 67; n++)
+        // Lengths under one chunk (vector body and tail), and chunked ones run on the worker threads (8192 per chunk).
+        foreach (int n in Enumerable.Range(0, 68).Concat([8192, 16384, 2 * 8192 + 13, 40000]))
         {
-            long[] src = [.. Enumerable.Range(0, n).Select(i => i < edges.Length && n % 2 == 0 ? edges[i] : rng.NextInt64(long.MinValue, long.MaxValue) >> rng.Next(0, 63))];
+            long[] src = [.. Enumerable.Range(0, n).Select(i => (i % 8192) < edges.Length && n % 2 == 0 ? edges[i % 8192] : rng.NextInt64(long.MinValue, long.MaxValue) >> rng.Next(0, 63))];
             int[] dst = new int[n + 1];
             dst[n] = 12345;
             TensorArgs.Narrow(src, dst.AsSpan(0, n));

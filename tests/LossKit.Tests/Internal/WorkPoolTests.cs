@@ -125,6 +125,105 @@ public class WorkPoolTests
 }
 
 /// <summary>
+/// The pool's hand-off: every chunk of every job runs exactly once, whether the workers were spinning, asleep or
+/// primed, and when more workers exist than a job asks for (after a larger MaxDegreeOfParallelism).
+/// </summary>
+[Collection(GlobalSettingsCollection.Name)]
+public unsafe class WorkPoolHandOffTests
+{
+    private readonly struct CountJob(int* counts, int* threadIds) : LossKit.Internal.IChunkJob
+    {
+        public void Run(int chunk)
+        {
+            Interlocked.Increment(ref counts[chunk]);
+            threadIds[chunk] = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    [Fact]
+    public void EveryChunkRunsOnce_AcrossSleepPrimeAndThreadCountChanges()
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        var rng = new Random(11);
+        int[] counts = new int[40], ids = new int[40];
+        var workerThreads = new HashSet<int>();
+        try
+        {
+            int job = 0;
+            foreach (int threads in new[] { 4, 2, 3, 1, 2, 5, 2 })
+            {
+                LossKitSettings.MaxDegreeOfParallelism = threads;
+                for (int k = 0; k < 60; k++, job++)
+                {
+                    // Every third job comes after the workers have gone to sleep, every fifth after a prime.
+                    if (k % 3 == 0)
+                    {
+                        Thread.Sleep(2);
+                    }
+
+                    if (k % 5 == 0)
+                    {
+                        LossKit.Internal.WorkPool.Prime();
+                    }
+
+                    int chunks = rng.Next(1, counts.Length + 1);
+                    Array.Clear(counts);
+                    fixed (int* c = counts, i = ids)
+                    {
+                        var j = new CountJob(c, i);
+                        LossKit.Internal.WorkPool.Run(ref j, chunks);
+                    }
+
+                    for (int chunk = 0; chunk < counts.Length; chunk++)
+                    {
+                        Assert.True(counts[chunk] == (chunk < chunks ? 1 : 0), $"job {job} ({threads} threads, {chunks} chunks): chunk {chunk} ran {counts[chunk]} times");
+                    }
+
+                    workerThreads.UnionWith(ids.Take(chunks).Where(id => id != Environment.CurrentManagedThreadId));
+                }
+            }
+
+            // The control: the workers did take part (a pool that ran everything inline would pass the counts).
+            Assert.NotEmpty(workerThreads);
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    [Fact]
+    public void Prime_OnOneThreadOrBeforeAnyWorker_IsHarmless()
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            LossKitSettings.MaxDegreeOfParallelism = 1;
+            LossKit.Internal.WorkPool.Prime();
+            LossKitSettings.MaxDegreeOfParallelism = 2;
+            for (int k = 0; k < 3; k++)
+            {
+                LossKit.Internal.WorkPool.Prime();
+                LossKit.Internal.WorkPool.Prime();
+            }
+
+            int[] counts = new int[8], ids = new int[8];
+            fixed (int* c = counts, i = ids)
+            {
+                var j = new CountJob(c, i);
+                LossKit.Internal.WorkPool.Run(ref j, 8);
+            }
+
+            Assert.All(counts, n => Assert.Equal(1, n));
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+}
+
+/// <summary>
 /// Small calls stay on the calling thread (no hand-off cost): 1,024-element inputs of one loss per family never ask the
 /// pool for threads, while a large input does (the control that shows the counter works).
 /// </summary>
