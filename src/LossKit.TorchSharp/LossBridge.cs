@@ -1,4 +1,3 @@
-using LossKit.Internal;
 using System.Numerics;
 using LossKit.Layouts;
 using LossKit.Registry;
@@ -39,8 +38,6 @@ internal static class LossBridge
     /// <summary>Runs the entry of <paramref name="losses"/> on <paramref name="inputs"/> (the layout's order).</summary>
     public static Tensor Apply(LossInstances losses, IReadOnlyList<Tensor> inputs, Tensor? weight, double? avgFactor)
     {
-        // The kernel runs after this call's checks and tensor set-up: LossKit's sleeping workers start waking now.
-        WorkPool.Prime();
         PendingCall.ReleaseHandedOver();
         LossArguments args = losses.Arguments;
         IReadOnlyList<LayoutInput> specs = args.Entry.Layout.Inputs;

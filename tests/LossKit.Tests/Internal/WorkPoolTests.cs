@@ -125,8 +125,8 @@ public class WorkPoolTests
 }
 
 /// <summary>
-/// The pool's hand-off: every chunk of every job runs exactly once, whether the workers were spinning, asleep or
-/// primed, and when more workers exist than a job asks for (after a larger MaxDegreeOfParallelism).
+/// The pool's hand-off: every chunk of every job runs exactly once, whether the workers were spinning or asleep, and
+/// when more workers exist than a job asks for (after a larger MaxDegreeOfParallelism).
 /// </summary>
 [Collection(GlobalSettingsCollection.Name)]
 public unsafe class WorkPoolHandOffTests
@@ -141,7 +141,7 @@ public unsafe class WorkPoolHandOffTests
     }
 
     [Fact]
-    public void EveryChunkRunsOnce_AcrossSleepPrimeAndThreadCountChanges()
+    public void EveryChunkRunsOnce_AcrossSleepAndThreadCountChanges()
     {
         int original = LossKitSettings.MaxDegreeOfParallelism;
         var rng = new Random(11);
@@ -155,15 +155,10 @@ public unsafe class WorkPoolHandOffTests
                 LossKitSettings.MaxDegreeOfParallelism = threads;
                 for (int k = 0; k < 60; k++, job++)
                 {
-                    // Every third job comes after the workers have gone to sleep, every fifth after a prime.
+                    // Every third job comes after the workers have gone to sleep.
                     if (k % 3 == 0)
                     {
                         Thread.Sleep(2);
-                    }
-
-                    if (k % 5 == 0)
-                    {
-                        LossKit.Internal.WorkPool.Prime();
                     }
 
                     int chunks = rng.Next(1, counts.Length + 1);
@@ -185,36 +180,6 @@ public unsafe class WorkPoolHandOffTests
 
             // The control: the workers did take part (a pool that ran everything inline would pass the counts).
             Assert.NotEmpty(workerThreads);
-        }
-        finally
-        {
-            LossKitSettings.MaxDegreeOfParallelism = original;
-        }
-    }
-
-    [Fact]
-    public void Prime_OnOneThreadOrBeforeAnyWorker_IsHarmless()
-    {
-        int original = LossKitSettings.MaxDegreeOfParallelism;
-        try
-        {
-            LossKitSettings.MaxDegreeOfParallelism = 1;
-            LossKit.Internal.WorkPool.Prime();
-            LossKitSettings.MaxDegreeOfParallelism = 2;
-            for (int k = 0; k < 3; k++)
-            {
-                LossKit.Internal.WorkPool.Prime();
-                LossKit.Internal.WorkPool.Prime();
-            }
-
-            int[] counts = new int[8], ids = new int[8];
-            fixed (int* c = counts, i = ids)
-            {
-                var j = new CountJob(c, i);
-                LossKit.Internal.WorkPool.Run(ref j, 8);
-            }
-
-            Assert.All(counts, n => Assert.Equal(1, n));
         }
         finally
         {
