@@ -235,3 +235,62 @@ public class CosineHeadContractTests
         Assert.Equal(H(fg), hg);
     }
 }
+
+/// <summary>
+/// With exactly <see cref="CosineHead{T}.MinimumWorkspaceSize"/> elements the matrix products fit their packing buffers
+/// into the workspace (fewer threads), and nothing past its end is written (K3's scratch-length survivors).
+/// </summary>
+[Collection(LossKit.Tests.Internal.GlobalSettingsCollection.Name)]
+public class CosineHeadWorkspaceTests
+{
+    [Fact]
+    public void MinimumWorkspace_IsNotWrittenPastItsEnd_AndGivesTheSameResults()
+    {
+        // Two row tiles of the forward product (Mc = 96) and of the weight gradient (Nc = 256 columns … 2 × 96 rows), past
+        // the products' parallel threshold (2^21 multiply-adds).
+        const int b = 200, k = 520, d = 48;
+        const double sentinel = -7.25e300;
+        var rng = new Random(17);
+        double[] x = [.. Enumerable.Range(0, b * d).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] w = [.. Enumerable.Range(0, k * d).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] up = [.. Enumerable.Range(0, b * k).Select(_ => rng.NextDouble() * 2 - 1)];
+        int[] y = [.. Enumerable.Range(0, b).Select(i => (i * 7) % k)];
+        var head = new CosineHead<double>();
+        var loss = AngularMarginLoss<double>.ArcFace(32, 0.3);
+        int min = CosineHead<double>.MinimumWorkspaceSize(b, k, d), full = CosineHead<double>.WorkspaceSize(b, k, d);
+        Assert.True(full > min, "the sizes must leave the products fewer threads with the minimum workspace");
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            LossKitSettings.MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount);
+            double[] cFull = new double[b * k], gxFull = new double[b * d], gwFull = new double[k * d], gFull = new double[b * k];
+            head.Forward(x, w, b, k, d, cFull, new double[full]);
+            double vFull = head.ForwardBackward(loss, x, w, y, b, k, d, gxFull, gwFull, new double[b * k], gFull, new double[full]);
+            double[] bxFull = new double[b * d], bwFull = new double[k * d];
+            head.Backward(x, w, b, k, d, up, bxFull, bwFull, new double[full]);
+
+            double[] arena = new double[min + 4096];
+            Array.Fill(arena, sentinel);
+            Span<double> ws = arena.AsSpan(0, min);
+            double[] c = new double[b * k], gx = new double[b * d], gw = new double[k * d], g = new double[b * k];
+            head.Forward(x, w, b, k, d, c, ws);
+            double v = head.ForwardBackward(loss, x, w, y, b, k, d, gx, gw, new double[b * k], g, ws);
+            double[] bx = new double[b * d], bw = new double[k * d];
+            head.Backward(x, w, b, k, d, up, bx, bw, ws);
+            Assert.True(arena.AsSpan(min).IndexOfAnyExcept(sentinel) < 0, "an element past the workspace was written");
+
+            Assert.Equal(vFull, v, 1e-12);
+            foreach (var (expected, actual, what) in new[] { (cFull, c, "cosine"), (gxFull, gx, "input gradient"), (gwFull, gw, "weight gradient"), (bxFull, bx, "backward input gradient"), (bwFull, bw, "backward weight gradient") })
+            {
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * (1 + Math.Abs(expected[i])), $"{what}[{i}]: {actual[i]} vs {expected[i]}");
+                }
+            }
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+}
