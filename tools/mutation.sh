@@ -45,6 +45,8 @@ AREAS=(
   "iou|Detection/IoULosses.cs Detection/BoxRegressionLoss.cs Detection/Kernels/*.cs|FullyQualifiedName~$T.Detection.BoxLoss|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.ObsoleteNames"
   "qualityfocal|Detection/QualityFocal.cs Detection/Varifocal.cs Detection/DistributionFocal.cs|FullyQualifiedName~$T.Detection.Focal|FullyQualifiedName~$T.Detection.DetectionReferenceTests|FullyQualifiedName~$T.Detection.QualityFocal|FullyQualifiedName~$T.Detection.Varifocal|FullyQualifiedName~$T.Detection.DistributionFocal"
   "metric|MetricLearning/*.cs|FullyQualifiedName~$T.MetricLearning|FullyQualifiedName~$T.ErrorMessageTests"
+  "criteria|Criteria/FastRcnnLoss.cs Criteria/RpnLoss.cs Criteria/RetinaNetLoss.cs Criteria/YoloV3Loss*.cs Criteria/CriterionWorkspace.cs Criteria/FasterRcnnCriterion.cs Criteria/YoloV3UltralyticsOptions.cs|FullyQualifiedName~$T.Criteria|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.Registry.CriteriaRegistryTests"
+  "layouts|ElementwiseLoss.cs ClassIndexLoss.cs Layouts/*Call.cs Layouts/*Layout.cs Layouts/EntryPoints.cs Layouts/DenseClassIndex.cs|FullyQualifiedName~$T.ElementwiseLossTests|FullyQualifiedName~$T.ClassIndexLossTests|FullyQualifiedName~$T.Classification.DenseClassIndexTests|FullyQualifiedName~$T.Registry|FullyQualifiedName~$T.ErrorMessageTests|FullyQualifiedName~$T.ReductionContractTests|FullyQualifiedName~$T.Detection.DenseFocalContractTests|FullyQualifiedName~$T.HalfPrecision|FullyQualifiedName~$T.Fuzz.LossFuzzTests|FullyQualifiedName~$T.Criteria.CriteriaTests"
 )
 DEFAULT_AREAS=(matcher reduction regression focal)
 
