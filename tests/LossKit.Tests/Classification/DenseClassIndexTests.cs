@@ -58,12 +58,26 @@ public class DenseClassIndexTests
             var values = new T[t.Length];
             loss.ForwardBackward(input, target, g, Tensor.Create(values, Lengths(tShape)));
             Tolerance.AssertClose<T>(values, value, tolerance, $"{name} values");
+
+            // ForwardBackward's gradient is the gradient for an upstream of ones: Backward with ones (its per-value
+            // Backward is held to the golden gradient just below) must give it, element by element.
+            T[] fused = [.. gradient];
+            var ones = new T[x.Length];
+            loss.Backward(input, target, Tensor.Create(Enumerable.Repeat(T.One, t.Length).ToArray(), Lengths(tShape)), Tensor.Create(ones, Lengths(xShape)));
+            Tolerance.AssertClose<T>(fused, Array.ConvertAll(ones, double.CreateTruncating), tolerance, $"{name} ForwardBackward gradient");
             loss.Backward(input, target, Tensor.Create(Array.ConvertAll(upstream, T.CreateTruncating), Lengths(tShape)), g);
         }
         else
         {
             T v = loss.ForwardBackward(input, target, g);
             Tolerance.AssertClose(v, value[0], tolerance, $"{name} value");
+            if (upstream[0] != 0)
+            {
+                // The golden gradient is for the file's scalar upstream; ForwardBackward's is for 1 (the gradient is linear in it).
+                Tolerance.AssertClose<T>(gradient, [.. expectedGradient.Select(e => e / upstream[0])], tolerance, $"{name} ForwardBackward gradient");
+            }
+
+            Array.Fill(gradient, T.NaN);
             Tolerance.AssertClose(loss.Forward(input, target), value[0], tolerance, $"{name} Forward");
             loss.Backward(input, target, T.CreateTruncating(upstream[0]), g);
         }
