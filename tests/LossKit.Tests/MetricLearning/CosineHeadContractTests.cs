@@ -63,6 +63,11 @@ public class CosineHeadContractTests
         LossChecks.ThrowsNaming("inputGradient", () => Head.Backward(x, w, B, K, D, up, gx[..5], gw, ws));
         LossChecks.ThrowsNaming("weightGradient", () => Head.Backward(x, w, B, K, D, up, gx, gw[..7], ws));
 
+        // The forward's checks run in Backward too (each entry point checks its own arguments).
+        LossChecks.ThrowsNaming("input", () => Head.Backward(x[..5], w, B, K, D, up, gx, gw, ws));
+        LossChecks.ThrowsNaming("weight", () => Head.Backward(x, w[..7], B, K, D, up, gx, gw, ws));
+        LossChecks.ThrowsNaming("workspace", () => Head.Backward(x, w, B, K, D, up, gx, gw, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
+
         // Each pair on one shared array: the second span starts inside the first.
         double[] shared = new double[Ws + 64];
         Span<double> S(int offset, int n) => shared.AsSpan(offset, n);
@@ -120,6 +125,11 @@ public class CosineHeadContractTests
             "The loss must reduce (Mean or Sum) to give one value; got Reduction.None.");
         LossChecks.ThrowsNaming("cosine", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos[..11], g, ws));
         LossChecks.ThrowsNaming("cosineGradient", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos, g[..11], ws));
+        LossChecks.ThrowsNaming("input", () => Head.ForwardBackward(loss, x[..5], w, y, B, K, D, gx, gw, cos, g, ws));
+        LossChecks.ThrowsNaming("weight", () => Head.ForwardBackward(loss, x, w[..7], y, B, K, D, gx, gw, cos, g, ws));
+        LossChecks.ThrowsNaming("workspace", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw, cos, g, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
+        LossChecks.ThrowsNaming("inputGradient", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx[..5], gw, cos, g, ws));
+        LossChecks.ThrowsNaming("weightGradient", () => Head.ForwardBackward(loss, x, w, y, B, K, D, gx, gw[..7], cos, g, ws));
         LossChecks.ThrowsNaming("cosine", () =>
         {
             double[] a = new double[40];
