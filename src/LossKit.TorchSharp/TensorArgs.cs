@@ -1,7 +1,7 @@
 using System.Buffers;
-using LossKit.Internal;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using LossKit.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -138,7 +138,7 @@ internal static class TensorArgs
         }
     }
 
-    /// <summary>Elements per chunk of <see cref="Narrow"/> on LossKit's worker threads.</summary>
+    /// <summary>The smallest chunk of <see cref="Narrow"/> on LossKit's worker threads.</summary>
     private const int NarrowChunk = 8192;
 
     /// <summary>
@@ -148,7 +148,8 @@ internal static class TensorArgs
     /// </summary>
     internal static unsafe void Narrow(ReadOnlySpan<long> source, Span<int> destination)
     {
-        int chunks = (source.Length + NarrowChunk - 1) / NarrowChunk;
+        int size = Pointwise.ChunkSize(source.Length, NarrowChunk);
+        int chunks = (int)(((long)source.Length + size - 1) / size);
         if (chunks < 2)
         {
             NarrowRange(source, destination);
@@ -158,7 +159,7 @@ internal static class TensorArgs
         fixed (long* s = source)
         fixed (int* d = destination)
         {
-            var job = new NarrowJob(s, d, source.Length);
+            var job = new NarrowJob(s, d, source.Length, size);
             WorkPool.Run(ref job, chunks);
         }
     }
@@ -190,11 +191,11 @@ internal static class TensorArgs
         }
     }
 
-    private readonly unsafe struct NarrowJob(long* source, int* destination, int length) : IChunkJob
+    private readonly unsafe struct NarrowJob(long* source, int* destination, int length, int size) : IChunkJob
     {
         public void Run(int chunk)
         {
-            int start = chunk * NarrowChunk, count = Math.Min(NarrowChunk, length - start);
+            int start = chunk * size, count = Math.Min(size, length - start);
             NarrowRange(new ReadOnlySpan<long>(source + start, count), new Span<int>(destination + start, count));
         }
     }

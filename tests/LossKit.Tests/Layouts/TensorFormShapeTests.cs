@@ -15,11 +15,11 @@ namespace LossKit.Tests.Layouts;
 /// </summary>
 public class TensorFormShapeTests
 {
-    private static ReadOnlyTensorSpan<double> T(params nint[] shape) =>
-        new(new double[Math.Max(1, (int)shape.Aggregate((nint)1, (a, b) => a * b))].AsSpan(0, (int)shape.Aggregate((nint)1, (a, b) => a * b)), shape, []);
+    private static int Count(nint[] shape) => (int)shape.Aggregate((nint)1, (a, b) => a * b);
 
-    private static ReadOnlyTensorSpan<int> I(params nint[] shape) =>
-        new(new int[(int)shape.Aggregate((nint)1, (a, b) => a * b)], shape, []);
+    private static ReadOnlyTensorSpan<double> T(params nint[] shape) => new(new double[Count(shape)], shape, []);
+
+    private static ReadOnlyTensorSpan<int> I(params nint[] shape) => new(new int[Count(shape)], shape, []);
 
     [Fact]
     public void Elementwise_TargetAndWeight_MustHaveTheInputShape()
