@@ -54,7 +54,9 @@ public class RetinaNetContractTests
     {
         var loss = new RetinaNetLoss<double>();
         int[] matches = new int[2 * A];
-        loss.MatchAnchors(Anchors, Gt, Counts, matches); // the control
+        var ws = new CriterionWorkspace<double>();
+        loss.MatchAnchors(Anchors, Gt, Counts, matches, ws); // the control
+        Assert.True(ws.AllocatedBytes > 0); // the given workspace is the one used
         LossChecks.ThrowsNaming("anchors", () => loss.MatchAnchors(Anchors[..^2], Gt, Counts, matches), "not a multiple of 4");
         LossChecks.ThrowsNaming("groundTruthCounts", () => loss.MatchAnchors(Anchors, Gt, [-1, 6], matches), "groundTruthCounts[0] = -1");
         LossChecks.ThrowsNaming("groundTruthBoxes", () => loss.MatchAnchors(Anchors, Gt[..^4], Counts, matches), "4 per ground truth");
