@@ -27,9 +27,9 @@ public class CosineHeadContractTests
     public void Forward_ChecksSizesAndOverlaps()
     {
         double[] x = Random(B * D, 1), w = Random(K * D, 2), cos = new double[B * K], ws = new double[Ws];
-        LossChecks.ThrowsNaming("batch", () => Head.Forward(x, w, -1, K, D, cos, ws));
-        LossChecks.ThrowsNaming("classes", () => Head.Forward(x, w, B, -1, D, cos, ws));
-        LossChecks.ThrowsNaming("dim", () => Head.Forward(x, w, B, K, -1, cos, ws));
+        LossChecks.ThrowsNaming("batch", () => Head.Forward(x, w, -1, K, D, cos, ws), ">= 0, got -1");
+        LossChecks.ThrowsNaming("classes", () => Head.Forward(x, w, B, -1, D, cos, ws), ">= 0, got -1");
+        LossChecks.ThrowsNaming("dim", () => Head.Forward(x, w, B, K, -1, cos, ws), ">= 0, got -1");
         LossChecks.ThrowsNaming("input", () => Head.Forward(x[..5], w, B, K, D, cos, ws));
         LossChecks.ThrowsNaming("weight", () => Head.Forward(x, w[..7], B, K, D, cos, ws));
         LossChecks.ThrowsNaming("workspace", () => Head.Forward(x, w, B, K, D, cos, ws[..(CosineHead<double>.MinimumWorkspaceSize(B, K, D) - 1)]));
