@@ -321,6 +321,18 @@ def gen_margin_m3_fallbacks(col):
             add_margin(col, "combined_margin", tag + "/unit", cos, y, margin_params("combined", "mean", **kw))
 
 
+def gen_margin_out_of_range(col):
+    """Target cosines just outside [-1, 1] (what rounding in normalised dot products gives) on the angle paths
+    (m1 != 1): the reference clamps them (torch.clamp), so their derivative is 0. Generated after the m3 cases."""
+    values = [1.0 + 2.0 ** -20, -1.0 - 2.0 ** -20, 1.0009765625, -1.0009765625, 0.5, -0.25]
+    for loss, tag, kw in [("sphereface", "m1_4_mono", dict(m1=4.0, fallback="monotonic")),
+                          ("combined_margin", "m1_1.35_m2_0.25", dict(scale=32.0, m1=1.35, m2=0.25, m3=0.1, fallback="none")),
+                          ("combined_margin", "m1_2_m2_0.2_mono", dict(scale=16.0, m1=2.0, m2=0.2, fallback="monotonic")),
+                          ("combined_margin", "m1_1.5_easy", dict(scale=20.0, m1=1.5, fallback="easy"))]:
+        y = randint(0, 7, 6)
+        add_margin(col, loss, tag + "/outside", with_targets(random_cosines(6, 7), y, values), y, margin_params(loss, "mean", **kw))
+
+
 # ----------------------------------------------------------------------------
 # cosine head
 # ----------------------------------------------------------------------------
@@ -518,6 +530,7 @@ def main():
     gen_center_update(col)
     gen_center_objective(col)
     gen_margin_m3_fallbacks(col)
+    gen_margin_out_of_range(col)
     size = write(OUT, "tests/reference/generate_metric.py", col.cases)
     doc = sanity(OUT)
     print_summary(OUT, doc, size, "loss", 20)
