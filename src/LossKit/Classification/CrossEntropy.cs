@@ -158,7 +158,8 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>, ILayoutKernel<T, Pr
 
                 T m = RowMath.Max(x, C);
                 T s = RowMath.SumExpShifted(x, g, C, m);
-                total += Finish(r, x, m, s, T.Log(s), g != null, out T a, out T b, out T fix);
+                T a, b, fix;
+                total += Finish(r, x, m, s, T.Log(s), g != null, out a, out b, out fix);
                 if (g != null)
                 {
                     RowMath.ScaleSubtract(g, W, C, a, b);

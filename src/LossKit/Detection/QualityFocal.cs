@@ -333,7 +333,8 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
                     Vector512<float> k = Vector512.Create(float.CreateTruncating(Scale));
                     for (; i <= last; i += Vector512<float>.Count)
                     {
-                        acc += Element.Negative(Vector512.Load(xf + i), out Vector512<float> gv);
+                        Vector512<float> gv;
+                        acc += Element.Negative(Vector512.Load(xf + i), out gv);
                         (gv * k).Store(gf + i);
                     }
                 }
@@ -358,7 +359,8 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
                     Vector<T> k = new(Scale);
                     for (; i <= last; i += Vector<T>.Count)
                     {
-                        acc += Element.Negative(Vector.Load(x + i), out Vector<T> gv);
+                        Vector<T> gv;
+                        acc += Element.Negative(Vector.Load(x + i), out gv);
                         (gv * k).Store(g + i);
                     }
                 }
@@ -368,7 +370,8 @@ public sealed class QualityFocalLoss<T> : ILayoutKernel<T, ScoredRowsCall<T>>
 
             for (; i < n; i++)
             {
-                sum += Element.Negative(x[i], out T gi);
+                T gi;
+                sum += Element.Negative(x[i], out gi);
                 if (g != null)
                 {
                     g[i] = gi * Scale;

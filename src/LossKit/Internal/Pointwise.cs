@@ -145,7 +145,8 @@ internal static unsafe class Pointwise
                     {
                         for (; i <= last; i += Vector<T>.Count)
                         {
-                            acc += op.Value(Vector.Load(x + i), Vector.Load(y + i), out Vector<T> g);
+                            Vector<T> g;
+                            acc += op.Value(Vector.Load(x + i), Vector.Load(y + i), out g);
                             (g * scale).Store(gradient + i);
                         }
                     }
@@ -243,7 +244,8 @@ internal static unsafe class Pointwise
                 Vector512<T> s = Vector512.Create(scale);
                 for (; i <= last; i += Vector512<T>.Count)
                 {
-                    acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i), out Vector512<T> g);
+                    Vector512<T> g;
+                    acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i), out g);
                     (g * s).Store(gradient + i);
                 }
             }
@@ -286,7 +288,8 @@ internal static unsafe class Pointwise
                 {
                     for (int k = 0; k < n; k += Vector512<T>.Count)
                     {
-                        acc += op.Value(Vector512.Load(x + i + k), Vector512.Load(y + i + k), Vector512.Load(staged + k), out Vector512<T> g);
+                        Vector512<T> g;
+                        acc += op.Value(Vector512.Load(x + i + k), Vector512.Load(y + i + k), Vector512.Load(staged + k), out g);
                         (g * s).Store(gradient + i + k);
                     }
                 }
