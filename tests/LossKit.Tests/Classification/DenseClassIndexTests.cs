@@ -116,4 +116,26 @@ public class DenseClassIndexTests
 
     private static double[] Data(JsonNode t) =>
         [.. t["data"]!.AsArray().Select(d => d!.GetValueKind() == System.Text.Json.JsonValueKind.String ? double.Parse(d.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) : d.GetValue<double>())];
+
+    /// <summary>
+    /// The dense shape rule (F.cross_entropy's): target [N, d1, …, dk] for input [N, C, d1, …, dk], C ≥ 1; anything else
+    /// names the argument with both shapes, and sizes past int name the input (run N: each condition could go).
+    /// </summary>
+    [Fact]
+    public void Shape_IsPyTorchsRule()
+    {
+        Assert.Equal((2, 3, 20), DenseClassIndex.Shape([2, 3, 4, 5], [2, 4, 5]));
+        Assert.Equal((2, 1, 3), DenseClassIndex.Shape([2, 1, 3], [2, 3])); // one class is a valid (if trivial) problem
+        Assert.Equal((0, 3, 4), DenseClassIndex.Shape([0, 3, 4], [0, 4]));
+        foreach (nint[] target in new nint[][] { [2, 4, 6], [3, 4, 5], [2, 5, 4], [2, 4, 5, 1], [2, 20] })
+        {
+            LossChecks.ThrowsNaming("target", () => DenseClassIndex.Shape([2, 3, 4, 5], target),
+                "target must have shape [2, 4, 5] to match input [2, 3, 4, 5]", $"got [{string.Join(", ", target)}]");
+        }
+
+        LossChecks.Throws<ArgumentOutOfRangeException>("classes", () => DenseClassIndex.Shape([2, 0, 3], [2, 3]));
+        Assert.Contains(">= 1, got 0", Assert.ThrowsAny<ArgumentException>(() => DenseClassIndex.Shape([2, 0, 3], [2, 3])).Message);
+        LossChecks.ThrowsNaming("input", () => DenseClassIndex.Shape([1, 1, 65536, 65536], [1, 65536, 65536]), "d1 × … × dk = 65536 × 65536 overflows int");
+        LossChecks.ThrowsNaming("input", () => DenseClassIndex.Shape([65536, 65536, 2], [65536, 2]), "N × C × d1⋯dk = 65536 × 65536 × 2 overflows int");
+    }
 }
