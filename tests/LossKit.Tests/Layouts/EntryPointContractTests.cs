@@ -1,6 +1,7 @@
 using LossKit.Classification;
 using LossKit.Detection;
 using LossKit.Regression;
+using LossKit.Tests.Infrastructure;
 
 namespace LossKit.Tests.Layouts;
 
@@ -48,5 +49,23 @@ public class EntryPointContractTests
         Assert.Equal(expectedHalf, mse.Forward(hx, hy, hd));
         Assert.Equal(expectedHalf, mse.ForwardBackward(hx, hy, new Half[24], hd));
         Assert.True(hd.All(v => v == Half.MinValue), $"mse Half {reduction} wrote into the destination");
+    }
+
+    /// <summary>
+    /// The per-value Backward (Reduction.None with an upstream per value) checks what the other entry points check: the
+    /// input/target shapes and the loss's own preparation (class indices in range). Run N: both could be removed.
+    /// </summary>
+    [Fact]
+    public void PerValueBackward_ChecksShapesAndTargets()
+    {
+        var ce = new CrossEntropyLoss<double>(Reduction.None);
+        double[] x = new double[12], up = [1, 1, 1], g = new double[12];
+        int[] labels = [0, 3, 1], outOfRange = [0, 4, 1], tooShort = [0, 3];
+        ce.Backward(x, labels, 3, 4, up, g); // the control
+        LossChecks.Throws<ArgumentOutOfRangeException>("target", () => ce.Backward(x, outOfRange, 3, 4, up, g));
+        LossChecks.ThrowsNaming("target", () => ce.Backward(x, tooShort, 3, 4, up, g));
+        var mse = new MseLoss<double>(Reduction.None);
+        mse.Backward(new double[5], new double[5], new double[5], new double[5]); // the control
+        LossChecks.ThrowsNaming("target", () => mse.Backward(new double[5], new double[4], new double[5], new double[5]));
     }
 }
