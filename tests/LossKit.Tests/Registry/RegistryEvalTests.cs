@@ -162,6 +162,28 @@ public class RegistryEvalTests
         Assert.True(tried >= 2, $"{id}: {tried} inputs tried");
     }
 
+    /// <summary>Cross-entropy's probability targets ([N, C] like the input) through the layout: the shape is checked, avg_factor refused.</summary>
+    [Fact]
+    public void CrossEntropy_ProbabilityTargets_ShapeChecked()
+    {
+        LossEntry entry = LossRegistry.Get("cross_entropy");
+        LayoutTensor<double> x = new("input", [2, 3], [0.5, -1, 2, 0, 0.25, 1]);
+        Dictionary<string, LayoutTensor<double>> Inputs(int[] shape) => new()
+        {
+            ["input"] = x,
+            ["target"] = new("target", shape, [.. Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(i => (i % 3) / 3.0)]),
+        };
+        double expected = new LossKit.Classification.CrossEntropyLoss<double>().Forward(x.Data, Inputs([2, 3])["target"].Data, 2, 3);
+        Assert.Equal(expected, entry.Evaluate(entry.Arguments(), Inputs([2, 3])).Value);
+        foreach (int[] bad in new[] { new[] { 3, 3 }, [2, 4], [1, 3] })
+        {
+            ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => entry.Evaluate(entry.Arguments(), Inputs(bad)));
+            Assert.StartsWith("shape mismatch: target", e.Message, StringComparison.Ordinal);
+        }
+
+        LossChecks.ThrowsNaming("avg_factor", () => entry.Evaluate(entry.Arguments().Set("avg_factor", 4.0), Inputs([2, 3])), "not supported with probability targets");
+    }
+
     /// <summary>The entry, its arguments and its named inputs for a golden case.</summary>
     private static (LossEntry Entry, LossArguments Args, Dictionary<string, LayoutTensor<T>> Inputs) Bind<T>(Case c)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
