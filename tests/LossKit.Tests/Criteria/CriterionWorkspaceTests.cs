@@ -12,58 +12,34 @@ namespace LossKit.Tests.Criteria;
 [Collection(GlobalSettingsCollection.Name)]
 public class CriterionWorkspaceTests
 {
-    private sealed class Scratch1 : CriterionScratch
+    /// <summary>A scratch set per element type, reporting that type's size as its bytes.</summary>
+    private sealed class Sized<TSize> : CriterionScratch
+        where TSize : unmanaged
     {
-        public override long AllocatedBytes => 1;
-    }
-
-    private sealed class Scratch2 : CriterionScratch
-    {
-        public override long AllocatedBytes => 2;
-    }
-
-    private sealed class Scratch4 : CriterionScratch
-    {
-        public override long AllocatedBytes => 4;
-    }
-
-    private sealed class Scratch8 : CriterionScratch
-    {
-        public override long AllocatedBytes => 8;
-    }
-
-    private sealed class Scratch16 : CriterionScratch
-    {
-        public override long AllocatedBytes => 16;
-    }
-
-    private sealed class Scratch32 : CriterionScratch
-    {
-        public override long AllocatedBytes => 32;
+        public override long AllocatedBytes => System.Runtime.CompilerServices.Unsafe.SizeOf<TSize>();
     }
 
     [Fact]
     public void Scratch_KeepsOneSetPerType_BeyondTheInitialSlots()
     {
         var ws = new CriterionWorkspace<double>();
-        Scratch1 s1 = ws.Scratch<Scratch1>();
-        Scratch2 s2 = ws.Scratch<Scratch2>();
-        Scratch4 s4 = ws.Scratch<Scratch4>();
-        Scratch8 s8 = ws.Scratch<Scratch8>();
+        CriterionScratch[] sets =
+        [
+            ws.Scratch<Sized<byte>>(), ws.Scratch<Sized<short>>(), ws.Scratch<Sized<int>>(), ws.Scratch<Sized<long>>(),
+        ];
         Assert.Equal(15, ws.AllocatedBytes);
-        Scratch16 s16 = ws.Scratch<Scratch16>(); // the fifth type: the slot array grows
-        Scratch32 s32 = ws.Scratch<Scratch32>();
+        sets = [.. sets, ws.Scratch<Sized<decimal>>(), ws.Scratch<Sized<System.Runtime.Intrinsics.Vector256<byte>>>()]; // past the four slots: the array grows
         Assert.Equal(63, ws.AllocatedBytes);
-        Assert.Same(s1, ws.Scratch<Scratch1>());
-        Assert.Same(s2, ws.Scratch<Scratch2>());
-        Assert.Same(s4, ws.Scratch<Scratch4>());
-        Assert.Same(s8, ws.Scratch<Scratch8>());
-        Assert.Same(s16, ws.Scratch<Scratch16>());
-        Assert.Same(s32, ws.Scratch<Scratch32>());
+        CriterionScratch[] again =
+        [
+            ws.Scratch<Sized<byte>>(), ws.Scratch<Sized<short>>(), ws.Scratch<Sized<int>>(), ws.Scratch<Sized<long>>(),
+            ws.Scratch<Sized<decimal>>(), ws.Scratch<Sized<System.Runtime.Intrinsics.Vector256<byte>>>(),
+        ];
+        Assert.Equal(sets, again); // the same instances
         Assert.Equal(63, ws.AllocatedBytes);
         ws.Clear();
         Assert.Equal(0, ws.AllocatedBytes);
-        Assert.NotSame(s1, ws.Scratch<Scratch1>());
+        Assert.NotSame(sets[0], ws.Scratch<Sized<byte>>());
     }
 
     [Fact]

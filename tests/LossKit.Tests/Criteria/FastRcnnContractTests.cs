@@ -55,22 +55,6 @@ public class FastRcnnContractTests
     }
 
     [Fact]
-    public void Constructor_KeepsTheGivenParts()
-    {
-        var matcher = new Matcher(0.7, 0.3, false);
-        var sampler = new BalancedPositiveNegativeSampler(64, 0.5);
-        var coder = new BoxCoder(1, 1, 1, 1);
-        var loss = new FastRcnnLoss<double>(matcher, sampler, coder, 0.25);
-        Assert.Same(matcher, loss.Matcher);
-        Assert.Same(sampler, loss.Sampler);
-        Assert.Same(coder, loss.BoxCoder);
-        Assert.Equal(0.25, loss.Beta);
-        Assert.Same(Matcher.RoiHeads, Loss.Matcher);
-        Assert.Same(BalancedPositiveNegativeSampler.RoiHeads, Loss.Sampler);
-        Assert.Same(BoxCoder.RoiHeads, Loss.BoxCoder);
-    }
-
-    [Fact]
     public void SampledCapacity_IsTheSumOfTheCappedImageCounts()
     {
         Assert.Equal(4 + 512, Loss.SampledCapacity([3, 600], [1, 2])); // Σ min(Pᵢ + Gᵢ, 512)

@@ -19,23 +19,6 @@ public class RpnContractTests
     private static readonly RpnLoss<double> Loss = new();
 
     [Fact]
-    public void Constructor_KeepsTheGivenParts()
-    {
-        var matcher = new Matcher(0.6, 0.2, false);
-        var sampler = new BalancedPositiveNegativeSampler(64, 0.25);
-        var coder = new BoxCoder(2, 2, 1, 1);
-        var loss = new RpnLoss<double>(matcher, sampler, coder, 0.5);
-        Assert.Same(matcher, loss.Matcher);
-        Assert.Same(sampler, loss.Sampler);
-        Assert.Same(coder, loss.BoxCoder);
-        Assert.Equal(0.5, loss.Beta);
-        Assert.Same(Matcher.Rpn, Loss.Matcher);
-        Assert.Same(BalancedPositiveNegativeSampler.Rpn, Loss.Sampler);
-        Assert.Same(BoxCoder.Unit, Loss.BoxCoder);
-        Assert.Equal(1.0 / 9, Loss.Beta);
-    }
-
-    [Fact]
     public void AssignTargets_NamesEachBadArgument()
     {
         int[] labels = new int[2 * A];
