@@ -897,6 +897,24 @@ def gen_quality_focal(col):
             add("extreme", pattern_logits(n, c), labels, scores, beta, red, uniform(0.1, 2.0, n))
 
 
+def gen_quality_focal_beta1(col):
+    """beta = 1 (|sigma - q| to the first power), with positives where sigma(x) = q exactly (x = 0, q = 0.5): there
+    |.|'s derivative is torch.sign(0) = 0, so the scale factor adds nothing. Generated after the other families, so
+    their random inputs are unchanged."""
+    L = "quality_focal"
+    n, c = 6, 5
+    labels = torch.tensor([0, 3, 5, 2, -1, 4], dtype=I64)
+    scores = torch.tensor([0.5, 0.5, 0.0, 0.75, 0.0, 0.25], dtype=F64)
+    x = logits(n, c)
+    x[0, 0] = 0.0
+    x[1, 3] = 0.0
+    for red in REDUCTIONS:
+        name = "%s/exact_beta1/%s/beta=1/noweight/n=%d,c=%d" % (L, red, n, c)
+        col.add(name, L, {"reduction": red, "beta": 1.0},
+                lambda xx, red=red: quality_focal(xx, labels, scores, 1.0, None, red, None),
+                x, None, [("labels", labels, True), ("scores", scores, False)])
+
+
 def distribution_focal(x, y, weight, red, avg_factor):
     left = y.long()
     right = left + 1
@@ -1137,6 +1155,7 @@ def main():
     gen_quality_focal(col)
     gen_distribution_focal(col)
     gen_varifocal(col)
+    gen_quality_focal_beta1(col)
 
     size = write(OUT_PATH, "tests/reference/generate_detection.py", col.cases, torchvision=torchvision.__version__)
     doc = sanity(OUT_PATH)
