@@ -31,6 +31,18 @@ public static class Program
             return 2;
         }
 
+        // LOSSKIT_SIMD_TIER is read once, at startup: a value that is not a tier is the user's to fix, so it is one error
+        // line before any verb runs (the library would throw InvalidOperationException at the first kernel).
+        try
+        {
+            _ = LossKitSettings.SimdDescription;
+        }
+        catch (InvalidOperationException e)
+        {
+            io.Fail(e.Message);
+            return 1;
+        }
+
         // Every verb, and the help, under one error guard: a failure writing the output (a full disk, a closed pipe) is
         // one error line like any other, whichever verb hit it.
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
