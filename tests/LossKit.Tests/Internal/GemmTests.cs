@@ -113,7 +113,11 @@ public unsafe class GemmTests
         Assert.Equal(accumulate ? [1, 2, 3, 4, 5, 6] : [0, 0, 3, 0, 0, 6], c);
     }
 
-    /// <summary>A large product splits over the slots the scratch holds, and still gives the one-thread bits.</summary>
+    /// <summary>
+    /// A large product splits over as many slots as the scratch holds, never more: with scratch for one slot and two
+    /// threads allowed, nothing past the scratch is written (a guard of one more slot's size, NaN-filled, stays as it
+    /// was), and the result is the one-thread result.
+    /// </summary>
     [Fact]
     public void ScratchForOneSlot_LimitsTheThreads()
     {
@@ -121,15 +125,23 @@ public unsafe class GemmTests
         var rng = new Random(3);
         float[] a = Random<float>(m * k, rng), b = Random<float>(k * n, rng);
         float[] one = new float[m * n], two = new float[m * n];
+        int size = Gemm.ScratchSize<float>(1);
+        float[] guarded = new float[size + Gemm.ScratchSize<float>(1)];
+        guarded.AsSpan(size).Fill(float.NaN);
         int original = LossKitSettings.MaxDegreeOfParallelism;
         try
         {
-            LossKitSettings.MaxDegreeOfParallelism = 2;
-            float[] small = new float[Gemm.ScratchSize<float>(1)], large = new float[Gemm.ScratchSize<float>(2)];
-            fixed (float* pa = a, pb = b, p1 = one, p2 = two, s1 = small, s2 = large)
+            LossKitSettings.MaxDegreeOfParallelism = 1;
+            float[] scratch = new float[size];
+            fixed (float* pa = a, pb = b, p1 = one, s1 = scratch)
             {
-                Gemm.Multiply(pa, k, false, pb, n, false, p1, n, m, n, k, false, s1, small.Length);
-                Gemm.Multiply(pa, k, false, pb, n, false, p2, n, m, n, k, false, s2, large.Length);
+                Gemm.Multiply(pa, k, false, pb, n, false, p1, n, m, n, k, false, s1, scratch.Length);
+            }
+
+            LossKitSettings.MaxDegreeOfParallelism = 2;
+            fixed (float* pa = a, pb = b, p2 = two, s2 = guarded)
+            {
+                Gemm.Multiply(pa, k, false, pb, n, false, p2, n, m, n, k, false, s2, size);
             }
         }
         finally
@@ -138,6 +150,7 @@ public unsafe class GemmTests
         }
 
         Assert.Equal(one, two);
+        Assert.True(guarded.AsSpan(size).ToArray().All(float.IsNaN), "the product wrote past its scratch");
         Assert.Equal(Gemm.ScratchPerSlot<float>() * 2 + 16, Gemm.ScratchSize<float>(2));
         Assert.Equal(Gemm.ScratchPerSlot<double>() + 8, Gemm.ScratchSize<double>(0));
         Assert.Equal((96 + 256) * 128, Gemm.ScratchPerSlot<float>());
