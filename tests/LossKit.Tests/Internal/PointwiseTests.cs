@@ -1,0 +1,83 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using LossKit.Internal;
+
+namespace LossKit.Tests.Internal;
+
+/// <summary>
+/// The element-wise driver with an op that has a 512-bit form but no staged one (run P: no library op is like that
+/// today, so <c>SumWide</c> had no test): the value and the gradient of the reduced call are the definition's
+/// (a squared error), at lengths around the 512-bit and Vector&lt;T&gt; block edges, and the same on one thread or
+/// several.
+/// </summary>
+[Collection(GlobalSettingsCollection.Name)]
+public class PointwiseTests
+{
+    private readonly struct SquaredError : IPointwiseOp<float>
+    {
+        public static bool HasVector512 => true;
+
+        public float Value(float x, float y) => (x - y) * (x - y);
+
+        public float Value(float x, float y, out float gradient)
+        {
+            gradient = 2 * (x - y);
+            return (x - y) * (x - y);
+        }
+
+        public Vector<float> Value(Vector<float> x, Vector<float> y) => (x - y) * (x - y);
+
+        public Vector<float> Value(Vector<float> x, Vector<float> y, out Vector<float> gradient)
+        {
+            gradient = 2 * (x - y);
+            return (x - y) * (x - y);
+        }
+
+        public Vector512<float> Value(Vector512<float> x, Vector512<float> y) => (x - y) * (x - y);
+
+        public Vector512<float> Value(Vector512<float> x, Vector512<float> y, out Vector512<float> gradient)
+        {
+            gradient = Vector512.Create(2f) * (x - y);
+            return (x - y) * (x - y);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(40)]
+    [InlineData(257)]
+    [InlineData(70_001)]
+    public void WideUnstagedOp_ReducedCall_IsTheDefinition(int n)
+    {
+        var rng = new Random(n);
+        // Quarter-integers: every square and partial sum below is exact in float, so the sum's order cannot matter.
+        float[] x = [.. Enumerable.Range(0, n).Select(_ => rng.Next(-8, 9) / 4f)], y = [.. Enumerable.Range(0, n).Select(_ => rng.Next(-8, 9) / 4f)];
+        double expected = x.Zip(y, (a, b) => (double)(a - b) * (a - b)).Sum();
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                LossKitSettings.MaxDegreeOfParallelism = threads;
+                var op = new SquaredError();
+                Assert.Equal(expected, Pointwise.Run<float, SquaredError>(op, x, y, default, default, default, 1f, default));
+                float[] g = new float[n + 1];
+                g[n] = float.NaN; // past the end: never written
+                Assert.Equal(expected, Pointwise.Run<float, SquaredError>(op, x, y, default, default, g.AsSpan(0, n), 0.5f, default));
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(g[i] == x[i] - y[i], $"gradient[{i}] = {g[i]}, expected {x[i] - y[i]} ({threads} threads)");
+                }
+
+                Assert.True(float.IsNaN(g[n]));
+            }
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+}
