@@ -80,4 +80,36 @@ public class PointwiseTests
             LossKitSettings.MaxDegreeOfParallelism = original;
         }
     }
+
+    /// <summary>
+    /// The staged 512-bit ops (BCE-with-logits, sigmoid focal with γ = 2, float) over several chunks: Forward's value is
+    /// ForwardBackward's, bit for bit, and the definition's in double to float accuracy (run P: Forward's staged loop
+    /// read the wrong elements past the first chunk with every test passing, as none was that long).
+    /// </summary>
+    [Fact]
+    public void StagedOps_ForwardOverManyChunks_IsTheDefinition()
+    {
+        const int n = 70_001;
+        var rng = new Random(11);
+        float[] x = [.. Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 16 - 8))];
+        float[] t = [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() < 0.3 ? 1f : 0f)];
+        static double Softplus(double z) => Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z)));
+        double bce = Enumerable.Range(0, n).Sum(i => Softplus(x[i]) - t[i] * x[i]) / n;
+        double focal = Enumerable.Range(0, n).Sum(i =>
+        {
+            double p = 1 / (1 + Math.Exp(-x[i])), pt = t[i] == 1 ? p : 1 - p, a = t[i] == 1 ? 0.25 : 0.75;
+            return a * (1 - pt) * (1 - pt) * (Softplus(x[i]) - t[i] * x[i]);
+        });
+        var cases = new (string Name, LossKit.ElementwiseLoss<float> Loss, double Expected)[]
+        {
+            ("bce_with_logits", new LossKit.Classification.BinaryCrossEntropyWithLogitsLoss<float>(), bce),
+            ("sigmoid_focal", new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.Sum), focal),
+        };
+        foreach ((string name, LossKit.ElementwiseLoss<float> loss, double expected) in cases)
+        {
+            float forward = loss.Forward(x, t), fused = loss.ForwardBackward(x, t, new float[n]);
+            Assert.Equal(fused, forward);
+            Assert.True(Math.Abs(forward - expected) <= 1e-5 * Math.Abs(expected), $"{name}: {forward} vs {expected}");
+        }
+    }
 }
