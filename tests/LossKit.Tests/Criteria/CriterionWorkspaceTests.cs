@@ -94,6 +94,7 @@ public class CriterionWorkspaceTests
         var rpn = new RpnLoss<double>(sampler: new BalancedPositiveNegativeSampler(4096, 0.5));
         var roi = new FastRcnnLoss<double>(sampler: new BalancedPositiveNegativeSampler(2048, 0.25));
         var yolo = new YoloV3Loss<double>(classes, 256, 256);
+        var yoloUltra = new YoloV3Loss<double>(classes, 256, 256, variant: YoloV3Variant.Ultralytics);
         double[][] yo = [.. Enumerable.Range(0, 3).Select(l => Scenes.Normal<double>(yolo.OutputLength(l, 2), 1.0, rng))];
         double[][] yg = [.. yo.Select(o => new double[o.Length])];
         double[] yoloGt = [.. Enumerable.Range(0, 70).SelectMany(_ => new[] { 0.05 + 0.9 * rng.NextDouble(), 0.05 + 0.9 * rng.NextDouble(), 0.02 + 0.2 * rng.NextDouble(), 0.02 + 0.2 * rng.NextDouble() })];
@@ -113,6 +114,7 @@ public class CriterionWorkspaceTests
                     st.AsSpan(0, 4 * s), classes, new double[s * classes], new double[s * classes * 4], ws);
             }),
             ("YOLOv3", ws => yolo.ForwardBackward(yo[0], yo[1], yo[2], yoloGt, labels, counts, yg[0], yg[1], yg[2], ws)),
+            ("YOLOv3 ultralytics", ws => yoloUltra.ForwardBackward(yo[0], yo[1], yo[2], yoloGt, labels, counts, yg[0], yg[1], yg[2], ws)),
         ];
 
         var shared = new CriterionWorkspace<double>();
@@ -183,6 +185,7 @@ public class CriterionWorkspaceTests
     [InlineData(4 * 65536 - 1)]
     [InlineData(4 * 65536)]
     [InlineData(4 * 65536 + 1)]
+    [InlineData(5 * 65536 - 1)]
     [InlineData(9 * 65536 + 77)]
     public void ParallelFill_SetsEveryElementAndNothingElse(int length)
     {

@@ -32,6 +32,16 @@ public class FastRcnnContractTests
         LossChecks.ThrowsNaming("proposals", () => Select(proposals: Proposals[..7]), "4 per proposal");
         LossChecks.ThrowsNaming("groundTruthBoxes", () => Select(gtBoxes: GtBoxes[..3]), "4 per ground truth");
         LossChecks.ThrowsNaming("groundTruthLabels", () => Select(gtLabels: []), "one per ground truth");
+        LossChecks.ThrowsNaming("groundTruthBoxes", () => Select(gtBoxes: [1, 1, 1, 11]), "empty or inverted");
+        // 30 000 ground truths × (41 590 proposals + themselves) = 2.1·10⁹ IoUs: refused before any work.
+        var many = new double[4 * 30_000];
+        for (int i = 0; i < 30_000; i++)
+        {
+            (many[4 * i + 2], many[4 * i + 3]) = (1, 1);
+        }
+
+        LossChecks.ThrowsNaming("groundTruthCounts", () => Loss.SelectTrainingSamples(new double[4 * 41_590], [41_590], many, new int[30_000], [30_000], 3,
+            sp, sl, rt, sc), "ground truths × candidates", "30000 × 71590");
         LossChecks.ThrowsNaming("sampledProposals", () => Select(sampledProposals: new double[11]));
         LossChecks.ThrowsNaming("sampledLabels", () => Select(sampledLabels: new int[2]));
         LossChecks.ThrowsNaming("regressionTargets", () => Select(targets: new double[11]));
@@ -50,6 +60,8 @@ public class FastRcnnContractTests
         Loss.ForwardBackward(logits, box, labels, targets, c, gl, gb); // the control
         LossChecks.ThrowsNaming("classes", () => Loss.ForwardBackward(logits, box, labels, targets, 0, gl, gb));
         LossChecks.ThrowsNaming("regressionTargets", () => Loss.ForwardBackward(logits, box, labels, targets[..11], c, gl, gb), "4 per RoI");
+        LossChecks.ThrowsNaming("classLogits", () => Loss.ForwardBackward(logits[..8], box, labels, targets, c, gl, gb), "RoIs × classes");
+        LossChecks.ThrowsNaming("boxRegression", () => Loss.ForwardBackward(logits, box[..35], labels, targets, c, gl, gb), "RoIs × classes·4");
         LossChecks.ThrowsNaming("classLogitsGradient", () => Loss.ForwardBackward(logits, box, labels, targets, c, gl[..8], gb));
         LossChecks.ThrowsNaming("boxRegressionGradient", () => Loss.ForwardBackward(logits, box, labels, targets, c, gl, gb[..35]));
     }

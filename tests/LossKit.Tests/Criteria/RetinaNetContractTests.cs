@@ -109,6 +109,16 @@ public class RetinaNetContractTests
         Assert.All(gd, g => Assert.Equal(0, g));
         RetinaNetLossTerms<double> matched = loss.Forward(Logits, Deltas, Anchors, Gt, Labels, Counts, C);
         Assert.True(matched.Classification > 0 && matched.BoxRegression > 0);
+
+        // Given the matcher's own matches, the loss stage is the whole criterion, gradients included.
+        int[] own = new int[2 * A];
+        loss.MatchAnchors(Anchors, Gt, Counts, own);
+        double[] gl2 = new double[Logits.Length], gd2 = new double[Deltas.Length];
+        Assert.Equal(loss.ForwardBackward(Logits, Deltas, Anchors, Gt, Labels, Counts, C, gl, gd),
+            loss.ForwardBackwardFromMatches(Logits, Deltas, Anchors, Gt, Labels, Counts, own, C, gl2, gd2));
+        Assert.Equal(gl, gl2);
+        Assert.Equal(gd, gd2);
+        Assert.Contains(gd2, v => v != 0);
     }
 
     /// <summary>
@@ -129,7 +139,8 @@ public class RetinaNetContractTests
         float[] logits = new float[n], deltas = new float[4 * n];
         int[] labels = new int[n], background = new int[n];
         Array.Fill(background, Matcher.BelowLowThreshold);
-        LossChecks.ThrowsNaming("groundTruthCounts", () => loss.Forward(logits, deltas, boxes, boxes, labels, [n], 1), "50000 × 50000");
+        LossChecks.ThrowsNaming("groundTruthCounts", () => loss.Forward(logits, deltas, boxes, boxes, labels, [n], 1), "ground truths × anchors", "50000 × 50000");
+        LossChecks.ThrowsNaming("groundTruthCounts", () => loss.MatchAnchors(boxes, boxes, [n], new int[n]), "ground truths × anchors", "50000 × 50000");
         RetinaNetLossTerms<float> t = loss.ForwardFromMatches(logits, deltas, boxes, boxes, labels, [n], background, 1);
         Assert.Equal(0f, t.BoxRegression);
         Assert.True(float.IsFinite(t.Classification) && t.Classification > 0);

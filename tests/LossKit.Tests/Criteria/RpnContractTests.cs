@@ -67,6 +67,8 @@ public class RpnContractTests
             [SampleKind.Negative, SampleKind.Negative, SampleKind.None, SampleKind.None, SampleKind.Negative]), "selection[0] is Negative but labels[0] = 1");
         LossChecks.Throws<ArgumentOutOfRangeException>("selection", () => Loss.ForwardFromTargets(obj, deltas, labels, targets,
             [SampleKind.Positive, SampleKind.Negative, (SampleKind)7, SampleKind.None, SampleKind.Negative]));
+        Assert.Contains("selection[2] = 7 is not a SampleKind", Assert.ThrowsAny<ArgumentException>(() => Loss.ForwardFromTargets(obj, deltas, labels, targets,
+            [SampleKind.Positive, SampleKind.Negative, (SampleKind)7, SampleKind.None, SampleKind.Negative])).Message);
     }
 
     [Fact]
@@ -96,7 +98,23 @@ public class RpnContractTests
             (boxes[4 * i + 2], boxes[4 * i + 3]) = (1f, 1f);
         }
 
-        LossChecks.ThrowsNaming("groundTruthCounts", () => new RpnLoss<float>().Forward(new float[n], new float[4 * n], boxes, boxes, [n]), "50000 × 50000");
+        LossChecks.ThrowsNaming("groundTruthCounts", () => new RpnLoss<float>().Forward(new float[n], new float[4 * n], boxes, boxes, [n]), "ground truths × anchors", "50000 × 50000");
+        LossChecks.ThrowsNaming("groundTruthCounts", () => new RpnLoss<float>().AssignTargets(boxes, boxes, [n], [], []), "ground truths × anchors", "50000 × 50000");
+    }
+
+    /// <summary>
+    /// Ground truths that are the anchors themselves: every anchor is a positive (IoU 1), and the sampler keeps all of
+    /// them (96 per image, under its 128): the box term trains 2 × 96 anchors, gathered from both images.
+    /// </summary>
+    [Fact]
+    public void EveryAnchorPositive_InTwoImages()
+    {
+        double[] gt = [.. Anchors, .. Anchors];
+        double[] go = new double[2 * A], gd = new double[8 * A];
+        Loss.ForwardBackward(Objectness, Deltas, Anchors, gt, [A, A], go, gd, 3);
+        int trained = Enumerable.Range(0, 2 * A).Count(k => gd.AsSpan(4 * k, 4).IndexOfAnyExcept(0.0) >= 0);
+        Assert.Equal(2 * A, trained);
+        Assert.True(go.All(v => v != 0));
     }
 
     /// <summary>The gradients are written whole: what the buffers held before (NaN here) never shows through.</summary>

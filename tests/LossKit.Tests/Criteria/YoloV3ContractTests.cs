@@ -39,6 +39,7 @@ public class YoloV3ContractTests
         anchors[5] = 0;
         LossChecks.ThrowsNaming("anchors", () => new YoloV3Loss<double>(C, anchors: anchors), "got 0");
         LossChecks.Throws<ArgumentOutOfRangeException>("variant", () => new YoloV3Loss<double>(C, variant: (YoloV3Variant)7));
+        Assert.Contains("Darknet or Ultralytics", Assert.ThrowsAny<ArgumentException>(() => new YoloV3Loss<double>(C, variant: (YoloV3Variant)7)).Message);
         LossChecks.ThrowsNaming("ignoreThreshold", () => new YoloV3Loss<double>(C, ignoreThreshold: 1.5));
         var u = YoloV3Variant.Ultralytics;
         LossChecks.ThrowsNaming("ultralytics.BoxGain", () => new YoloV3Loss<double>(C, variant: u, ultralytics: new() { BoxGain = -1 }));
@@ -129,6 +130,7 @@ public class YoloV3ContractTests
         }
 
         loss.Forward(o[0], o[1], o[2], Replace(0, 0.0), Labels, Counts); // the centre's closed end
+        loss.Forward(o[0], o[1], o[2], Replace(1, 0.0), Labels, Counts);
         if (variant == YoloV3Variant.Darknet)
         {
             LossChecks.ThrowsNaming("groundTruthBoxes", () => loss.Forward(o[0], o[1], o[2], Replace(3, 1.5), Labels, Counts), "groundTruthBoxes[1] = (", "(0, 1]");
