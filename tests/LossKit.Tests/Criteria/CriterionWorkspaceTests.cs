@@ -163,10 +163,9 @@ public class CriterionWorkspaceTests
     {
         double[] anchors = Scenes.Anchors(64, 8);
         var rng = new Random(2);
-        Half[] h(double[] d) => [.. d.Select(v => (Half)v)];
-        Half[] ha = h(anchors), gt = h(Scenes.Truths(anchors, 6, rng));
+        Half[] ha = HalfData.Halves(anchors), gt = HalfData.Halves(Scenes.Truths(anchors, 6, rng));
         int a = anchors.Length / 4;
-        Half[] obj = h(Scenes.Normal<double>(a, 1.0, rng)), deltas = h(Scenes.Normal<double>(4 * a, 0.2, rng));
+        Half[] obj = HalfData.Halves(Scenes.Normal<double>(a, 1.0, rng)), deltas = HalfData.Halves(Scenes.Normal<double>(4 * a, 0.2, rng));
         var rpn = new RpnLoss<Half>();
         var ws = new CriterionWorkspace<Half>();
         Assert.Equal(0, ws.AllocatedBytes);

@@ -130,8 +130,6 @@ public class FastRcnnContractTests
         double[] proposals = [.. anchors.Select(v => (double)(Half)(1.37 * v))];
         double[] gt = [.. Scenes.Truths(anchors, 5, rng).Select(v => (double)(Half)(1.37 * v))];
         int[] pc = [a / 2, a - a / 2], gc = [3, 2], gl = [1, 2, 1, 3, 2];
-        static float[] F(double[] d) => [.. d.Select(v => (float)v)];
-        static Half[] H(double[] d) => [.. d.Select(v => (Half)v)];
         var single = new FastRcnnLoss<float>();
         var half = new FastRcnnLoss<Half>();
         var ws = new CriterionWorkspace<Half>();
@@ -139,13 +137,13 @@ public class FastRcnnContractTests
         float[] spf = new float[4 * capacity], stf = new float[4 * capacity];
         Half[] sph = new Half[4 * capacity], sth = new Half[4 * capacity];
         int[] slf = new int[capacity], slh = new int[capacity], scf = new int[2], sch = new int[2];
-        int sf = single.SelectTrainingSamples(F(proposals), pc, F(gt), gl, gc, 4, spf, slf, stf, scf, 3);
-        int sh = half.SelectTrainingSamples(H(proposals), pc, H(gt), gl, gc, 4, sph, slh, sth, sch, 3, ws);
+        int sf = single.SelectTrainingSamples(HalfData.Floats(proposals), pc, HalfData.Floats(gt), gl, gc, 4, spf, slf, stf, scf, 3);
+        int sh = half.SelectTrainingSamples(HalfData.Halves(proposals), pc, HalfData.Halves(gt), gl, gc, 4, sph, slh, sth, sch, 3, ws);
         Assert.Equal(sf, sh);
         Assert.Equal(scf, sch);
         Assert.Equal(slf, slh);
-        Assert.Equal(spf[..(4 * sf)].Select(v => (Half)v), sph[..(4 * sh)]);
-        Assert.Equal(stf[..(4 * sf)].Select(v => (Half)v), sth[..(4 * sh)]);
+        Assert.Equal(HalfData.Rounded(spf[..(4 * sf)]), sph[..(4 * sh)]);
+        Assert.Equal(HalfData.Rounded(stf[..(4 * sf)]), sth[..(4 * sh)]);
 
         double[] logits = Scenes.Normal<double>(sf * 4, 1.0, rng), box = Scenes.Normal<double>(sf * 16, 0.3, rng);
         double[] targets = [.. stf[..(4 * sf)].Select(v => (double)(Half)v)];
@@ -153,12 +151,12 @@ public class FastRcnnContractTests
         box = [.. box.Select(v => (double)(Half)v)];
         float[] glf = new float[logits.Length], gbf = new float[box.Length];
         Half[] glh = new Half[logits.Length], gbh = new Half[box.Length];
-        FastRcnnLossTerms<float> tf = single.ForwardBackward(F(logits), F(box), slf[..sf], F(targets), 4, glf, gbf);
-        FastRcnnLossTerms<Half> th = half.ForwardBackward(H(logits), H(box), slh[..sh], H(targets), 4, glh, gbh, ws);
+        FastRcnnLossTerms<float> tf = single.ForwardBackward(HalfData.Floats(logits), HalfData.Floats(box), slf[..sf], HalfData.Floats(targets), 4, glf, gbf);
+        FastRcnnLossTerms<Half> th = half.ForwardBackward(HalfData.Halves(logits), HalfData.Halves(box), slh[..sh], HalfData.Halves(targets), 4, glh, gbh, ws);
         Assert.Equal(((Half)tf.Classifier, (Half)tf.BoxRegression), (th.Classifier, th.BoxRegression));
-        Assert.Equal(glf.Select(v => (Half)v), glh);
-        Assert.Equal(gbf.Select(v => (Half)v), gbh);
-        Assert.Equal(th, half.Forward(H(logits), H(box), slh[..sh], H(targets), 4, ws));
+        Assert.Equal(HalfData.Rounded(glf), glh);
+        Assert.Equal(HalfData.Rounded(gbf), gbh);
+        Assert.Equal(th, half.Forward(HalfData.Halves(logits), HalfData.Halves(box), slh[..sh], HalfData.Halves(targets), 4, ws));
         Assert.True(ws.AllocatedBytes > 0);
     }
 }

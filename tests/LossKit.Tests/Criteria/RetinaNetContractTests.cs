@@ -176,31 +176,29 @@ public class RetinaNetContractTests
     [MemberData(nameof(Kinds))]
     public void Half_IsTheFloat32CriterionRounded(BoxLossKind kind)
     {
-        static float[] F(double[] d) => [.. d.Select(v => (float)(Half)v)];
-        static Half[] H(double[] d) => [.. d.Select(v => (Half)v)];
         var single = new RetinaNetLoss<float>(kind);
         var half = new RetinaNetLoss<Half>(kind);
         var ws = new CriterionWorkspace<Half>();
         float[] glf = new float[Logits.Length], gdf = new float[Deltas.Length];
         Half[] glh = new Half[Logits.Length], gdh = new Half[Deltas.Length];
-        RetinaNetLossTerms<float> tf = single.ForwardBackward(F(Logits), F(Deltas), F(Anchors), F(Gt), Labels, Counts, C, glf, gdf);
-        RetinaNetLossTerms<Half> th = half.ForwardBackward(H(Logits), H(Deltas), H(Anchors), H(Gt), Labels, Counts, C, glh, gdh, ws);
+        RetinaNetLossTerms<float> tf = single.ForwardBackward(HalfData.Floats(Logits), HalfData.Floats(Deltas), HalfData.Floats(Anchors), HalfData.Floats(Gt), Labels, Counts, C, glf, gdf);
+        RetinaNetLossTerms<Half> th = half.ForwardBackward(HalfData.Halves(Logits), HalfData.Halves(Deltas), HalfData.Halves(Anchors), HalfData.Halves(Gt), Labels, Counts, C, glh, gdh, ws);
         Assert.Equal(((Half)tf.Classification, (Half)tf.BoxRegression), (th.Classification, th.BoxRegression));
-        Assert.Equal(glf.Select(v => (Half)v), glh);
-        Assert.Equal(gdf.Select(v => (Half)v), gdh);
-        Assert.Equal(th, half.Forward(H(Logits), H(Deltas), H(Anchors), H(Gt), Labels, Counts, C, ws));
+        Assert.Equal(HalfData.Rounded(glf), glh);
+        Assert.Equal(HalfData.Rounded(gdf), gdh);
+        Assert.Equal(th, half.Forward(HalfData.Halves(Logits), HalfData.Halves(Deltas), HalfData.Halves(Anchors), HalfData.Halves(Gt), Labels, Counts, C, ws));
 
         int[] mf = new int[2 * A], mh = new int[2 * A];
-        single.MatchAnchors(F(Anchors), F(Gt), Counts, mf);
-        half.MatchAnchors(H(Anchors), H(Gt), Counts, mh, ws);
+        single.MatchAnchors(HalfData.Floats(Anchors), HalfData.Floats(Gt), Counts, mf);
+        half.MatchAnchors(HalfData.Halves(Anchors), HalfData.Halves(Gt), Counts, mh, ws);
         Assert.Equal(mf, mh);
         mh[3] = mh[A + 3] = Matcher.BetweenThresholds; // matches of the caller's own
-        tf = single.ForwardBackwardFromMatches(F(Logits), F(Deltas), F(Anchors), F(Gt), Labels, Counts, mh, C, glf, gdf);
-        th = half.ForwardBackwardFromMatches(H(Logits), H(Deltas), H(Anchors), H(Gt), Labels, Counts, mh, C, glh, gdh, ws);
+        tf = single.ForwardBackwardFromMatches(HalfData.Floats(Logits), HalfData.Floats(Deltas), HalfData.Floats(Anchors), HalfData.Floats(Gt), Labels, Counts, mh, C, glf, gdf);
+        th = half.ForwardBackwardFromMatches(HalfData.Halves(Logits), HalfData.Halves(Deltas), HalfData.Halves(Anchors), HalfData.Halves(Gt), Labels, Counts, mh, C, glh, gdh, ws);
         Assert.Equal(((Half)tf.Classification, (Half)tf.BoxRegression), (th.Classification, th.BoxRegression));
-        Assert.Equal(glf.Select(v => (Half)v), glh);
-        Assert.Equal(gdf.Select(v => (Half)v), gdh);
-        Assert.Equal(th, half.ForwardFromMatches(H(Logits), H(Deltas), H(Anchors), H(Gt), Labels, Counts, mh, C, ws));
+        Assert.Equal(HalfData.Rounded(glf), glh);
+        Assert.Equal(HalfData.Rounded(gdf), gdh);
+        Assert.Equal(th, half.ForwardFromMatches(HalfData.Halves(Logits), HalfData.Halves(Deltas), HalfData.Halves(Anchors), HalfData.Halves(Gt), Labels, Counts, mh, C, ws));
         Assert.True(ws.AllocatedBytes > 0);
     }
 }

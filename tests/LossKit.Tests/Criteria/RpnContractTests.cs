@@ -147,8 +147,6 @@ public class RpnContractTests
     [Fact]
     public void Half_IsTheFloat32CriterionRounded()
     {
-        float[] f(double[] d) => [.. d.Select(v => (float)v)];
-        Half[] h(double[] d) => [.. d.Select(v => (Half)v)];
         // Inputs exactly representable in Half, so both types see the same numbers.
         // Coordinates scaled off the integers, where Half arithmetic would round differently from float32 rounded once.
         double[] anchors = [.. Anchors.Select(v => (double)(Half)(1.37 * v))], gt = [.. Gt.Select(v => (double)(Half)(1.37 * v))];
@@ -159,30 +157,30 @@ public class RpnContractTests
 
         float[] gof = new float[2 * A], gdf = new float[8 * A];
         Half[] goh = new Half[2 * A], gdh = new Half[8 * A];
-        RpnLossTerms<float> tf = single.ForwardBackward(f(obj), f(deltas), f(anchors), f(gt), Counts, gof, gdf, 9);
-        RpnLossTerms<Half> th = half.ForwardBackward(h(obj), h(deltas), h(anchors), h(gt), Counts, goh, gdh, 9, ws);
+        RpnLossTerms<float> tf = single.ForwardBackward(HalfData.Floats(obj), HalfData.Floats(deltas), HalfData.Floats(anchors), HalfData.Floats(gt), Counts, gof, gdf, 9);
+        RpnLossTerms<Half> th = half.ForwardBackward(HalfData.Halves(obj), HalfData.Halves(deltas), HalfData.Halves(anchors), HalfData.Halves(gt), Counts, goh, gdh, 9, ws);
         Assert.Equal((Half)tf.Objectness, th.Objectness);
         Assert.Equal((Half)tf.BoxRegression, th.BoxRegression);
-        Assert.Equal(gof.Select(v => (Half)v), goh);
-        Assert.Equal(gdf.Select(v => (Half)v), gdh);
-        Assert.Equal(th, half.Forward(h(obj), h(deltas), h(anchors), h(gt), Counts, 9, ws));
+        Assert.Equal(HalfData.Rounded(gof), goh);
+        Assert.Equal(HalfData.Rounded(gdf), gdh);
+        Assert.Equal(th, half.Forward(HalfData.Halves(obj), HalfData.Halves(deltas), HalfData.Halves(anchors), HalfData.Halves(gt), Counts, 9, ws));
 
         int[] lf = new int[2 * A], lh = new int[2 * A];
         float[] rf = new float[8 * A];
         Half[] rh = new Half[8 * A];
-        single.AssignTargets(f(anchors), f(gt), Counts, lf, rf);
-        half.AssignTargets(h(anchors), h(gt), Counts, lh, rh, ws);
+        single.AssignTargets(HalfData.Floats(anchors), HalfData.Floats(gt), Counts, lf, rf);
+        half.AssignTargets(HalfData.Halves(anchors), HalfData.Halves(gt), Counts, lh, rh, ws);
         Assert.Equal(lf, lh);
-        Assert.Equal(rf.Select(v => (Half)v), rh);
+        Assert.Equal(HalfData.Rounded(rf), rh);
 
         SampleKind[] selection = [.. lf.Select(l => l == 1 ? SampleKind.Positive : l == 0 ? SampleKind.Negative : SampleKind.None)];
         double[] targets = [.. rf.Select(v => (double)(Half)v)];
-        tf = single.ForwardBackwardFromTargets(f(obj), f(deltas), lf, f(targets), selection, gof, gdf);
-        th = half.ForwardBackwardFromTargets(h(obj), h(deltas), lh, h(targets), selection, goh, gdh, ws);
+        tf = single.ForwardBackwardFromTargets(HalfData.Floats(obj), HalfData.Floats(deltas), lf, HalfData.Floats(targets), selection, gof, gdf);
+        th = half.ForwardBackwardFromTargets(HalfData.Halves(obj), HalfData.Halves(deltas), lh, HalfData.Halves(targets), selection, goh, gdh, ws);
         Assert.Equal((Half)tf.Objectness, th.Objectness);
         Assert.Equal((Half)tf.BoxRegression, th.BoxRegression);
-        Assert.Equal(gof.Select(v => (Half)v), goh);
-        Assert.Equal(gdf.Select(v => (Half)v), gdh);
-        Assert.Equal(th, half.ForwardFromTargets(h(obj), h(deltas), lh, h(targets), selection, ws));
+        Assert.Equal(HalfData.Rounded(gof), goh);
+        Assert.Equal(HalfData.Rounded(gdf), gdh);
+        Assert.Equal(th, half.ForwardFromTargets(HalfData.Halves(obj), HalfData.Halves(deltas), lh, HalfData.Halves(targets), selection, ws));
     }
 }

@@ -272,23 +272,21 @@ public class YoloV3ContractTests
     [InlineData(YoloV3Variant.Ultralytics)]
     public void Half_IsTheFloat32CriterionRounded(YoloV3Variant variant)
     {
-        static float[] F(double[] d) => [.. d.Select(v => (float)(Half)v)];
-        static Half[] H(double[] d) => [.. d.Select(v => (Half)v)];
         var single = new YoloV3Loss<float>(C, 128, 64, variant: variant);
         var half = new YoloV3Loss<Half>(C, 128, 64, variant: variant);
         double[][] o = Outputs(new YoloV3Loss<double>(C, 128, 64), 2, 8);
         float[][] gf = [.. o.Select(x => new float[x.Length])];
         Half[][] gh = [.. o.Select(x => new Half[x.Length])];
         var ws = new CriterionWorkspace<Half>();
-        YoloV3LossTerms<float> tf = single.ForwardBackward(F(o[0]), F(o[1]), F(o[2]), F(Gt), Labels, Counts, gf[0], gf[1], gf[2]);
-        YoloV3LossTerms<Half> th = half.ForwardBackward(H(o[0]), H(o[1]), H(o[2]), H(Gt), Labels, Counts, gh[0], gh[1], gh[2], ws);
+        YoloV3LossTerms<float> tf = single.ForwardBackward(HalfData.Floats(o[0]), HalfData.Floats(o[1]), HalfData.Floats(o[2]), HalfData.Floats(Gt), Labels, Counts, gf[0], gf[1], gf[2]);
+        YoloV3LossTerms<Half> th = half.ForwardBackward(HalfData.Halves(o[0]), HalfData.Halves(o[1]), HalfData.Halves(o[2]), HalfData.Halves(Gt), Labels, Counts, gh[0], gh[1], gh[2], ws);
         Assert.Equal(((Half)tf.Box, (Half)tf.Objectness, (Half)tf.Classification), (th.Box, th.Objectness, th.Classification));
         for (int l = 0; l < 3; l++)
         {
-            Assert.Equal(gf[l].Select(v => (Half)v), gh[l]);
+            Assert.Equal(HalfData.Rounded(gf[l]), gh[l]);
         }
 
-        Assert.Equal(th, half.Forward(H(o[0]), H(o[1]), H(o[2]), H(Gt), Labels, Counts, ws));
+        Assert.Equal(th, half.Forward(HalfData.Halves(o[0]), HalfData.Halves(o[1]), HalfData.Halves(o[2]), HalfData.Halves(Gt), Labels, Counts, ws));
         Assert.True(ws.AllocatedBytes > 0);
     }
 }
