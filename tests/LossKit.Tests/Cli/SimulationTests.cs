@@ -122,7 +122,16 @@ public class SimulationTests
             SimulationResult one = DiouSimulation.Run(config);
             LossKitSettings.MaxDegreeOfParallelism = 2;
             double progress = 0;
-            SimulationResult two = DiouSimulation.Run(config, (_, amount) => Interlocked.Exchange(ref progress, progress + amount));
+            var gate = new object();
+            // The callback runs on the workers, several at once: the sum needs a lock (an exchange of a value read
+            // before it loses updates).
+            SimulationResult two = DiouSimulation.Run(config, (_, amount) =>
+            {
+                lock (gate)
+                {
+                    progress += amount;
+                }
+            });
             Assert.Equal(one.Error[0], two.Error[0]);
             Assert.Equal(one.Error[1], two.Error[1]);
             Assert.Equal(one.FinalErrorPerPoint[1], two.FinalErrorPerPoint[1]);
