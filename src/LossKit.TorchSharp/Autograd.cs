@@ -35,6 +35,28 @@ internal abstract class PendingCall
     /// <summary>Records gradients returned to autograd, to be released by <see cref="ReleaseHandedOver"/>.</summary>
     protected static void HandOver(Tensor[] gradients) => (t_handedOver ??= []).AddRange(gradients);
 
+    /// <summary>
+    /// Records the tensors a backward returned (nulls skipped), to be released by <see cref="ReleaseHandedOver"/>: libtorch
+    /// takes its own references only after the callback returns, so the wrappers must outlive it.
+    /// </summary>
+    internal static void HandOver(List<Tensor> returned)
+    {
+        List<Tensor> list = t_handedOver ??= [];
+        foreach (Tensor? t in returned)
+        {
+            if (t is not null)
+            {
+                list.Add(t);
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="output"/>, the tensor <see cref="Forward"/> returned, is also kept by the call.</summary>
+    public abstract bool Keeps(Tensor output);
+
+    /// <summary>The upstream gradient autograd leaves undefined when the output was not used: zeros of the output's shape.</summary>
+    public abstract Tensor ZeroUpstream();
+
     /// <summary>Runs the loss (fused: the gradients are kept) and returns the output tensor.</summary>
     public abstract Tensor Forward();
 
@@ -56,6 +78,10 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
     // leaf's .grad takes it without a copy, and the optimizer changes it in place), so a later backward of a retained
     // graph must not read them again.
     private bool _given;
+
+    public override bool Keeps(Tensor output) => ReferenceEquals(output, call.Values);
+
+    public override Tensor ZeroUpstream() => call.Values is { } v ? zeros_like(v) : zeros(Array.Empty<long>(), call.DType);
 
     public override Tensor Forward()
     {
@@ -219,7 +245,10 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
     }
 }
 
-/// <summary>The custom autograd function: vars[0] is the <see cref="PendingCall"/>, then the differentiable inputs.</summary>
+/// <summary>
+/// The same node through TorchSharp's custom autograd function, for a TorchSharp whose native library lacks the entry
+/// points <see cref="NativeNode"/> uses: vars[0] is the <see cref="PendingCall"/>, then the differentiable inputs.
+/// </summary>
 internal sealed class LossKitFunction : autograd.SingleTensorFunction<LossKitFunction>
 {
     public override string Name => "LossKitBackward";
@@ -231,6 +260,10 @@ internal sealed class LossKitFunction : autograd.SingleTensorFunction<LossKitFun
         return call.Forward();
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output) =>
-        ((PendingCall)ctx.get_data("call")).Backward(grad_output);
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        List<Tensor> result = ((PendingCall)ctx.get_data("call")).Backward(grad_output);
+        PendingCall.HandOver(result);
+        return result;
+    }
 }

@@ -143,16 +143,22 @@ internal static class LossBridge
     internal static Tensor Node(PendingCall pending, TorchCall call)
     {
         IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
-        var vars = new List<object>(specs.Count + 1) { pending };
+        int count = 0;
         for (int i = 0; i < specs.Count; i++)
+        {
+            count += specs[i].Differentiable ? 1 : 0;
+        }
+
+        var vars = new Tensor[count];
+        for (int i = 0, k = 0; i < specs.Count; i++)
         {
             if (specs[i].Differentiable)
             {
-                vars.Add(ForAutograd(call.Inputs[i]));
+                vars[k++] = ForAutograd(call.Inputs[i]);
             }
         }
 
-        return LossKitFunction.apply([.. vars]);
+        return NativeNode.Apply(pending, vars);
     }
 
     /// <summary>
