@@ -62,15 +62,15 @@ internal static unsafe class NativeNode
             return LossKitFunction.apply([pending, .. inputs]);
         }
 
-        Slot slot;
+        Slot slot = Rent();
         NodePtr node;
         try
         {
-            slot = Rent();
             node = THSAutograd_CSharpNode_ctor(slot.ApplyPointer, slot.DeletePointer);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
+            Free.Push(slot);
             Volatile.Write(ref s_unavailable, 1);
             return LossKitFunction.apply([pending, .. inputs]);
         }
