@@ -109,6 +109,39 @@ public class NativeNodeTests
     }
 
     [Fact]
+    public void NodesOfOutputsLeftToTheCollectorGoOnTheFinalizerThread()
+    {
+        Tensor x = randn(30, dtype: float64).requires_grad_(), t = randn(30, dtype: float64);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        int live = NativeNode.LiveNodes;
+        MakeGraphs(x, t, 50);
+        Assert.True(NativeNode.LiveNodes > live, "the graphs are alive until a collection");
+        for (int i = 0; i < 3 && NativeNode.LiveNodes > live; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.Equal(live, NativeNode.LiveNodes);
+
+        // The slots freed there serve the next nodes.
+        int slots = NativeNode.SlotCount;
+        MakeGraphs(x, t, 20);
+        Assert.Equal(slots, NativeNode.SlotCount);
+    }
+
+    // Outputs not disposed and not referenced after return: only their finalizers release the nodes.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void MakeGraphs(Tensor x, Tensor t, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _ = LF.smooth_l1_loss(x, t);
+        }
+    }
+
+    [Fact]
     public void AFailingForwardLeavesNoNode()
     {
         Tensor x = randn(4, 3, dtype: float64).requires_grad_();
