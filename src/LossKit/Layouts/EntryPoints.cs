@@ -139,11 +139,14 @@ internal static class EntryPoints
         return Reductions.Finish<T>(loss.Reduction, sum, denominator);
     }
 
-    /// <summary>Tensor outputs: the gradient has the input's shape, the destination (None) the value shape.</summary>
-    public static Span<T> Gradient<T>(in TensorSpan<T> gradient, ReadOnlySpan<nint> inputShape)
+    /// <summary>
+    /// Tensor outputs: the gradient has the input's shape, the destination (None) the value shape. Errors name
+    /// <paramref name="paramName"/>, the caller's parameter (gradient1 and gradient2 of a pair loss).
+    /// </summary>
+    public static Span<T> Gradient<T>(in TensorSpan<T> gradient, ReadOnlySpan<nint> inputShape, string paramName = "gradient")
     {
-        TensorArgs.SameShape(gradient.Lengths, inputShape, nameof(gradient));
-        return TensorArgs.Flat(gradient, nameof(gradient));
+        TensorArgs.SameShape(gradient.Lengths, inputShape, paramName);
+        return TensorArgs.Flat(gradient, paramName);
     }
 
     /// <summary>The destination of a tensor call: checked against the value shape with None, ignored otherwise.</summary>

@@ -64,20 +64,14 @@ public sealed class CosineEmbeddingLoss<T> : IPairKernel<T>
     /// <summary>Tensor form of the scalar-upstream backward.</summary>
     public void Backward(ReadOnlyTensorSpan<T> input1, ReadOnlyTensorSpan<T> input2, ReadOnlyTensorSpan<T> target, T upstream, TensorSpan<T> gradient1,
         TensorSpan<T> gradient2) =>
-        PairEntryPoints.Backward(this, PairCall<T>.From(input1, input2, target), upstream, EntryPoints.Gradient(gradient1, input1.Lengths),
-            TensorArgs.Flat(CheckSecond(gradient2, input1.Lengths), nameof(gradient2)));
+        PairEntryPoints.Backward(this, PairCall<T>.From(input1, input2, target), upstream, EntryPoints.Gradient(gradient1, input1.Lengths, nameof(gradient1)),
+            EntryPoints.Gradient(gradient2, input1.Lengths, nameof(gradient2)));
 
     /// <summary>Tensor form of the fused pass.</summary>
     public T ForwardBackward(ReadOnlyTensorSpan<T> input1, ReadOnlyTensorSpan<T> input2, ReadOnlyTensorSpan<T> target, TensorSpan<T> gradient1,
         TensorSpan<T> gradient2, TensorSpan<T> destination = default) =>
-        PairEntryPoints.ForwardBackward(this, PairCall<T>.From(input1, input2, target), EntryPoints.Gradient(gradient1, input1.Lengths),
-            TensorArgs.Flat(CheckSecond(gradient2, input1.Lengths), nameof(gradient2)), EntryPoints.Destination(destination, target.Lengths, Reduction));
-
-    private static TensorSpan<T> CheckSecond(in TensorSpan<T> gradient2, ReadOnlySpan<nint> shape)
-    {
-        TensorArgs.SameShape(gradient2.Lengths, shape, nameof(gradient2));
-        return gradient2;
-    }
+        PairEntryPoints.ForwardBackward(this, PairCall<T>.From(input1, input2, target), EntryPoints.Gradient(gradient1, input1.Lengths, nameof(gradient1)),
+            EntryPoints.Gradient(gradient2, input1.Lengths, nameof(gradient2)), EntryPoints.Destination(destination, target.Lengths, Reduction));
 
     double ILayoutKernel<T, PairCall<T>>.Prepare(scoped in PairCall<T> call, double? avgFactor)
     {

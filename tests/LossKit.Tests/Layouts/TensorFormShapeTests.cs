@@ -19,6 +19,8 @@ public class TensorFormShapeTests
 
     private static ReadOnlyTensorSpan<double> T(params nint[] shape) => new(new double[Count(shape)], shape, []);
 
+    private static TensorSpan<double> G(params nint[] shape) => new(new double[Count(shape)], shape, []);
+
     private static ReadOnlyTensorSpan<int> I(params nint[] shape) => new(new int[Count(shape)], shape, []);
 
     [Fact]
@@ -103,6 +105,11 @@ public class TensorFormShapeTests
         LossChecks.ThrowsNaming("input1", () => loss.Forward(T(6), T(6), T(6)), "input1 must have rank 2 ([batch, dim]), got shape [6].");
         LossChecks.ThrowsNaming("input2", () => loss.Forward(T(3, 2), T(2, 3), T(3)), "input2 must have shape [3, 2], got [2, 3].");
         LossChecks.ThrowsNaming("target", () => loss.Forward(T(3, 2), T(3, 2), T(2)), "target must have shape [3] to match input [3, 2], got [2].");
+        // The tensor form's gradients: the same element count in another shape is refused too.
+        LossChecks.ThrowsNaming("gradient1", () => loss.ForwardBackward(T(3, 2), T(3, 2), T(3), G(2, 3), G(3, 2)), "gradient1 must have shape [3, 2], got [2, 3].");
+        LossChecks.ThrowsNaming("gradient1", () => loss.Backward(T(3, 2), T(3, 2), T(3), 1.0, G(2, 3), G(3, 2)), "gradient1 must have shape [3, 2], got [2, 3].");
+        LossChecks.ThrowsNaming("gradient2", () => loss.Backward(T(3, 2), T(3, 2), T(3), 1.0, G(3, 2), G(6)), "gradient2 must have shape [3, 2], got [6].");
+        LossChecks.ThrowsNaming("gradient2", () => loss.ForwardBackward(T(3, 2), T(3, 2), T(3), G(3, 2), G(2, 3)), "gradient2 must have shape [3, 2], got [2, 3].");
 
         double[] a = new double[6], b = new double[6], t = [1, 1, 1];
         LossChecks.ThrowsNaming("batch", () => loss.Forward(a, b, t, -1, 2));
