@@ -88,8 +88,13 @@ public class ClassIndexLossTests
     {
         foreach (double bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
         {
-            LossChecks.Throws<ArgumentOutOfRangeException>("weight", () => LossRunner<double>.MakeClassIndex(Setup(loss, Reduction.Mean, [1.0, bad, 1.0])));
+            LossChecks.Throws<ArgumentOutOfRangeException>("weight", () => LossRunner<double>.MakeClassIndex(Setup(loss, Reduction.Mean, [1.0, bad, 1.0])),
+                $"Class weights must be finite, got {bad}");
         }
+
+        // Finite weights of the wrong length: refused at the call, naming what the weights are for.
+        ClassIndexLoss<double> l = LossRunner<double>.MakeClassIndex(Setup(loss, Reduction.Mean, [1.0, 2.0]));
+        LossChecks.ThrowsNaming("weight", () => l.Forward(X, [0, 2], 2, 3), "one weight per class", "3", "2");
     }
 
     [Theory]
@@ -102,7 +107,12 @@ public class ClassIndexLossTests
         Tensor<int> t = Tensor.Create(new[] { 0, 2 }, [2]);
         Tensor<double> g = Tensor.Create(new double[6], [2, 3]);
 
-        LossChecks.Throws<ArgumentException>("input", () => mean.Forward(Tensor.Create(X, [6]), t));
+        // A rank-1 input is neither rows nor the dense form, in every entry point.
+        const string rank = "input must have rank 2 ([batch, classes]), got shape [6].";
+        LossChecks.ThrowsNaming("input", () => mean.Forward(Tensor.Create(X, [6]), t), rank);
+        LossChecks.ThrowsNaming("input", () => mean.Backward(Tensor.Create(X, [6]), t, 1.0, g), rank);
+        LossChecks.ThrowsNaming("input", () => none.Backward(Tensor.Create(X, [6]), t, Tensor.Create(new double[2], [2]), g), rank);
+        LossChecks.ThrowsNaming("input", () => mean.ForwardBackward(Tensor.Create(X, [6]), t, g), rank);
         // A rank-3 input is the dense form [N, C, d1]: its target must be [N, d1] = [1, 3].
         LossChecks.Throws<ArgumentException>("target", () => mean.Forward(Tensor.Create(X, [1, 2, 3]), t));
         LossChecks.Throws<ArgumentException>("target", () => mean.Forward(x, Tensor.Create(new[] { 0, 2 }, [1, 2])));

@@ -184,6 +184,32 @@ public sealed class CriteriaRegistryTests(ITestOutputHelper output)
             StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Evaluate_RetinaNetShapes_NameTheInputAndWhatFixesIt()
+    {
+        CriteriaCase c = CriteriaGolden.All.First(x => x.Kind == "retinanet");
+        LossEntry entry = LossRegistry.Get("retinanet");
+        int[] shape = [.. c.Inputs["class_logits"].Shape];
+        string logits = $"[{string.Join(", ", shape)}]";
+        string Message(string name, int[] newShape)
+        {
+            Dictionary<string, LayoutTensor<double>> inputs = Inputs<double>(c);
+            var data = new double[newShape.Aggregate(1, (a, b) => a * b)];
+            inputs[name] = new LayoutTensor<double>(name, newShape, data);
+            return Assert.ThrowsAny<ArgumentException>(() => entry.Evaluate(Arguments(entry, c), inputs)).Message;
+        }
+
+        // class_logits of rank 2 (images and anchors merged) is refused before its shape is read as [images, anchors, classes].
+        Assert.Contains($"class_logits has shape [{shape[0] * shape[1]}, {shape[2]}] but loss 'retinanet' needs",
+            Message("class_logits", [shape[0] * shape[1], shape[2]]), StringComparison.Ordinal);
+        Assert.Contains($"box_regression has shape [{shape[0]}, {shape[1]}, 5] but loss 'retinanet' needs [{shape[0]}, {shape[1]}, 4] (images and anchors of class_logits {logits})",
+            Message("box_regression", [shape[0], shape[1], 5]), StringComparison.Ordinal);
+        Assert.Contains($"anchors has shape [{shape[1] + 1}, 4] but loss 'retinanet' needs [{shape[1]}, 4] (the anchors of class_logits {logits})",
+            Message("anchors", [shape[1] + 1, 4]), StringComparison.Ordinal);
+        Assert.Contains($"gt_counts has shape [{shape[0] + 1}] but loss 'retinanet' needs [{shape[0]}] (one count per image of class_logits {logits})",
+            Message("gt_counts", [shape[0] + 1]), StringComparison.Ordinal);
+    }
+
     private static void AssertCase<T>(CriteriaCase c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
