@@ -186,7 +186,7 @@ public static partial class LossRegistry
                 [none, Double("alpha", 0.25, "weight of the positives (< 0: none)", max: 1), Double("gamma", 2, "focusing exponent", 0), weight, avgFactor],
                 a => new SigmoidFocalLoss<T>(a.Reduction(), a.Double("alpha"), a.Double("gamma"))) { TargetDomain = ValueDomain.UnitInterval },
             new("softmax_focal", D, ClassIndex, "−α_y·w_y·(1 − p_y)^γ·ln p_y, p = softmax(x)", "mmcv softmax_focal_loss",
-                [mean, Double("gamma", 2, "focusing exponent", 0), Double("alpha", 0.25, "α of every class", 0, 1), Vector("class_alpha", "per-class α (overrides alpha)"),
+                [mean, Double("gamma", 2, "focusing exponent", 0), Double("alpha", 0.25, "α of every class", 0), Vector("class_alpha", "per-class α (overrides alpha)"),
                     Vector("weight", "per-class weight"), Int("ignore_index", -100, "target value that contributes nothing"), avgFactor],
                 a => new SoftmaxFocalLoss<T>(a.Reduction(), a.Double("gamma"), a.Double("alpha"), a.Vector<T>("class_alpha"), a.Vector<T>("weight"), a.Int("ignore_index"))),
             new("quality_focal", D, ScoredRows, "Σ_c BCE(x_c, 0)·σ(x_c)^β; positive class: BCE(x_y, q)·|q − σ(x_y)|^β", "mmdet QualityFocalLoss (GFL)",

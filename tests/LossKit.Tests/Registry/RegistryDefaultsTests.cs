@@ -56,6 +56,13 @@ public class RegistryDefaultsTests
                         wrong.Add($"{entry.Id}.{p.Name} = {value} ({(open ? "open" : "closed")} end in {p.RangeText}): {(e is null ? "accepted" : e.GetType().Name + ": " + e.Message)}");
                     }
 
+                    // Just past the end the constructor refuses too, so the documented range is not wider than the real one.
+                    double past = p.Min == value && !open ? Math.BitDecrement(value) : p.Max == value && !open ? Math.BitIncrement(value) : double.NaN;
+                    if (!double.IsNaN(past) && Record.Exception(() => entry.Create<double>(entry.Arguments().Set(p.Name, past))) is not ArgumentException)
+                    {
+                        wrong.Add($"{entry.Id}.{p.Name} = {past:R} (just past the closed end {value} of {p.RangeText}): accepted");
+                    }
+
                     checkedEnds++;
                 }
             }
