@@ -96,7 +96,7 @@ public class WorkPoolTests
         int original = LossKitSettings.MaxDegreeOfParallelism;
         try
         {
-            LossChecks.Throws<ArgumentOutOfRangeException>("value", () => LossKitSettings.MaxDegreeOfParallelism = 0);
+            LossChecks.Throws<ArgumentOutOfRangeException>("value", () => LossKitSettings.MaxDegreeOfParallelism = 0, "MaxDegreeOfParallelism must be >= 1.");
             LossChecks.Throws<ArgumentOutOfRangeException>("value", () => LossKitSettings.MaxDegreeOfParallelism = -4);
             Assert.Equal(original, LossKitSettings.MaxDegreeOfParallelism);
         }
