@@ -32,14 +32,12 @@ internal abstract class PendingCall
         list.Clear();
     }
 
-    /// <summary>Records gradients returned to autograd, to be released by <see cref="ReleaseHandedOver"/>.</summary>
-    protected static void HandOver(Tensor[] gradients) => (t_handedOver ??= []).AddRange(gradients);
-
     /// <summary>
     /// Records the tensors a backward returned (nulls skipped), to be released by <see cref="ReleaseHandedOver"/>: libtorch
-    /// takes its own references only after the callback returns, so the wrappers must outlive it.
+    /// takes its own references only after the callback returns, so the wrappers must outlive it. The autograd node calls
+    /// it with the whole result of <see cref="Backward"/>.
     /// </summary>
-    internal static void HandOver(List<Tensor> returned)
+    internal static void HandOver(IEnumerable<Tensor?> returned)
     {
         List<Tensor> list = t_handedOver ??= [];
         foreach (Tensor? t in returned)
@@ -130,8 +128,10 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
                 using Tensor never = torch.tensor(false);
                 for (int i = 1; i < result.Count; i++)
                 {
-                    using Tensor tied = torch.where(never, DifferentiableInput(i - 1), result[i]);
+                    Tensor gradient = result[i];
+                    using Tensor tied = torch.where(never, DifferentiableInput(i - 1), gradient);
                     result[i] = tied.nextafter(tied);
+                    HandOver([gradient]); // the node hands over what is returned; this one is not
                 }
             }
 
@@ -180,7 +180,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
             if (one)
             {
-                Give(g);
+                Give();
             }
 
             return result;
@@ -200,7 +200,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
 
             binding.Backward<T>(call, u);
             result.AddRange(g);
-            Give(g);
+            Give();
             return result;
         }
 
@@ -213,12 +213,11 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         return result;
     }
 
-    /// <summary>The gradients go to autograd as they are: they are its now, and this thread's references go at its next call.</summary>
-    private void Give(Tensor[] g)
-    {
-        _given = true;
-        HandOver(g);
-    }
+    /// <summary>
+    /// The saved gradients go to autograd as they are: they are its now (the node hands this thread's references over with
+    /// the rest of the result), so a later backward through a retained graph must not read them.
+    /// </summary>
+    private void Give() => _given = true;
 
     /// <summary>
     /// The gradients for upstream 1: those forward computed, or, once they have been given to autograd (a second backward

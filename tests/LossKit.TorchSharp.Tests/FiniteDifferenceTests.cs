@@ -11,21 +11,9 @@ namespace LossKit.TorchSharp.Tests;
 /// </summary>
 public class FiniteDifferenceTests
 {
-    public static TheoryData<string> Ids()
-    {
-        var d = new TheoryData<string>();
-        foreach (LossEntry e in LossRegistry.Entries)
-        {
-            // CIoU's gradient holds α constant (torchvision's and the paper's convention), so it is not the derivative of
-            // the value; TorchReferenceTests checks it against torchvision's autograd instead.
-            if (e.Id != "ciou")
-            {
-                d.Add(e.Id);
-            }
-        }
-
-        return d;
-    }
+    // CIoU's gradient holds α constant (torchvision's and the paper's convention), so it is not the derivative of the
+    // value; TorchReferenceTests checks it against torchvision's autograd instead.
+    public static TheoryData<string> Ids() => Inputs.Ids(e => e.Id != "ciou");
 
     [Theory]
     [MemberData(nameof(Ids))]

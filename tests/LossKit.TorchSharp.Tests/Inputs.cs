@@ -6,6 +6,18 @@ namespace LossKit.TorchSharp.Tests;
 /// <summary>Valid, seeded inputs for every registry entry, by layout and value domain (all entries at default parameters, Reduction.None where the entry has a reduction).</summary>
 internal static class Inputs
 {
+    /// <summary>The registry's entry ids, those <paramref name="keep"/> accepts (all when null), as theory data.</summary>
+    public static Xunit.TheoryData<string> Ids(Func<LossEntry, bool>? keep = null)
+    {
+        var d = new Xunit.TheoryData<string>();
+        foreach (LossEntry e in LossRegistry.Entries.Where(e => keep?.Invoke(e) ?? true))
+        {
+            d.Add(e.Id);
+        }
+
+        return d;
+    }
+
     /// <summary>Fixed per-value weights so that a per-value output reduces to a scalar with a non-uniform upstream.</summary>
     public static Tensor Weights(Tensor v)
     {

@@ -14,16 +14,7 @@ namespace LossKit.TorchSharp.Tests;
 /// </summary>
 public class NativeNodeTests
 {
-    public static TheoryData<string> AllIds()
-    {
-        var d = new TheoryData<string>();
-        foreach (LossEntry e in LossRegistry.Entries)
-        {
-            d.Add(e.Id);
-        }
-
-        return d;
-    }
+    public static TheoryData<string> AllIds() => Inputs.Ids();
 
     [Theory]
     [MemberData(nameof(AllIds))]
