@@ -53,7 +53,7 @@ internal static unsafe class GradientPool
         }
 
         nint payload = Rent(bytes);
-        long[] shape = like.shape;
+        long[] shape = TensorArgs.Sizes(like);
         nint handle;
         try
         {

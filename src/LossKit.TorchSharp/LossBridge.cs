@@ -167,7 +167,7 @@ internal static class LossBridge
     /// still referenced by its TorchSharp wrapper; the view's backward passes on a new tensor over the same storage, which
     /// nothing else references, so <c>.grad</c> takes LossKit's gradient as it is. Other inputs go in unchanged.
     /// </summary>
-    private static Tensor ForAutograd(Tensor x) => x.requires_grad && x.is_leaf ? x.view(x.shape) : x;
+    private static Tensor ForAutograd(Tensor x) => x.requires_grad && x.is_leaf ? x.view(TensorArgs.Sizes(x)) : x;
 
     private static volatile string? s_lastBackwardError;
 

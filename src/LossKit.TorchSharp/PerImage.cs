@@ -42,7 +42,7 @@ internal static class PerImage
             var n = new long[images];
             for (int i = 0; i < images; i++)
             {
-                n[i] = perImage[0][i].shape[0];
+                n[i] = perImage[0][i].size(0);
             }
 
             all.Add(tensor(n));

@@ -271,6 +271,28 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void Sizes_AreTorchSharpsShape()
+    {
+        long[][] shapes = [[], [0], [7], [3, 0], [2, 3], [2, 3, 4], [1, 1, 1, 5, 1], [65537, 2]];
+        foreach (long[] shape in shapes)
+        {
+            using Tensor t = empty(shape);
+            Assert.Equal(t.shape, TensorArgs.Sizes(t));
+            Assert.Equal("[" + string.Join(", ", t.shape) + "]", TensorArgs.Shape(t));
+            foreach (long[] other in shapes)
+            {
+                using Tensor u = empty(other);
+                Assert.Equal(t.shape.AsSpan().SequenceEqual(u.shape), TensorArgs.SameSizes(t, u));
+            }
+        }
+
+        // A view's own sizes, not its storage's.
+        using Tensor big = empty(4, 6);
+        using Tensor slice = big.narrow(1, 1, 3).t();
+        Assert.Equal([3L, 4L], TensorArgs.Sizes(slice));
+    }
+
+    [Fact]
     public void Int64ClassIndicesSaturateIntoTheIndexCheck()
     {
         var rng = new Random(5);

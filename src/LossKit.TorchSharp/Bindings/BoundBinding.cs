@@ -27,7 +27,7 @@ internal sealed class BoundBinding : TorchBinding
         for (int i = 0; i < specs.Count; i++)
         {
             Tensor x = call.Inputs[i];
-            int[] shape = Array.ConvertAll(x.shape, d => (int)d);
+            int[] shape = Array.ConvertAll(Sizes(x), d => (int)d);
             if (IsIndexType(x.dtype))
             {
                 int[]? rented = null;

@@ -38,7 +38,7 @@ internal sealed class ClassIndexBinding : TorchBinding
                 throw new ArgumentException("avg_factor is not supported with probability targets", "avg_factor");
             }
 
-            int rows = (int)x.shape[0], columns = (int)x.shape[1];
+            int rows = (int)x.size(0), columns = (int)x.size(1);
             ReadOnlySpan<T> ts = Span<T>(t, "target");
             Span<T> rowValues = call.NewValues<T>([rows]);
             return fused ? ce.ForwardBackward(xs, ts, rows, columns, g, rowValues) : ce.Forward(xs, ts, rows, columns, rowValues);
@@ -50,8 +50,8 @@ internal sealed class ClassIndexBinding : TorchBinding
             ReadOnlySpan<int> y = Indices(t, "target", ref rented);
             if (x.dim() == 2)
             {
-                RowVector(t, "target", x.shape[0], "input");
-                int batch = (int)x.shape[0], classes = (int)x.shape[1];
+                RowVector(t, "target", x.size(0), "input");
+                int batch = (int)x.size(0), classes = (int)x.size(1);
                 Span<T> values = call.NewValues<T>([batch]);
                 return fused ? l.ForwardBackward(xs, y, batch, classes, g, values, call.AvgFactor) : l.Forward(xs, y, batch, classes, values, call.AvgFactor);
             }
@@ -59,7 +59,7 @@ internal sealed class ClassIndexBinding : TorchBinding
             // PyTorch's dense form through the tensor overloads (the core checks target [N, d1, …] against input [N, C, d1, …]).
             var input = new ReadOnlyTensorSpan<T>(xs, Lengths(x), []);
             var target = new ReadOnlyTensorSpan<int>(y, Lengths(t), []);
-            long[] valueShape = t.shape;
+            long[] valueShape = Sizes(t);
             Span<T> dense = call.NewValues<T>(valueShape);
             var destination = dense.IsEmpty ? default : new TensorSpan<T>(dense, Lengths(t), []);
             return fused

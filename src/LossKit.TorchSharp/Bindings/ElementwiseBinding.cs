@@ -15,15 +15,16 @@ internal sealed class ElementwiseBinding : TorchBinding
         SameShape(t, "target", x, "input");
         ReadOnlySpan<T> xs = Span<T>(x, "input"), ts = Span<T>(t, "target");
         Span<T> g = call.Gradient<T>(0);
-        Span<T> values = call.NewValues<T>(x.shape);
+        long[] shape = Sizes(x);
+        Span<T> values = call.NewValues<T>(shape);
         if (call.Loss is KLDivergenceLoss<T> kl)
         {
-            int batch = x.dim() == 0 ? 1 : (int)x.shape[0];
+            int batch = x.dim() == 0 ? 1 : (int)x.size(0);
             return call.Gradients is null ? kl.Forward(xs, ts, batch, values) : kl.ForwardBackward(xs, ts, batch, g, values);
         }
 
         var l = (ElementwiseLoss<T>)call.Loss;
-        ReadOnlySpan<T> w = call.WeightSpan<T>(x.shape, "one per element of input");
+        ReadOnlySpan<T> w = call.WeightSpan<T>(shape, "one per element of input");
         return call.Gradients is null ? l.Forward(xs, ts, values, w, call.AvgFactor) : l.ForwardBackward(xs, ts, g, values, w, call.AvgFactor);
     }
 }

@@ -21,8 +21,8 @@ internal sealed class FeaturesCentersBinding : TorchBinding
         try
         {
             ReadOnlySpan<int> y = Indices(t, "target", ref rented);
-            Span<T> values = call.NewValues<T>([x.shape[0]]);
-            (int batch, int classes, int dim) = ((int)x.shape[0], (int)c.shape[0], (int)x.shape[1]);
+            Span<T> values = call.NewValues<T>([x.size(0)]);
+            (int batch, int classes, int dim) = ((int)x.size(0), (int)c.size(0), (int)x.size(1));
             return call.Gradients is null
                 ? l.Forward(Span<T>(x, "input"), y, Span<T>(c, "centers"), batch, classes, dim, values)
                 : l.ForwardBackward(Span<T>(x, "input"), y, Span<T>(c, "centers"), batch, classes, dim, call.Gradient<T>(0), call.Gradient<T>(1), values);
@@ -43,7 +43,7 @@ internal sealed class FeaturesCentersBinding : TorchBinding
         try
         {
             ReadOnlySpan<int> y = Indices(t, "target", ref rented);
-            (int batch, int classes, int dim) = ((int)x.shape[0], (int)c.shape[0], (int)x.shape[1]);
+            (int batch, int classes, int dim) = ((int)x.size(0), (int)c.size(0), (int)x.size(1));
             l.Backward(Span<T>(x, "input"), y, Span<T>(c, "centers"), batch, classes, dim, Span<T>(upstream, "upstream"), call.Gradient<T>(0), call.Gradient<T>(1));
         }
         finally
@@ -56,11 +56,11 @@ internal sealed class FeaturesCentersBinding : TorchBinding
     {
         var (x, t, c) = (call.Inputs[0], call.Inputs[1], call.Inputs[2]);
         Rank(x, 2, "input", "[batch, dim]");
-        RowVector(t, "target", x.shape[0], "input");
+        RowVector(t, "target", x.size(0), "input");
         Rank(c, 2, "centers", "[classes, dim]");
-        if (c.shape[1] != x.shape[1])
+        if (c.size(1) != x.size(1))
         {
-            throw new ArgumentException($"centers must have shape [classes, {x.shape[1]}] (the feature size of input {Shape(x)}), got {Shape(c)}", "centers");
+            throw new ArgumentException($"centers must have shape [classes, {x.size(1)}] (the feature size of input {Shape(x)}), got {Shape(c)}", "centers");
         }
 
         return (x, t, c);
@@ -80,7 +80,7 @@ internal sealed class CosineHeadBinding : TorchBinding
     {
         var (x, w) = Check(call);
         var head = (CosineHead<T>)call.Loss;
-        (int batch, int classes, int dim) = ((int)x.shape[0], (int)w.shape[0], (int)x.shape[1]);
+        (int batch, int classes, int dim) = ((int)x.size(0), (int)w.size(0), (int)x.size(1));
         call.Values = global::TorchSharp.torch.empty([batch, classes], call.DType);
         Span<T> cos = Span<T>(call.Values, "values");
         T[] workspace = ArrayPool<T>.Shared.Rent(CosineHead<T>.WorkspaceSize(batch, classes, dim));
@@ -102,7 +102,7 @@ internal sealed class CosineHeadBinding : TorchBinding
     {
         var (x, w) = Check(call);
         var head = (CosineHead<T>)call.Loss;
-        (int batch, int classes, int dim) = ((int)x.shape[0], (int)w.shape[0], (int)x.shape[1]);
+        (int batch, int classes, int dim) = ((int)x.size(0), (int)w.size(0), (int)x.size(1));
         T[] workspace = ArrayPool<T>.Shared.Rent(CosineHead<T>.WorkspaceSize(batch, classes, dim));
         try
         {
@@ -119,9 +119,9 @@ internal sealed class CosineHeadBinding : TorchBinding
         var (x, w) = (call.Inputs[0], call.Inputs[1]);
         Rank(x, 2, "input", "[batch, dim]");
         Rank(w, 2, "weight", "[classes, dim]");
-        if (w.shape[1] != x.shape[1])
+        if (w.size(1) != x.size(1))
         {
-            throw new ArgumentException($"weight must have shape [classes, {x.shape[1]}] (the embedding size of input {Shape(x)}), got {Shape(w)}", "weight");
+            throw new ArgumentException($"weight must have shape [classes, {x.size(1)}] (the embedding size of input {Shape(x)}), got {Shape(w)}", "weight");
         }
 
         return (x, w);

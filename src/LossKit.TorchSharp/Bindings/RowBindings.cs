@@ -9,7 +9,7 @@ internal sealed class BoxBinding : TorchBinding
     public override T Run<T>(TorchCall call)
     {
         var (x, t) = (call.Inputs[0], call.Inputs[1]);
-        if (x.dim() != 2 || x.shape[1] != 4)
+        if (x.dim() != 2 || x.size(1) != 4)
         {
             throw new ArgumentException($"input must have shape [N, 4] (boxes), got {Shape(x)}", "input");
         }
@@ -17,8 +17,8 @@ internal sealed class BoxBinding : TorchBinding
         SameShape(t, "target", x, "input");
         var l = (BoxRegressionLoss<T>)call.Loss;
         ReadOnlySpan<T> xs = Span<T>(x, "input"), ts = Span<T>(t, "target");
-        ReadOnlySpan<T> w = call.WeightSpan<T>([x.shape[0]], "one per box");
-        Span<T> values = call.NewValues<T>([x.shape[0]]);
+        ReadOnlySpan<T> w = call.WeightSpan<T>([x.size(0)], "one per box");
+        Span<T> values = call.NewValues<T>([x.size(0)]);
         return call.Gradients is null
             ? l.Forward(xs, ts, values, w, call.AvgFactor)
             : l.ForwardBackward(xs, ts, call.Gradient<T>(0), values, w, call.AvgFactor);
@@ -32,10 +32,10 @@ internal sealed class ScoredRowsBinding : TorchBinding
     {
         var (x, labels, scores) = (call.Inputs[0], call.Inputs[1], call.Inputs[2]);
         Rank(x, 2, "input", "[batch, classes]");
-        RowVector(labels, "labels", x.shape[0], "input");
-        RowVector(scores, "scores", x.shape[0], "input");
+        RowVector(labels, "labels", x.size(0), "input");
+        RowVector(scores, "scores", x.size(0), "input");
         var l = (QualityFocalLoss<T>)call.Loss;
-        int batch = (int)x.shape[0], classes = (int)x.shape[1];
+        int batch = (int)x.size(0), classes = (int)x.size(1);
         int[]? rented = null;
         try
         {
@@ -61,9 +61,9 @@ internal sealed class BinsBinding : TorchBinding
     {
         var (x, t) = (call.Inputs[0], call.Inputs[1]);
         Rank(x, 2, "input", "[batch, bins]");
-        RowVector(t, "target", x.shape[0], "input");
+        RowVector(t, "target", x.size(0), "input");
         var l = (DistributionFocalLoss<T>)call.Loss;
-        int batch = (int)x.shape[0], bins = (int)x.shape[1];
+        int batch = (int)x.size(0), bins = (int)x.size(1);
         ReadOnlySpan<T> xs = Span<T>(x, "input"), ts = Span<T>(t, "target");
         ReadOnlySpan<T> w = call.WeightSpan<T>([batch], "one per row");
         Span<T> values = call.NewValues<T>([batch]);

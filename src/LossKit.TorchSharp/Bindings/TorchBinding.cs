@@ -73,7 +73,7 @@ internal sealed class TorchCall
             return default;
         }
 
-        if (!Weight.shape.AsSpan().SequenceEqual(expected))
+        if (!TensorArgs.Sizes(Weight).AsSpan().SequenceEqual(expected))
         {
             throw new ArgumentException($"weight must have shape [{string.Join(", ", expected)}] ({of}), got {TensorArgs.Shape(Weight)}", "weight");
         }
