@@ -76,6 +76,52 @@ public class SimdTests(ITestOutputHelper output, DiagnosticOutput diagnostics) :
         }
     }
 
+    /// <summary>
+    /// The description the test logs, <c>losskit bench</c> and the lab report print, written out for the x64 machines this
+    /// project runs on (AVX-512 and AVX2) under each leg of .ci/run and each forced tier: what the kernels run, the tier
+    /// forced, then the hardware. Other machines (e.g. Arm64, whose Vector&lt;T&gt; is 128-bit with Vector256 off) get only
+    /// the checks of <see cref="ReportsActiveTier_AndMatchesExpectation"/>.
+    /// </summary>
+    [Fact]
+    public void Description_IsTheDocumentedTextOnKnownMachines()
+    {
+        const string Avx512 = "hardware: Vector128 True, Vector256 True, Vector512 True";
+        const string Avx2 = "hardware: Vector128 True, Vector256 True, Vector512 False";
+        const string Sse = "hardware: Vector128 True, Vector256 False, Vector512 False";
+        const string None = "hardware: Vector128 False, Vector256 False, Vector512 False";
+        string? tier = string.IsNullOrWhiteSpace(SimdTier.Value) ? null : SimdTier.Value.Trim();
+        string machine = (Vector128.IsHardwareAccelerated, Vector256.IsHardwareAccelerated, Vector512.IsHardwareAccelerated, Vector<byte>.Count) switch
+        {
+            (true, true, true, 32) => "avx512",
+            (true, true, false, 32) => "avx2",
+            (true, false, false, 16) => "sse",
+            (false, false, false, _) => "none",
+            _ => "other",
+        };
+        string? expected = (tier, machine) switch
+        {
+            (null, "avx512") => "512-bit (hardware) + Vector<T> 256-bit (8 x float); " + Avx512,
+            (null, "avx2") => "Vector<T> 256-bit (8 x float); " + Avx2,
+            (null, "sse") => "Vector<T> 128-bit (4 x float); " + Sse,
+            (null, "none") => "scalar (no hardware SIMD); " + None,
+            ("512", "avx512") => "512-bit (hardware) + Vector<T> 256-bit (8 x float); LOSSKIT_SIMD_TIER=512; " + Avx512,
+            ("512", "avx2") => "512-bit (software) + Vector<T> 256-bit (8 x float); LOSSKIT_SIMD_TIER=512; " + Avx2,
+            ("vector", "avx512") => "Vector<T> 256-bit (8 x float); LOSSKIT_SIMD_TIER=vector; " + Avx512,
+            ("vector", "avx2") => "Vector<T> 256-bit (8 x float); LOSSKIT_SIMD_TIER=vector; " + Avx2,
+            ("vector", "none") => "Vector<T> 128-bit (4 x float, software); LOSSKIT_SIMD_TIER=vector; " + None,
+            ("scalar", "avx512") => "scalar; LOSSKIT_SIMD_TIER=scalar; " + Avx512,
+            ("scalar", "avx2") => "scalar; LOSSKIT_SIMD_TIER=scalar; " + Avx2,
+            ("scalar", "none") => "scalar (no hardware SIMD); LOSSKIT_SIMD_TIER=scalar; " + None,
+            _ => null,
+        };
+        output.WriteLine($"tier {tier ?? "(auto)"}, machine {machine}: {LossKitSettings.SimdDescription}");
+        if (expected is not null)
+        {
+            Assert.Equal(expected, LossKitSettings.SimdDescription);
+            Assert.Equal(expected, SimdTier.Description);
+        }
+    }
+
     /// <summary>LOSSKIT_SIMD_TIER's values: auto (also unset or blank), 512, vector, scalar; anything else is invalid.</summary>
     [Theory]
     [InlineData(null, "Auto", true)]
