@@ -137,6 +137,9 @@ public unsafe class WorkPoolHandOffTests
         {
             Interlocked.Increment(ref counts[chunk]);
             threadIds[chunk] = Environment.CurrentManagedThreadId;
+            // A few microseconds of work per chunk, so that a worker woken by the job has chunks left to take even when
+            // the machine is busy and the caller alone would otherwise finish first.
+            Thread.SpinWait(500);
         }
     }
 
@@ -180,6 +183,95 @@ public unsafe class WorkPoolHandOffTests
 
             // The control: the workers did take part (a pool that ran everything inline would pass the counts).
             Assert.NotEmpty(workerThreads);
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    /// <summary>
+    /// MaxDegreeOfParallelism = 1 keeps every chunk on the calling thread, and such a job does not count as asking for
+    /// threads; with 2, at most one worker joins the caller.
+    /// </summary>
+    [Fact]
+    public void MaxDegreeOfParallelism_BoundsTheThreadsAJobUses()
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        int[] counts = new int[64], ids = new int[64];
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                LossKitSettings.MaxDegreeOfParallelism = threads;
+                var used = new HashSet<int>();
+                for (int k = 0; k < 40; k++)
+                {
+                    int before = LossKit.Internal.WorkPool.DispatchesFromThisThread;
+                    fixed (int* c = counts, i = ids)
+                    {
+                        var j = new CountJob(c, i);
+                        LossKit.Internal.WorkPool.Run(ref j, counts.Length);
+                    }
+
+                    Assert.Equal(threads > 1 ? before + 1 : before, LossKit.Internal.WorkPool.DispatchesFromThisThread);
+                    int distinct = ids.Distinct().Count();
+                    Assert.True(distinct <= threads, $"MaxDegreeOfParallelism {threads}: one job's chunks ran on {distinct} threads");
+                    used.UnionWith(ids);
+                }
+
+                if (threads == 1)
+                {
+                    Assert.Equal([Environment.CurrentManagedThreadId], used);
+                }
+            }
+        }
+        finally
+        {
+            LossKitSettings.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    /// <summary>
+    /// The pool is free again after a job: jobs from another calling thread reach the workers too (a pool whose gate
+    /// stayed taken would run every later job from other threads inline).
+    /// </summary>
+    [Fact]
+    public void AnotherCallingThread_AlsoReachesTheWorkers()
+    {
+        int original = LossKitSettings.MaxDegreeOfParallelism;
+        int[] counts = new int[64], ids = new int[64];
+        try
+        {
+            LossKitSettings.MaxDegreeOfParallelism = 2;
+            fixed (int* c = counts, i = ids)
+            {
+                var first = new CountJob(c, i);
+                LossKit.Internal.WorkPool.Run(ref first, counts.Length);
+            }
+
+            bool reached = false;
+            var other = new Thread(() =>
+            {
+                // Other test classes may hold the pool for a moment: one job of many reaching a worker is enough.
+                for (int k = 0; k < 200 && !reached; k++)
+                {
+                    fixed (int* c = counts, i = ids)
+                    {
+                        var j = new CountJob(c, i);
+                        LossKit.Internal.WorkPool.Run(ref j, counts.Length);
+                    }
+
+                    reached = ids.Any(id => id != Environment.CurrentManagedThreadId);
+                    if (!reached)
+                    {
+                        Thread.Sleep(1);
+                    }
+                }
+            });
+            other.Start();
+            other.Join();
+            Assert.True(reached, "no job from a second thread ran a chunk on a worker");
         }
         finally
         {
