@@ -103,14 +103,15 @@ public unsafe class GemmTests
     [InlineData(true)]
     public void KZero_ClearsOrKeepsC(bool accumulate)
     {
-        double[] c = [1, 2, 3, 4, 5, 6];
+        // C is 2 × 2 with row stride 3; the third row is past C and must stay as it was.
+        double[] c = [1, 2, 3, 4, 5, 6, 7, 8, 9];
         double[] scratch = new double[Gemm.ScratchSize<double>(1)];
         fixed (double* pc = c, ps = scratch)
         {
             Gemm.Multiply<double>(null, 0, false, null, 0, false, pc, 3, 2, 2, 0, accumulate, ps, scratch.Length);
         }
 
-        Assert.Equal(accumulate ? [1, 2, 3, 4, 5, 6] : [0, 0, 3, 0, 0, 6], c);
+        Assert.Equal(accumulate ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [0, 0, 3, 0, 0, 6, 7, 8, 9], c);
     }
 
     /// <summary>
