@@ -21,8 +21,8 @@ public class DualTests
     [Fact]
     public void MaxMin_Tie_SplitTheDerivativeInHalves()
     {
-        Dual<double> a = D(2, 1, 4, -8, 16), b = D(2, 3, 2, 0, -4);
-        Dual<double> mean = D(2, 2, 3, -4, 6);
+        Dual<double> a = D(2, 1, 4, -8, 16), b = D(2, 3, 2, 6, -4);
+        Dual<double> mean = D(2, 2, 3, -1, 6);
         Equal(mean, Dual<double>.Max(a, b));
         Equal(mean, Dual<double>.Min(a, b));
         Equal(a, Dual<double>.Max(a, D(1, 9)));
