@@ -119,14 +119,6 @@ internal static class SimdTier
     [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowInvalid() => throw new InvalidOperationException(Error);
 
-    /// <summary>The widest blocks the float and double kernels run: "512", "256", "128" or "scalar".</summary>
-    public static string Width =>
-        WideKernels ? "512" : VectorKernels ? (Vector<byte>.Count * 8).ToString(System.Globalization.CultureInfo.InvariantCulture) : "scalar";
-
-    /// <summary>True when the widest blocks the kernels run are not hardware-accelerated (a forced tier).</summary>
-    public static bool InSoftware =>
-        WideKernels ? !Vector512.IsHardwareAccelerated : VectorKernels && !Vector.IsHardwareAccelerated;
-
     /// <summary>What the kernels run, e.g. "512-bit (software) + Vector&lt;T&gt; 256-bit (8 x float)".</summary>
     public static string Description
     {
