@@ -46,6 +46,18 @@ public class CenterLossEntryPointTests
         Assert.True(value > 0);
     }
 
+    /// <summary>The same in Half, which runs through the float32 path.</summary>
+    [Fact]
+    public void CentersGradientOnly_StillReturnsTheValue_Half()
+    {
+        Half[] input = [.. Input.Select(v => (Half)v)], centers = [.. Centers.Select(v => (Half)v)];
+        var loss = new CenterLoss<Half>(Reduction.Sum);
+        Half value = loss.Forward(input, Target, centers, Batch, Classes, Dim);
+        Half fused = loss.ForwardBackward(input, Target, centers, Batch, Classes, Dim, default, new Half[Classes * Dim]);
+        Assert.Equal(value, fused);
+        Assert.True(value > Half.Zero);
+    }
+
     [Fact]
     public void ReducingForwardBackward_LeavesADestinationAlone()
     {
