@@ -106,14 +106,13 @@ internal static class TensorArgs
     /// <summary>A tensor's shape as LossKit tensor-span lengths.</summary>
     public static nint[] Lengths(Tensor t)
     {
-        long[] s = Sizes(t);
-        var r = new nint[s.Length];
-        for (int i = 0; i < s.Length; i++)
+        var lengths = new nint[(int)t.dim()];
+        for (int i = 0; i < lengths.Length; i++)
         {
-            r[i] = (nint)s[i];
+            lengths[i] = (nint)t.size(i);
         }
 
-        return r;
+        return lengths;
     }
 
     /// <summary>Checks that <paramref name="t"/> has rank <paramref name="rank"/> (naming the parameter and the layout).</summary>
