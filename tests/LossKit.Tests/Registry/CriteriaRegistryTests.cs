@@ -210,6 +210,58 @@ public sealed class CriteriaRegistryTests(ITestOutputHelper output)
             Message("gt_counts", [shape[0] + 1]), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The whole "shape mismatch" of the criteria's own checks (run U left each removable: the tests saw only the
+    /// prefix): the rank of <c>gt_counts</c>, the deltas beside a [images, A] objectness, box arrays of rank 1 or with
+    /// 5 coordinates, a negative dimension, a negative count, the Fast R-CNN targets, an unknown input.
+    /// </summary>
+    [Fact]
+    public void Evaluate_CriteriaShapes_TheWholeMessage()
+    {
+        string Message(string kind, Action<Dictionary<string, LayoutTensor<double>>> change)
+        {
+            CriteriaCase c = CriteriaGolden.All.First(x => x.Kind == kind && x.Inputs.Values.All(t => t.Data.Length > 0));
+            LossEntry entry = LossRegistry.Get(Kinds[kind].Id);
+            Dictionary<string, LayoutTensor<double>> inputs = Inputs<double>(c);
+            change(inputs);
+            ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => entry.Evaluate(Arguments(entry, c), inputs));
+            Assert.Equal("inputs", e.ParamName);
+            return e.Message.Replace(" (Parameter 'inputs')", "", StringComparison.Ordinal);
+        }
+
+        static Action<Dictionary<string, LayoutTensor<double>>> Set(string name, int[] shape, double[]? data = null) =>
+            inputs => inputs[name] = new LayoutTensor<double>(name, shape, data ?? new double[shape.Aggregate(1, (a, b) => a * b)]);
+
+        // rpn_full/mixed: objectness [288], deltas [288, 4], anchors [96, 4], gt_boxes [6, 4], gt_counts [3].
+        const string Rpn = "rpn_full";
+        Assert.Equal("shape mismatch: gt_counts has shape [3, 1] but loss 'faster_rcnn_rpn' needs [images] ground truths per image",
+            Message(Rpn, Set("gt_counts", [3, 1], [2, 2, 2])));
+        const string Why = "(3 images (gt_counts [3]) × 96 anchors (anchors [96, 4]))";
+        Assert.Equal($"shape mismatch: deltas has shape [288, 4] but loss 'faster_rcnn_rpn' needs [3, 96, 4] {Why}",
+            Message(Rpn, Set("objectness", [3, 96])));
+        Assert.Equal($"shape mismatch: deltas has shape [3, 95, 4] but loss 'faster_rcnn_rpn' needs [3, 96, 4] {Why}",
+            Message(Rpn, Set("deltas", [3, 95, 4])));
+        Assert.Equal("shape mismatch: anchors has shape [96, 5] but loss 'faster_rcnn_rpn' needs [A, 4] xyxy, shared by the images",
+            Message(Rpn, Set("anchors", [96, 5])));
+        Assert.Equal("shape mismatch: anchors has shape [384] but loss 'faster_rcnn_rpn' needs [A, 4] xyxy, shared by the images",
+            Message(Rpn, Set("anchors", [384])));
+        Assert.Equal("shape mismatch: gt_boxes has shape [6, 5] but loss 'faster_rcnn_rpn' needs [G, 4] xyxy, concatenated over images",
+            Message(Rpn, Set("gt_boxes", [6, 5])));
+        Assert.Equal("shape mismatch: gt_boxes has shape [-6, -4] (a negative dimension); loss 'faster_rcnn_rpn' needs [G, 4] xyxy, concatenated over images",
+            Message(Rpn, Set("gt_boxes", [-6, -4], new double[24])));
+        Assert.Equal("gt_counts must be non-negative, got -1 for image 0 (loss 'faster_rcnn_rpn')",
+            Message(Rpn, inputs => inputs["gt_counts"] = new LayoutTensor<double>("gt_counts", [3], [-1, 4, 3])));
+        Assert.Equal("unknown input 'extra' for loss 'faster_rcnn_rpn' (known: objectness, deltas, anchors, gt_boxes, gt_counts)",
+            Message(Rpn, Set("extra", [1])));
+
+        // fastrcnn_loss/s30_c6: class_logits [30, 6].
+        Assert.Equal("shape mismatch: regression_targets has shape [30, 5] but loss 'faster_rcnn_roi' needs [30, 4] (one target box per row of class_logits [30, 6])",
+            Message("fastrcnn_loss", Set("regression_targets", [30, 5])));
+
+        Assert.Equal("shape mismatch: gt_counts has shape [3, 1] but loss 'yolov3' needs [images] ground truths per image",
+            Message("yolo", Set("gt_counts", [3, 1], [4, 4, 4])));
+    }
+
     private static void AssertCase<T>(CriteriaCase c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
