@@ -1,7 +1,8 @@
 // The in-process peer: TorchSharp's own losses (libtorch autograd) vs LossKit direct (spans over the same torch memory)
 // vs LossKit through the bridge, fwd+bwd, float32, same data, 2 threads (--threads N). Run with the timing hygiene of docs/TORCHSHARP.md:
 //   MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=1073741824 OMP_WAIT_POLICY=PASSIVE \
-//   dotnet run -c Release --project bench/LossKit.TorchSharp.Bench [-- --quick] [--only NAME] [--threads N]
+//   dotnet run -c Release --project bench/LossKit.TorchSharp.Bench [-- --quick] [--only NAME] [--threads N] [--nt-bytes B]
+// --nt-bytes sets LossKitSettings.NonTemporalStoreBytes (default 8 MiB; 9223372036854775807 turns streaming off).
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using LossKit;
@@ -20,10 +21,15 @@ string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? "2");
 torch.set_num_threads(threads);
 LossKitSettings.MaxDegreeOfParallelism = threads;
+if (args.SkipWhile(a => a != "--nt-bytes").Skip(1).FirstOrDefault() is { } ntBytes)
+{
+    LossKitSettings.NonTemporalStoreBytes = long.Parse(ntBytes, System.Globalization.CultureInfo.InvariantCulture);
+}
+
 double budget = quick ? 0.3 : 1.5;
 int rounds = quick ? 2 : 4;
 
-Console.WriteLine($"torch {torch.__version__}, .NET {Environment.Version}, {Environment.ProcessorCount} CPUs, torch threads {torch.get_num_threads()}, LossKit threads {LossKitSettings.MaxDegreeOfParallelism}");
+Console.WriteLine($"torch {torch.__version__}, .NET {Environment.Version}, {Environment.ProcessorCount} CPUs, torch threads {torch.get_num_threads()}, LossKit threads {LossKitSettings.MaxDegreeOfParallelism}, non-temporal gradient stores from {LossKitSettings.NonTemporalStoreBytes} bytes");
 Console.WriteLine($"MALLOC_MMAP_THRESHOLD_={Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "(unset)"} OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}");
 
 // Triad a = b + s·c on 16M floats (3 × 64 MB), STREAM's byte count (3 arrays per pass).

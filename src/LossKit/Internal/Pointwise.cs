@@ -82,10 +82,20 @@ internal static unsafe class Pointwise
             {
                 Op = op, X = px, Y = py, W = weight.IsEmpty ? null : pw, Values = values.IsEmpty ? null : pv,
                 Gradient = gradient.IsEmpty ? null : pg, Upstream = upstream.IsEmpty ? null : pu, Scale = scale,
+                Stream = Streams(pg, gradient.Length * (long)sizeof(T)),
             };
             return RowDriver.Run(ref kernel, x.Length, 1);
         }
     }
+
+    /// <summary>
+    /// True when a gradient at <paramref name="gradient"/> of <paramref name="bytes"/> is streamed: large enough, on x86
+    /// (elsewhere the aligned non-temporal store is an ordinary one), and 64-byte aligned, so that every vector block of
+    /// every chunk is aligned (chunks start at multiples of 64 elements and vector blocks follow each other from there).
+    /// Only the store instruction changes: the values are the same bits either way.
+    /// </summary>
+    public static bool Streams(void* gradient, long bytes) =>
+        bytes >= LossKitSettings.NonTemporalStoreBytes && System.Runtime.Intrinsics.X86.Sse.IsSupported && ((nuint)gradient & 63) == 0;
 
     /// <summary>A chunk size that depends only on <paramref name="n"/>: at least <paramref name="min"/>, at most 2048 chunks, a multiple of 64.</summary>
     public static int ChunkSize(int n, int min)
@@ -102,6 +112,7 @@ internal static unsafe class Pointwise
         public TOp Op;
         public T* X, Y, W, Values, Gradient, Upstream;
         public T Scale;
+        public bool Stream;
 
         public readonly double Run(int start, int end) => double.CreateTruncating(Sum(start, end));
 
@@ -113,6 +124,7 @@ internal static unsafe class Pointwise
             // Fields to locals: the loops below then keep pointers and the op in registers.
             TOp op = Op;
             T* x = X, y = Y, w = W, values = Values, gradient = Gradient, upstream = Upstream;
+            bool stream = Stream;
             int i = start;
             T sum = T.Zero;
             if (VMath.IsVectorized<T>())
@@ -127,11 +139,11 @@ internal static unsafe class Pointwise
                     // first where the op has them, then Vector<T> blocks for the rest.
                     if (TOp.HasStagedVector512 && VMath.IsWide<T>())
                     {
-                        sum = SumWideStaged(op, x, y, gradient, Scale, ref i, end);
+                        sum = SumWideStaged(op, x, y, gradient, Scale, stream, ref i, end);
                     }
                     else if (TOp.HasVector512 && VMath.IsWide<T>())
                     {
-                        sum = SumWide(op, x, y, gradient, Scale, ref i, end);
+                        sum = SumWide(op, x, y, gradient, Scale, stream, ref i, end);
                     }
 
                     if (gradient == null)
@@ -147,7 +159,20 @@ internal static unsafe class Pointwise
                         {
                             Vector<T> g;
                             acc += op.Value(Vector.Load(x + i), Vector.Load(y + i), out g);
-                            (g * scale).Store(gradient + i);
+                            if (stream)
+                            {
+                                Vector.StoreAlignedNonTemporal(g * scale, gradient + i);
+                            }
+                            else
+                            {
+                                (g * scale).Store(gradient + i);
+                            }
+                        }
+
+                        if (stream)
+                        {
+                            // Non-temporal stores are weakly ordered: fence them before the chunk reports done.
+                            System.Runtime.Intrinsics.X86.Sse.StoreFence();
                         }
                     }
                 }
@@ -228,7 +253,7 @@ internal static unsafe class Pointwise
         /// <remarks>The index runs in a local and is written back once: a loop on the ref itself kept it in memory (a load
         /// and a read-modify-write per block), and the op is taken by value so it needs no null check per block.</remarks>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static T SumWide(TOp op, T* x, T* y, T* gradient, T scale, ref int start, int end)
+        private static T SumWide(TOp op, T* x, T* y, T* gradient, T scale, bool stream, ref int start, int end)
         {
             Vector512<T> acc = Vector512<T>.Zero;
             int i = start, last = end - Vector512<T>.Count;
@@ -246,12 +271,26 @@ internal static unsafe class Pointwise
                 {
                     Vector512<T> g;
                     acc += op.Value(Vector512.Load(x + i), Vector512.Load(y + i), out g);
-                    (g * s).Store(gradient + i);
+                    Store(g * s, gradient + i, stream);
                 }
             }
 
             start = i;
             return Vector512.Sum(acc);
+        }
+
+        /// <summary>Stores a gradient block: non-temporal when <paramref name="stream"/> (the address is then 64-byte aligned).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(Vector512<T> g, T* destination, bool stream)
+        {
+            if (stream)
+            {
+                Vector512.StoreAlignedNonTemporal(g, destination);
+            }
+            else
+            {
+                g.Store(destination);
+            }
         }
 
         /// <summary>Elements per block of <see cref="SumWideStaged"/>: the staged values fit a 1 KB (float) stack buffer.</summary>
@@ -264,7 +303,7 @@ internal static unsafe class Pointwise
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         [SkipLocalsInit]
-        private static T SumWideStaged(TOp op, T* x, T* y, T* gradient, T scale, ref int start, int end)
+        private static T SumWideStaged(TOp op, T* x, T* y, T* gradient, T scale, bool stream, ref int start, int end)
         {
             T* staged = stackalloc T[StageBlock];
             Vector512<T> acc = Vector512<T>.Zero, s = Vector512.Create(scale);
@@ -290,7 +329,7 @@ internal static unsafe class Pointwise
                     {
                         Vector512<T> g;
                         acc += op.Value(Vector512.Load(x + i + k), Vector512.Load(y + i + k), Vector512.Load(staged + k), out g);
-                        (g * s).Store(gradient + i + k);
+                        Store(g * s, gradient + i + k, stream);
                     }
                 }
 
