@@ -125,6 +125,12 @@ public unsafe class NonTemporalStoreTests
                         Assert.True(T.IsNaN(streamed.Array[i]), $"{what}: element {i - streamed.Start} outside the gradient written");
                     }
                 }
+
+                // One element off the alignment the gradient is not streamed (an aligned non-temporal store there faults).
+                using var shifted = new Aligned<T>(n, 1);
+                Assert.False(Pointwise.Streams(shifted.Pointer, (long)n * sizeof(T)));
+                Assert.True(loss.ForwardBackward(x, t, shifted.Span).Equals(expected), $"{what}: value, unaligned gradient");
+                Assert.True(shifted.Span.SequenceEqual(ordinary.Span), $"{what}: unaligned gradient");
             }
         }
         finally
