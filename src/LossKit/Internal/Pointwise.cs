@@ -53,7 +53,8 @@ internal interface IPointwiseOp<T>
 /// The shared driver for element-wise losses: one pass that computes w·l(x, y), optionally stores it, sums it, and
 /// optionally writes the gradient (w·∂l/∂x times a scalar scale or a per-element upstream). Work is cut into chunks
 /// whose size depends only on the length, each chunk is summed on its own and the chunk sums are added in order, so
-/// the result is the same on one thread or many. Lanes: full <see cref="Vector{T}"/> blocks, then a scalar tail.
+/// the result is the same on one thread or many. Lanes: full <see cref="Vector{T}"/> blocks, then a scalar tail. The
+/// reduced call writes a large aligned gradient with non-temporal stores (<see cref="Streams"/>).
 /// </summary>
 internal static unsafe class Pointwise
 {
