@@ -49,6 +49,8 @@ public class LayoutMessageTests
     [Fact]
     public void Elementwise_MessagesSayOnePerInputElement()
     {
+        LossChecks.ThrowsNaming("input", () => new KLDivergenceLoss<double>(Reduction.BatchMean).Forward(Huge(Big, 0), Huge(Big, 0)),
+            $"batch = {TooBig} overflows int (at most {int.MaxValue} elements).");
         var mse = new MseLoss<double>();
         LossChecks.ThrowsNaming("target", () => mse.Forward(new double[4], new double[3]), "Expected target to have 4 elements (one per input element) but it has 3.");
         LossChecks.ThrowsNaming("weight", () => mse.Forward(new double[4], new double[4], default, new double[5]),
@@ -122,16 +124,28 @@ public class LayoutMessageTests
     [Fact]
     public void Eval_DenseClassIndices_TargetIsTheInputWithoutItsClassDimension()
     {
-        LayoutTensor<double> x = L("input", 2, 3, 4);
-        const string Needs = "but loss 'cross_entropy' needs [2, 4] for input [2, 3, 4] ([N, C, d1, …, dk])";
-        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 2, 5) }, "target has shape [2, 5] " + Needs);
-        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 3, 4) }, "target has shape [3, 4] " + Needs);
-        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 2, 4, 1) }, "target has shape [2, 4, 1] " + Needs);
+        LayoutTensor<double> x = L("input", 2, 3, 4, 5);
+        const string Needs = "but loss 'cross_entropy' needs [2, 4, 5] for input [2, 3, 4, 5] ([N, C, d1, …, dk])";
+        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 2, 4, 6) }, "target has shape [2, 4, 6] " + Needs);
+        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 3, 4, 5) }, "target has shape [3, 4, 5] " + Needs);
+        Mismatch("cross_entropy", new() { ["input"] = x, ["target"] = L("target", 2, 20) }, "target has shape [2, 20] " + Needs);
 
         LossEntry ce = LossRegistry.Get("cross_entropy");
-        LossEvaluation<double> ok = ce.Evaluate(ce.Arguments(), new Dictionary<string, LayoutTensor<double>> { ["input"] = x, ["target"] = L("target", 2, 4) });
+        var inputs = new Dictionary<string, LayoutTensor<double>> { ["input"] = x, ["target"] = L("target", 2, 4, 5) };
+        LossEvaluation<double> ok = ce.Evaluate(ce.Arguments(), inputs);
         Assert.Equal("input", Assert.Single(ok.Gradients).Name);
-        Assert.Equal([2, 3, 4], ok.Gradients[0].Shape);
+        Assert.Equal([2, 3, 4, 5], ok.Gradients[0].Shape);
+
+        // The bound Forward with Reduction.None writes each position's loss (PyTorch's values of the target's shape).
+        BoundLoss<double> none = ce.Layout.Bind(ce.Create<double>(ce.Arguments().Set("reduction", Reduction.None)), ce.Arguments().Set("reduction", Reduction.None), inputs);
+        Array.Fill(none.Values!.Data, double.NaN);
+        none.Forward();
+        Assert.Equal([2, 4, 5], none.Values.Shape);
+        double[] expected = new double[40];
+        new CrossEntropyLoss<double>(Reduction.None).Forward(
+            new ReadOnlyTensorSpan<double>(x.Data, [2, 3, 4, 5], []), new ReadOnlyTensorSpan<int>([.. inputs["target"].Data.Select(v => (int)v)], [2, 4, 5], []),
+            new TensorSpan<double>(expected, [2, 4, 5], []));
+        Assert.Equal(expected, none.Values.Data);
     }
 
     [Fact]
@@ -149,6 +163,28 @@ public class LayoutMessageTests
         Assert.Equal("values", ok.Values!.Name);
         Assert.Equal([2, 4], ok.Values.Shape);
         Assert.Equal(["input", "weight"], ok.Gradients.Select(g => g.Name));
+    }
+
+    /// <summary>
+    /// The cosine head's value through the layout is the sum of its cosines taken once in a wide type: in Half, the
+    /// float32 head's cosines summed in double and rounded, not a running sum in Half (4,096 cosines here, where Half's
+    /// 11-bit sum drifts by far more than one rounding).
+    /// </summary>
+    [Fact]
+    public void Eval_CosineHead_HalfValueIsTheWideSumRounded()
+    {
+        var rng = new Random(5);
+        Half[] x = [.. Enumerable.Range(0, 64 * 8).Select(_ => (Half)(rng.NextDouble() * 2 - 0.5))];
+        Half[] w = [.. Enumerable.Range(0, 64 * 8).Select(_ => (Half)(rng.NextDouble() * 2 - 0.5))];
+        LossEntry entry = LossRegistry.Get("cosine_head");
+        LossEvaluation<Half> result = entry.Evaluate(entry.Arguments(),
+            new Dictionary<string, LayoutTensor<Half>> { ["input"] = new("input", [64, 8], x), ["weight"] = new("weight", [64, 8], w) });
+        float[] cosines = new float[64 * 64];
+        new CosineHead<float>().Forward([.. x.Select(v => (float)v)], [.. w.Select(v => (float)v)], 64, 64, 8, cosines,
+            new float[CosineHead<float>.WorkspaceSize(64, 64, 8)]);
+        double sum = cosines.Sum(c => (double)c);
+        Assert.True(sum > 1000, $"the case should sum to far past Half's exact integers: {sum}");
+        Assert.Equal((Half)sum, result.Value);
     }
 
     [Fact]

@@ -64,6 +64,13 @@ public class CosineEmbeddingContractTests
         float value = new CosineEmbeddingLoss<float>(Reduction.Sum, 0.1).ForwardBackward(x1, x2, t, Batch, Dim, g1, g2, destination);
         Assert.All(destination, v => Assert.Equal(-7f, v));
         Assert.True(value > 0);
+
+        // Half runs the float32 loss on widened copies: the destination is left alone there too.
+        Half[] h1 = [.. x1.Select(v => (Half)v)], h2 = [.. x2.Select(v => (Half)v)], ht = [.. t.Select(v => (Half)v)];
+        Half[] halfDestination = [.. Enumerable.Repeat((Half)(-7f), Batch)];
+        Half halfValue = new CosineEmbeddingLoss<Half>(Reduction.Sum, 0.1).ForwardBackward(h1, h2, ht, Batch, Dim, new Half[Batch * Dim], new Half[Batch * Dim], halfDestination);
+        Assert.All(halfDestination, v => Assert.Equal((Half)(-7f), v));
+        Assert.True(halfValue > Half.Zero);
     }
 
     /// <summary>Half's Backward (both upstream kinds) is the float32 Backward of the same values, rounded once.</summary>

@@ -260,6 +260,22 @@ public sealed class CriteriaRegistryTests(ITestOutputHelper output)
 
         Assert.Equal("shape mismatch: gt_counts has shape [3, 1] but loss 'yolov3' needs [images] ground truths per image",
             Message("yolo", Set("gt_counts", [3, 1], [4, 4, 4])));
+        Assert.Equal("shape mismatch: anchors has shape [96, 4] (384 elements) but holds 383 values",
+            Message(Rpn, Set("anchors", [96, 4], new double[383])));
+    }
+
+    /// <summary>Each criterion returns a gradient for exactly the inputs its layout marks differentiable, of their shapes.</summary>
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void Evaluate_GradientsAreTheDifferentiableInputs(string id)
+    {
+        string kind = Kinds.Single(k => k.Value.Id == id).Key;
+        CriteriaCase c = CriteriaGolden.All.First(x => x.Kind == kind);
+        LossEntry entry = LossRegistry.Get(id);
+        Dictionary<string, LayoutTensor<double>> inputs = Inputs<double>(c);
+        LossEvaluation<double> result = entry.Evaluate(Arguments(entry, c), inputs);
+        Assert.Equal(entry.Layout.Inputs.Where(i => i.Differentiable).Select(i => i.Name), result.Gradients.Select(g => g.Name));
+        Assert.All(result.Gradients, g => Assert.Equal(inputs[g.Name].Shape, g.Shape));
     }
 
     private static void AssertCase<T>(CriteriaCase c)

@@ -79,6 +79,25 @@ public class RegistryEvalTests
         Assert.True(gradients > 0, $"no golden case of '{id}' has a comparable gradient (scalar or all-ones upstream)");
     }
 
+    /// <summary>
+    /// What a layout declares is what it does: the inputs it marks <see cref="LayoutInput.Differentiable"/> (which the
+    /// TorchSharp bridge and tools read to know where gradients go) are exactly those it returns a gradient for, in
+    /// order and of the input's shape (run X: a flag flipped in any layout passed every test of the core).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void EveryEntry_GradientsAreItsDifferentiableInputs(string id)
+    {
+        (LossEntry entry, LossArguments args, Dictionary<string, LayoutTensor<double>> inputs) = Bind<double>(Cases.Value.First(c => c.Entry == id));
+        LossEvaluation<double> result = entry.Evaluate(args, inputs);
+        Assert.Equal(entry.Layout.Inputs.Where(i => i.Differentiable).Select(i => i.Name), result.Gradients.Select(g => g.Name));
+        foreach (LayoutTensor<double> g in result.Gradients)
+        {
+            Assert.Equal(inputs[g.Name].Shape, g.Shape);
+            Assert.Equal(inputs[g.Name].Data.Length, g.Data.Length);
+        }
+    }
+
     private static int Check<T>(Case c)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
