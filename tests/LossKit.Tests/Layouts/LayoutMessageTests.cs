@@ -107,6 +107,7 @@ public class LayoutMessageTests
         double[] a = new double[6], b = new double[6], t = [1, 1, 1];
         LossChecks.ThrowsNaming("input1", () => loss.Forward(a[..5], b, t, 3, 2), "Expected input1 to have 6 elements (batch × dim = 3 × 2) but it has 5.");
         LossChecks.ThrowsNaming("input2", () => loss.Forward(a, b[..4], t, 3, 2), "Expected input2 to have 6 elements (batch × dim = 3 × 2) but it has 4.");
+        LossChecks.ThrowsNaming("target", () => loss.Forward(T(3, 2), T(3, 2), T(3, 1)), "target must have rank 1 ([batch]), got shape [3, 1].");
     }
 
     /// <summary>A "shape mismatch" from <see cref="LossLayout.Evaluate{T}"/>: the whole message, and the parameter <c>inputs</c>.</summary>
