@@ -50,7 +50,7 @@ internal readonly ref struct PairCall<T> : ILayoutCall
         TensorArgs.SameShape(input2.Lengths, input1.Lengths, nameof(input2));
         RowsCall.RowVector(target.Lengths, input1.Lengths, nameof(target), "[batch]");
         return new PairCall<T>(TensorArgs.Flat(input1, nameof(input1)), TensorArgs.Flat(input2, nameof(input2)), TensorArgs.Flat(target, nameof(target)),
-            checked((int)input1.Lengths[0]), checked((int)input1.Lengths[1]));
+            ThrowHelper.Product(nameof(input1), "batch", input1.Lengths[0]), ThrowHelper.Product(nameof(input1), "dim", input1.Lengths[1]));
     }
 }
 

@@ -108,6 +108,9 @@ public class LayoutMessageTests
         LossChecks.ThrowsNaming("input1", () => loss.Forward(a[..5], b, t, 3, 2), "Expected input1 to have 6 elements (batch × dim = 3 × 2) but it has 5.");
         LossChecks.ThrowsNaming("input2", () => loss.Forward(a, b[..4], t, 3, 2), "Expected input2 to have 6 elements (batch × dim = 3 × 2) but it has 4.");
         LossChecks.ThrowsNaming("target", () => loss.Forward(T(3, 2), T(3, 2), T(3, 1)), "target must have rank 1 ([batch]), got shape [3, 1].");
+        // A dimension past int's range is an ArgumentException naming input1 (it was an OverflowException). The batch
+        // cannot get there: a target of 2³¹ elements would need the memory.
+        LossChecks.ThrowsNaming("input1", () => loss.Forward(Huge(0, Big), Huge(0, Big), T(0)), $"dim = {TooBig} overflows int (at most {int.MaxValue} elements).");
     }
 
     /// <summary>A "shape mismatch" from <see cref="LossLayout.Evaluate{T}"/>: the whole message, and the parameter <c>inputs</c>.</summary>
