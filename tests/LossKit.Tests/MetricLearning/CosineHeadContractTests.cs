@@ -191,6 +191,20 @@ public class CosineHeadContractTests
         LossChecks.ThrowsNaming("dim", () => CosineHead<float>.WorkspaceSize(40000, 40000, 30000),
             "(batch + classes) × (dim + 1) = 80000 × 30001 overflows int");
         LossChecks.ThrowsNaming("dim", () => CosineHead<float>.MinimumWorkspaceSize(1, 1, -1));
+
+        // The normalised copies just fit int (2 × 1,073,741,823 elements); the matrix-product buffers on top do not.
+        const string Workspace = "workspace elements (normalized copies + matrix-product buffers) = ";
+        LossChecks.ThrowsNaming("dim", () => CosineHead<float>.WorkspaceSize(1, 1, 1_073_741_822), Workspace, "overflows int");
+        LossChecks.ThrowsNaming("dim", () => CosineHead<float>.MinimumWorkspaceSize(1, 1, 1_073_741_822), Workspace, "overflows int");
+
+        // Tensor dimensions past int's range, with no elements (the other dimension 0): named by the tensor they come from.
+        long bigLong = 1L << 31;
+        nint big = checked((nint)bigLong);
+        ReadOnlyTensorSpan<float> Empty(nint rows, nint columns) => new(Array.Empty<float>(), [rows, columns], []);
+        var head = new CosineHead<float>();
+        LossChecks.ThrowsNaming("input", () => head.Forward(Empty(big, 0), Empty(3, 0), default, []), "batch = 2147483648 overflows int");
+        LossChecks.ThrowsNaming("weight", () => head.Forward(Empty(2, 0), Empty(big, 0), default, []), "classes = 2147483648 overflows int");
+        LossChecks.ThrowsNaming("input", () => head.Forward(Empty(0, big), Empty(0, big), default, []), "dim = 2147483648 overflows int");
     }
 
     [Fact]
