@@ -160,14 +160,7 @@ internal static unsafe class Pointwise
                         {
                             Vector<T> g;
                             acc += op.Value(Vector.Load(x + i), Vector.Load(y + i), out g);
-                            if (stream)
-                            {
-                                Vector.StoreAlignedNonTemporal(g * scale, gradient + i);
-                            }
-                            else
-                            {
-                                (g * scale).Store(gradient + i);
-                            }
+                            Store(g * scale, gradient + i, stream);
                         }
 
                         if (stream)
@@ -281,6 +274,20 @@ internal static unsafe class Pointwise
         }
 
         /// <summary>Stores a gradient block: non-temporal when <paramref name="stream"/> (the address is then 64-byte aligned).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(Vector<T> g, T* destination, bool stream)
+        {
+            if (stream)
+            {
+                Vector.StoreAlignedNonTemporal(g, destination);
+            }
+            else
+            {
+                g.Store(destination);
+            }
+        }
+
+        /// <inheritdoc cref="Store(Vector{T}, T*, bool)"/>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Store(Vector512<T> g, T* destination, bool stream)
         {
