@@ -18,18 +18,15 @@ namespace LossKit.Tests.Layouts;
 /// </summary>
 public class LayoutMessageTests
 {
-    private static int Count(nint[] shape) => (int)shape.Aggregate((nint)1, (a, b) => a * b);
+    private static ReadOnlyTensorSpan<double> T(params nint[] shape) => ShapedSpans.Zeros<double>(shape);
 
-    private static ReadOnlyTensorSpan<double> T(params nint[] shape) => new(new double[Count(shape)], shape, []);
+    private static ReadOnlyTensorSpan<int> I(params nint[] shape) => ShapedSpans.Zeros<int>(shape);
 
-    private static ReadOnlyTensorSpan<int> I(params nint[] shape) => new(new int[Count(shape)], shape, []);
+    private static ReadOnlyTensorSpan<double> Huge(nint rows, nint columns) => ShapedSpans.NoElements<double>(rows, columns);
 
-    /// <summary>A tensor of no elements whose other dimension is past int's range (2³¹): no memory, but a size that cannot be a span.</summary>
-    private static ReadOnlyTensorSpan<double> Huge(nint rows, nint columns) => new(Array.Empty<double>(), [rows, columns], []);
+    private static readonly long TooBig = ShapedSpans.PastInt;
 
-    private static readonly long TooBig = 1L << 31;
-
-    private static readonly nint Big = checked((nint)TooBig);
+    private static readonly nint Big = ShapedSpans.PastIntDimension;
 
     [Fact]
     public void ClassIndexRows_MessagesSayWhatEachLengthMustBe()

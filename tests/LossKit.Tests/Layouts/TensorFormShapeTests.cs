@@ -15,13 +15,11 @@ namespace LossKit.Tests.Layouts;
 /// </summary>
 public class TensorFormShapeTests
 {
-    private static int Count(nint[] shape) => (int)shape.Aggregate((nint)1, (a, b) => a * b);
+    private static ReadOnlyTensorSpan<double> T(params nint[] shape) => ShapedSpans.Zeros<double>(shape);
 
-    private static ReadOnlyTensorSpan<double> T(params nint[] shape) => new(new double[Count(shape)], shape, []);
+    private static TensorSpan<double> G(params nint[] shape) => ShapedSpans.Output<double>(shape);
 
-    private static TensorSpan<double> G(params nint[] shape) => new(new double[Count(shape)], shape, []);
-
-    private static ReadOnlyTensorSpan<int> I(params nint[] shape) => new(new int[Count(shape)], shape, []);
+    private static ReadOnlyTensorSpan<int> I(params nint[] shape) => ShapedSpans.Zeros<int>(shape);
 
     [Fact]
     public void Elementwise_TargetAndWeight_MustHaveTheInputShape()

@@ -198,9 +198,8 @@ public class CosineHeadContractTests
         LossChecks.ThrowsNaming("dim", () => CosineHead<float>.MinimumWorkspaceSize(1, 1, 1_073_741_822), Workspace, "overflows int");
 
         // Tensor dimensions past int's range, with no elements (the other dimension 0): named by the tensor they come from.
-        long bigLong = 1L << 31;
-        nint big = checked((nint)bigLong);
-        ReadOnlyTensorSpan<float> Empty(nint rows, nint columns) => new(Array.Empty<float>(), [rows, columns], []);
+        nint big = ShapedSpans.PastIntDimension;
+        static ReadOnlyTensorSpan<float> Empty(nint rows, nint columns) => ShapedSpans.NoElements<float>(rows, columns);
         var head = new CosineHead<float>();
         LossChecks.ThrowsNaming("input", () => head.Forward(Empty(big, 0), Empty(3, 0), default, []), "batch = 2147483648 overflows int");
         LossChecks.ThrowsNaming("weight", () => head.Forward(Empty(2, 0), Empty(big, 0), default, []), "classes = 2147483648 overflows int");
