@@ -149,8 +149,8 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>, ILayoutKernel<T, Pr
                     continue;
                 }
 
-                // Where rows run 512-bit blocks: a block of consecutive kept rows, each step done for all of them.
-                if (VMath.IsWide<T>() && C >= Vector512<T>.Count)
+                // Where rows run vector kernels: a block of consecutive kept rows, each step done for all of them.
+                if (VMath.IsVectorized<T>() && C >= Vector<T>.Count)
                 {
                     total += RunBlock(ref r, end);
                     continue;
@@ -177,8 +177,8 @@ public sealed class CrossEntropyLoss<T> : ClassIndexLoss<T>, ILayoutKernel<T, Pr
         /// (<see cref="RowMath.LogBlock{T}"/>), then each row's loss and gradient. Fewer instructions per row than one
         /// row at a time (no NaN lanes tracked, no scalar log calls), and a row's result does not depend on its
         /// neighbours (a batch equals its rows computed one at a time, bit for bit). The block's ln s comes from the
-        /// runtime's 512-bit Log and the one-row path's from T.Log, so results can differ in the last bit between a
-        /// run with Vector512 and one without.
+        /// runtime's vector Log and the one-row path's (scalar kernels, rows shorter than a vector) from T.Log, so
+        /// results can differ in the last bit between SIMD widths.
         /// </summary>
         [System.Runtime.CompilerServices.SkipLocalsInit]
         private readonly double RunBlock(ref int r, int end)

@@ -17,30 +17,52 @@ internal static unsafe class RowMath
     public static T Max<T>(T* x, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!VMath.IsWide<T>() || n < Vector512<T>.Count)
-        {
-            return VMath.Max(new ReadOnlySpan<T>(x, n));
-        }
-
         // The raw max instruction per block (no NaN or signed-zero handling), NaN lanes tracked on the side; a ragged
         // end is covered by one last block overlapping the previous one (max does not mind seeing elements twice).
-        Vector512<T> m = Vector512.Load(x), nan = Vector512.IsNaN(m);
-        for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+        if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
         {
-            Vector512<T> v = Vector512.Load(x + Math.Min(i, n - Vector512<T>.Count));
-            m = Vector512.MaxNative(m, v);
-            nan |= Vector512.IsNaN(v);
+            Vector512<T> m = Vector512.Load(x), nan = Vector512.IsNaN(m);
+            for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+            {
+                Vector512<T> v = Vector512.Load(x + Math.Min(i, n - Vector512<T>.Count));
+                m = Vector512.MaxNative(m, v);
+                nan |= Vector512.IsNaN(v);
+            }
+
+            Vector128<T> q = Vector128.MaxNative(Vector128.MaxNative(m.GetLower().GetLower(), m.GetLower().GetUpper()),
+                Vector128.MaxNative(m.GetUpper().GetLower(), m.GetUpper().GetUpper()));
+            return HorizontalMax(q, nan.AsByte() != Vector512<byte>.Zero);
         }
 
-        return HorizontalMax(m, nan);
+        if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
+        {
+            Vector<T> m = Vector.Load(x), nan = ~Vector.Equals(m, m);
+            for (int i = Vector<T>.Count; i < n; i += Vector<T>.Count)
+            {
+                Vector<T> v = Vector.Load(x + Math.Min(i, n - Vector<T>.Count));
+                m = Vector.MaxNative(m, v);
+                nan |= ~Vector.Equals(v, v);
+            }
+
+            if (Vector<T>.Count == Vector256<T>.Count)
+            {
+                Vector256<T> m256 = m.AsVector256();
+                return HorizontalMax(Vector128.MaxNative(m256.GetLower(), m256.GetUpper()), nan != Vector<T>.Zero);
+            }
+
+            return HorizontalMax(m, nan != Vector<T>.Zero);
+        }
+
+        return VMath.Max(new ReadOnlySpan<T>(x, n));
     }
 
     /// <summary>
-    /// For each of <paramref name="rows"/> consecutive rows of length <paramref name="n"/> ≥ Vector512&lt;T&gt;.Count
-    /// (where <see cref="VMath.IsWide{T}"/>): max[k], the row maximum, and sum[k] = Σ e^(x − max[k]), storing each
+    /// For each of <paramref name="rows"/> consecutive rows of length <paramref name="n"/> ≥ Vector&lt;T&gt;.Count
+    /// (where <see cref="VMath.IsVectorized{T}"/>): max[k], the row maximum, and sum[k] = Σ e^(x − max[k]), storing each
     /// e^(x − max[k]) into the matching row of <paramref name="store"/> unless it is null. One call for a block of rows
     /// keeps the per-row work inside two loops (all the maxima, then all the exponentials), so the exponential loop
-    /// never waits on a maximum being reduced. The maximum is taken with raw max instructions, reduced across lanes by
+    /// never waits on a maximum being reduced. The maximum is taken with raw max instructions (512-bit blocks where
+    /// <see cref="VMath.IsWide{T}"/> and the row has one, else <see cref="Vector{T}"/> blocks), reduced across lanes by
     /// shuffles: unlike <see cref="Max{T}"/> a NaN element may be dropped, but the row's exponential sum is then NaN,
     /// so whatever the caller derives from it is NaN as well; for every other row the maximum equals <see cref="Max{T}"/>
     /// (up to the sign of a zero maximum, which no e^(x − m) notices), and each row's results do not depend on the
@@ -49,19 +71,38 @@ internal static unsafe class RowMath
     public static void MaxAndSumExp<T>(T* x, T* store, int n, int rows, T* max, T* sum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Debug.Assert(VMath.IsWide<T>() && n >= Vector512<T>.Count && rows >= 1);
+        Debug.Assert(VMath.IsVectorized<T>() && n >= Vector<T>.Count && rows >= 1);
         // All the rows' maxima first, then all their exponentials: the exponential loop then never waits on a
-        // maximum just being reduced, and the CPU keeps more exponentials in flight.
+        // maximum just being reduced, and the CPU keeps more exponentials in flight. A ragged end is covered by one
+        // last block overlapping the previous one.
         T* row = x;
+        bool wide = VMath.IsWide<T>() && n >= Vector512<T>.Count;
         for (int k = 0; k < rows; k++, row += n)
         {
-            Vector512<T> m = Vector512.Load(row);
-            for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+            Vector128<T> q;
+            if (wide)
             {
-                m = Vector512.MaxNative(m, Vector512.Load(row + Math.Min(i, n - Vector512<T>.Count)));
+                Vector512<T> m = Vector512.Load(row);
+                for (int i = Vector512<T>.Count; i < n; i += Vector512<T>.Count)
+                {
+                    m = Vector512.MaxNative(m, Vector512.Load(row + Math.Min(i, n - Vector512<T>.Count)));
+                }
+
+                Vector256<T> h = Vector256.MaxNative(m.GetLower(), m.GetUpper());
+                q = Vector128.MaxNative(h.GetLower(), h.GetUpper());
+            }
+            else
+            {
+                Vector<T> m = Vector.Load(row);
+                for (int i = Vector<T>.Count; i < n; i += Vector<T>.Count)
+                {
+                    m = Vector.MaxNative(m, Vector.Load(row + Math.Min(i, n - Vector<T>.Count)));
+                }
+
+                q = FoldMaxTo128(m);
             }
 
-            max[k] = HorizontalMaxQuiet(m);
+            max[k] = HorizontalMaxQuiet(q);
         }
 
         for (int k = 0; k < rows; k++, x += n)
@@ -71,12 +112,30 @@ internal static unsafe class RowMath
         }
     }
 
-    /// <summary>The largest lane of <paramref name="m"/> by raw max instructions (a NaN lane may or may not win).</summary>
-    private static T HorizontalMaxQuiet<T>(Vector512<T> m)
+    /// <summary><paramref name="m"/>'s lanes folded to 128 bits by raw max instructions (a 128-bit <see cref="Vector{T}"/> as it is).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> FoldMaxTo128<T>(Vector<T> m)
+    {
+        if (Vector<T>.Count == Vector512<T>.Count)
+        {
+            Vector512<T> w = m.AsVector512();
+            Vector256<T> h = Vector256.MaxNative(w.GetLower(), w.GetUpper());
+            return Vector128.MaxNative(h.GetLower(), h.GetUpper());
+        }
+
+        if (Vector<T>.Count == Vector256<T>.Count)
+        {
+            Vector256<T> h = m.AsVector256();
+            return Vector128.MaxNative(h.GetLower(), h.GetUpper());
+        }
+
+        return m.AsVector128();
+    }
+
+    /// <summary>The largest lane of <paramref name="q"/> by raw max instructions (a NaN lane may or may not win).</summary>
+    private static T HorizontalMaxQuiet<T>(Vector128<T> q)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Vector256<T> h = Vector256.MaxNative(m.GetLower(), m.GetUpper());
-        Vector128<T> q = Vector128.MaxNative(h.GetLower(), h.GetUpper());
         if (typeof(T) == typeof(float))
         {
             Vector128<float> f = q.As<T, float>();
@@ -89,26 +148,37 @@ internal static unsafe class RowMath
         return Vector128.MaxNative(d, Vector128.Shuffle(d, Vector128.Create(1L, 0L))).As<double, T>().ToScalar();
     }
 
-    /// <summary>Rows per <see cref="LogBlock{T}(T*, T*, int)"/> call: one 512-bit float vector.</summary>
+    /// <summary>Rows per <see cref="LogBlock{T}(T*, T*, int)"/> call: one 512-bit float vector, a whole number of vectors at every width.</summary>
     public const int BlockRows = 16;
 
     /// <summary>
     /// destination[k] = ln source[k] for k &lt; <paramref name="n"/> ≤ <see cref="BlockRows"/>, all
-    /// <see cref="BlockRows"/> lanes computed with the runtime's 512-bit Log (lanes at or past n read and write the
-    /// buffers' unused tail, so each result is the same whatever n is). Only where <see cref="VMath.IsWide{T}"/>.
+    /// <see cref="BlockRows"/> lanes computed with the runtime's vector Log, 512 bits wide where
+    /// <see cref="VMath.IsWide{T}"/>, else <see cref="Vector{T}"/> (lanes at or past n read and write the buffers'
+    /// unused tail, so each result is the same whatever n is). Only where <see cref="VMath.IsVectorized{T}"/>.
     /// </summary>
     public static void LogBlock<T>(T* source, T* destination, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Debug.Assert(VMath.IsWide<T>() && n >= 1 && n <= BlockRows);
+        Debug.Assert(VMath.IsVectorized<T>() && n >= 1 && n <= BlockRows && BlockRows % Vector<T>.Count == 0);
         for (int k = n; k < BlockRows; k++)
         {
             source[k] = T.One;
         }
 
-        for (int k = 0; k < BlockRows; k += Vector512<T>.Count)
+        if (VMath.IsWide<T>())
         {
-            VMath.Log(Vector512.Load(source + k)).Store(destination + k);
+            for (int k = 0; k < BlockRows; k += Vector512<T>.Count)
+            {
+                VMath.Log(Vector512.Load(source + k)).Store(destination + k);
+            }
+
+            return;
+        }
+
+        for (int k = 0; k < BlockRows; k += Vector<T>.Count)
+        {
+            VMath.Log(Vector.Load(source + k)).Store(destination + k);
         }
     }
 
@@ -123,21 +193,37 @@ internal static unsafe class RowMath
         return Vector128.Sum(h.GetLower() + h.GetUpper());
     }
 
-    /// <summary>The largest lane of <paramref name="m"/>, or NaN when any lane of <paramref name="nan"/> is set.</summary>
-    private static T HorizontalMax<T>(Vector512<T> m, Vector512<T> nan)
+    /// <summary>The largest lane of <paramref name="q"/> (a wider maximum folded to 128 bits), or NaN when <paramref name="nan"/>.</summary>
+    private static T HorizontalMax<T>(Vector128<T> q, bool nan)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (nan.AsByte() != Vector512<byte>.Zero)
+        if (nan)
         {
             return T.NaN;
         }
 
-        Vector128<T> q = Vector128.MaxNative(Vector128.MaxNative(m.GetLower().GetLower(), m.GetLower().GetUpper()),
-            Vector128.MaxNative(m.GetUpper().GetLower(), m.GetUpper().GetUpper()));
         T r = q[0];
         for (int k = 1; k < Vector128<T>.Count; k++)
         {
             r = T.Max(r, q[k]);
+        }
+
+        return r;
+    }
+
+    /// <summary>The largest lane of <paramref name="m"/>, or NaN when <paramref name="nan"/> (any <see cref="Vector{T}"/> width).</summary>
+    private static T HorizontalMax<T>(Vector<T> m, bool nan)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (nan)
+        {
+            return T.NaN;
+        }
+
+        T r = m[0];
+        for (int k = 1; k < Vector<T>.Count; k++)
+        {
+            r = T.Max(r, m[k]);
         }
 
         return r;
@@ -158,16 +244,36 @@ internal static unsafe class RowMath
         T sum = T.Zero;
         if (VMath.IsWide<T>() && n >= Vector512<T>.Count)
         {
-            Vector512<T> vm = Vector512.Create(m), acc = Vector512<T>.Zero;
+            // The exponentials without a range test per vector, the lanes outside the range OR-ed on the side; a row
+            // with any such lane (below −87 or NaN: rare) is done again with the tested exponential, giving the same
+            // results as the tested loop everywhere.
+            Vector512<T> vm = Vector512.Create(m), acc = Vector512<T>.Zero, outside = Vector512<T>.Zero;
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
             {
-                Vector512<T> e = VMath.ExpNonPositive(Vector512.Load(x + i) - vm);
+                Vector512<T> d = Vector512.Load(x + i) - vm;
+                outside |= VMath.OutsideExpNormalRange(d);
+                Vector512<T> e = VMath.ExpNonPositiveInRange(d);
                 if (store != null)
                 {
                     e.Store(store + i);
                 }
 
                 acc += e;
+            }
+
+            if (outside != Vector512<T>.Zero)
+            {
+                acc = Vector512<T>.Zero;
+                for (i = 0; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                {
+                    Vector512<T> e = VMath.ExpNonPositive(Vector512.Load(x + i) - vm);
+                    if (store != null)
+                    {
+                        e.Store(store + i);
+                    }
+
+                    acc += e;
+                }
             }
 
             sum = HorizontalSum(acc);
@@ -182,16 +288,35 @@ internal static unsafe class RowMath
     {
         if (VMath.IsVectorized<T>() && n - i >= Vector<T>.Count)
         {
-            Vector<T> vm = new(m), acc = Vector<T>.Zero;
+            // As the 512-bit loop above: untested exponentials, the row redone with tested ones if any lane was outside.
+            int first = i;
+            Vector<T> vm = new(m), acc = Vector<T>.Zero, outside = Vector<T>.Zero;
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {
-                Vector<T> e = VMath.ExpNonPositive(Vector.Load(x + i) - vm);
+                Vector<T> d = Vector.Load(x + i) - vm;
+                outside |= VMath.OutsideExpNormalRange(d);
+                Vector<T> e = VMath.ExpNonPositiveInRange(d);
                 if (store != null)
                 {
                     e.Store(store + i);
                 }
 
                 acc += e;
+            }
+
+            if (outside != Vector<T>.Zero)
+            {
+                acc = Vector<T>.Zero;
+                for (i = first; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                {
+                    Vector<T> e = VMath.ExpNonPositive(Vector.Load(x + i) - vm);
+                    if (store != null)
+                    {
+                        e.Store(store + i);
+                    }
+
+                    acc += e;
+                }
             }
 
             sum += Vector.Sum(acc);

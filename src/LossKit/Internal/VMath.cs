@@ -53,6 +53,30 @@ internal static class VMath
         throw new NotSupportedException();
     }
 
+    /// <inheritdoc cref="ExpNonPositiveInRange{T}(Vector{T})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ExpNonPositiveInRange<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return ExpNonPositiveInRange(x.As<T, float>()).As<float, T>();
+        }
+
+        return ExpNonPositive(x);
+    }
+
+    /// <inheritdoc cref="OutsideExpNormalRange{T}(Vector{T})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> OutsideExpNormalRange<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return (~Vector512.GreaterThanOrEqual(x.As<T, float>(), Vector512.Create(SubnormalBelow))).As<float, T>();
+        }
+
+        return Vector512<T>.Zero;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Exp<T>(Vector<T> x)
     {
@@ -115,6 +139,39 @@ internal static class VMath
         }
 
         return Exp(x);
+    }
+
+    /// <summary>
+    /// <see cref="ExpNonPositive{T}(Vector{T})"/> for lanes in [−87, 0] only (float: <see cref="ExpNonPositiveInRange(Vector{float})"/>,
+    /// the same bits there; double: the runtime's Exp, which needs no range). Pair it with
+    /// <see cref="OutsideExpNormalRange{T}(Vector{T})"/> and redo the work with <see cref="ExpNonPositive{T}(Vector{T})"/>
+    /// when any lane was outside.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> ExpNonPositiveInRange<T>(Vector<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return ExpNonPositiveInRange(x.As<T, float>()).As<float, T>();
+        }
+
+        return Exp(x);
+    }
+
+    /// <summary>
+    /// All-ones in the lanes where <see cref="ExpNonPositiveInRange{T}(Vector{T})"/> may differ from
+    /// <see cref="ExpNonPositive{T}(Vector{T})"/>: float lanes below −87 or NaN; none for double. OR-ed over a loop, one
+    /// test at its end replaces a test per vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> OutsideExpNormalRange<T>(Vector<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return (~Vector.GreaterThanOrEqual(x.As<T, float>(), new Vector<float>(SubnormalBelow))).As<int, T>();
+        }
+
+        return Vector<T>.Zero;
     }
 
     /// <summary>
@@ -199,6 +256,42 @@ internal static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> ExpNonPositive(Vector<float> x)
     {
+        Vector<float> y = ExpNonPositiveCore(x, out Vector<int> bits);
+
+        // bits(t) = bits(1.5·2²³) + n; shifting bits left by 23 drops the magic's high bits and leaves n·2²³, which
+        // added to y's bits adds n to its exponent: y·2ⁿ exactly, since for x ≥ −87 both y and y·2ⁿ are normal (y is
+        // in [0.70, 1.42] and n ≥ −126, with n = −126 only where y > 1.39). An integer add instead of a multiply. The
+        // test is "all lanes ≥ −87", not "no lane below −87", so NaN lanes take the multiplying path below: a NaN's
+        // payload bits would leak into the exponent add and could give a finite number.
+        if (Vector.GreaterThanOrEqualAll(x, new Vector<float>(SubnormalBelow)))
+        {
+            return (y.As<float, int>() + Vector.ShiftLeft(bits, 23)).As<int, float>();
+        }
+
+        // Rare lanes below −87 (or NaN): 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding
+        // once into the subnormal range; lanes below −104 (e^x &lt; 2⁻¹⁵⁰, also −∞) are 0, where t and n are
+        // meaningless; NaN lanes stay NaN through the multiply.
+        Vector<float> scaled = y * Vector.ShiftLeft(bits + new Vector<int>(127 + 64), 23).As<int, float>() * new Vector<float>(TwoToMinus64);
+        return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(ZeroBelow)), Vector<float>.Zero, scaled);
+    }
+
+    /// <summary>
+    /// <see cref="ExpNonPositive(Vector{float})"/>'s result where every lane is in [−87, 0], without its range test:
+    /// the same bits there, garbage elsewhere (a lane below −87 or NaN). For loops that test a whole row once with
+    /// <see cref="OutsideExpNormalRange{T}(Vector{T})"/> and redo it with <see cref="ExpNonPositive{T}(Vector{T})"/>
+    /// when any lane was outside.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> ExpNonPositiveInRange(Vector<float> x)
+    {
+        Vector<float> y = ExpNonPositiveCore(x, out Vector<int> bits);
+        return (y.As<float, int>() + Vector.ShiftLeft(bits, 23)).As<int, float>();
+    }
+
+    /// <summary>The shared part of the two above: y = e^r and bits(t), with e^x = y·2ⁿ and n in bits(t)'s low bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ExpNonPositiveCore(Vector<float> x, out Vector<int> bits)
+    {
         Vector<float> t = Vector.MultiplyAddEstimate(x, new Vector<float>(Log2E), new Vector<float>(RoundMagic));
         Vector<float> n = t - new Vector<float>(RoundMagic);
         Vector<float> r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Hi), x);
@@ -213,22 +306,8 @@ internal static class VMath
         Vector<float> p = Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(p45, r2, p23), r2, p01);
         Vector<float> y = Vector.MultiplyAddEstimate(p, r2, r) + Vector<float>.One;
 
-        // bits(t) = bits(1.5·2²³) + n; shifting bits left by 23 drops the magic's high bits and leaves n·2²³, which
-        // added to y's bits adds n to its exponent: y·2ⁿ exactly, since for x ≥ −87 both y and y·2ⁿ are normal (y is
-        // in [0.70, 1.42] and n ≥ −126, with n = −126 only where y > 1.39). An integer add instead of a multiply. The
-        // test is "all lanes ≥ −87", not "no lane below −87", so NaN lanes take the multiplying path below: a NaN's
-        // payload bits would leak into the exponent add and could give a finite number.
-        Vector<int> bits = t.As<float, int>();
-        if (Vector.GreaterThanOrEqualAll(x, new Vector<float>(SubnormalBelow)))
-        {
-            return (y.As<float, int>() + Vector.ShiftLeft(bits, 23)).As<int, float>();
-        }
-
-        // Rare lanes below −87 (or NaN): 2ⁿ = 2^(n + 64)·2⁻⁶⁴ (both normal for n ≥ −150), the last product rounding
-        // once into the subnormal range; lanes below −104 (e^x &lt; 2⁻¹⁵⁰, also −∞) are 0, where t and n are
-        // meaningless; NaN lanes stay NaN through the multiply.
-        Vector<float> scaled = y * Vector.ShiftLeft(bits + new Vector<int>(127 + 64), 23).As<int, float>() * new Vector<float>(TwoToMinus64);
-        return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(ZeroBelow)), Vector<float>.Zero, scaled);
+        bits = t.As<float, int>();
+        return y;
     }
 
     /// <summary>
@@ -285,6 +364,28 @@ internal static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
+        Vector512<float> y = ExpNonPositiveCore(x, out Vector512<int> bits);
+        if (Vector512.GreaterThanOrEqualAll(x, Vector512.Create(SubnormalBelow)))
+        {
+            return (y.AsInt32() + Vector512.ShiftLeft(bits, 23)).AsSingle();
+        }
+
+        Vector512<float> scaled = y * Vector512.ShiftLeft(bits + Vector512.Create(127 + 64), 23).AsSingle() * Vector512.Create(TwoToMinus64);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(ZeroBelow)), Vector512<float>.Zero, scaled);
+    }
+
+    /// <inheritdoc cref="ExpNonPositiveInRange(Vector{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExpNonPositiveInRange(Vector512<float> x)
+    {
+        Vector512<float> y = ExpNonPositiveCore(x, out Vector512<int> bits);
+        return (y.AsInt32() + Vector512.ShiftLeft(bits, 23)).AsSingle();
+    }
+
+    /// <inheritdoc cref="ExpNonPositiveCore(Vector{float}, out Vector{int})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpNonPositiveCore(Vector512<float> x, out Vector512<int> bits)
+    {
         Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic));
         Vector512<float> n = t - Vector512.Create(RoundMagic);
         Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
@@ -295,14 +396,8 @@ internal static class VMath
         Vector512<float> p45 = Vector512.FusedMultiplyAdd(Vector512.Create(ExpP5), r, Vector512.Create(ExpP4));
         Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(p45, r2, p23), r2, p01);
         Vector512<float> y = Vector512.FusedMultiplyAdd(p, r2, r) + Vector512<float>.One;
-        Vector512<int> bits = t.AsInt32();
-        if (Vector512.GreaterThanOrEqualAll(x, Vector512.Create(SubnormalBelow)))
-        {
-            return (y.AsInt32() + Vector512.ShiftLeft(bits, 23)).AsSingle();
-        }
-
-        Vector512<float> scaled = y * Vector512.ShiftLeft(bits + Vector512.Create(127 + 64), 23).AsSingle() * Vector512.Create(TwoToMinus64);
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(ZeroBelow)), Vector512<float>.Zero, scaled);
+        bits = t.AsInt32();
+        return y;
     }
 
     /// <inheritdoc cref="Log1pUnit(Vector{float})"/>
