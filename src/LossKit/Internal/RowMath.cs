@@ -44,13 +44,7 @@ internal static unsafe class RowMath
                 nan |= ~Vector.Equals(v, v);
             }
 
-            if (Vector<T>.Count == Vector256<T>.Count)
-            {
-                Vector256<T> m256 = m.AsVector256();
-                return HorizontalMax(Vector128.MaxNative(m256.GetLower(), m256.GetUpper()), nan != Vector<T>.Zero);
-            }
-
-            return HorizontalMax(m, nan != Vector<T>.Zero);
+            return HorizontalMax(FoldMaxTo128(m), nan != Vector<T>.Zero);
         }
 
         return VMath.Max(new ReadOnlySpan<T>(x, n));
@@ -206,24 +200,6 @@ internal static unsafe class RowMath
         for (int k = 1; k < Vector128<T>.Count; k++)
         {
             r = T.Max(r, q[k]);
-        }
-
-        return r;
-    }
-
-    /// <summary>The largest lane of <paramref name="m"/>, or NaN when <paramref name="nan"/> (any <see cref="Vector{T}"/> width).</summary>
-    private static T HorizontalMax<T>(Vector<T> m, bool nan)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (nan)
-        {
-            return T.NaN;
-        }
-
-        T r = m[0];
-        for (int k = 1; k < Vector<T>.Count; k++)
-        {
-            r = T.Max(r, m[k]);
         }
 
         return r;
