@@ -157,14 +157,21 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
 
         public Vector<T> Value(Vector<T> x, Vector<T> y) => Value(x, y, out _);
 
-        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient)
+        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient) => Value(x, y, Stage(x), out gradient);
+
+        // Compute-bound (one exp, two divisions and two polynomials per element): for float the fused call stages the
+        // exponential e^(−|x|) at every width, and also runs 512-bit blocks.
+        public static bool HasStagedVector => typeof(T) == typeof(float);
+
+        public Vector<T> Stage(Vector<T> x) => VMath.ExpNegativeAbs(x);
+
+        public Vector<T> Value(Vector<T> x, Vector<T> y, Vector<T> staged, out Vector<T> gradient)
         {
-            Vector<T> sigma = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
+            Vector<T> sigma = VMath.SigmoidAndLog1pFromExp(x, staged, out Vector<T> log1p);
             gradient = sigma - y;
             return ((Vector<T>.One - y) * x + VMath.PositivePart(-x)) + log1p;
         }
-        // Float also at 512 bits (compute-bound: one exp, two divisions and two polynomials per element), with the
-        // exponential e^(−|x|) as a separate stage for the fused call.
+
         public static bool HasVector512 => typeof(T) == typeof(float);
 
         public static bool HasStagedVector512 => typeof(T) == typeof(float);
@@ -173,7 +180,7 @@ public sealed class BinaryCrossEntropyWithLogitsLoss<T> : ElementwiseLoss<T>
 
         public Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => Value(x, y, Stage(x), out gradient);
 
-        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNonPositive(-Vector512.Abs(x.As<T, float>())).As<float, T>();
+        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNegativeAbs(x);
 
         public Vector512<T> Value(Vector512<T> x, Vector512<T> y, Vector512<T> staged, out Vector512<T> gradient)
         {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using LossKit.Internal;
 
 namespace LossKit.Classification;
@@ -45,12 +46,38 @@ public sealed class SoftMarginLoss<T> : ElementwiseLoss<T>
 
         public Vector<T> Value(Vector<T> x, Vector<T> y) => Value(x, y, out _);
 
-        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient)
+        public Vector<T> Value(Vector<T> x, Vector<T> y, out Vector<T> gradient) => Value(x, y, Stage(x), out gradient);
+
+        // Compute-bound like BCE-with-logits: for float the fused call stages the exponential e^(−|z|) at every
+        // width, and also runs 512-bit blocks. The stage takes x alone: |z| = |x|, y being ±1 (ValidateData).
+        public static bool HasStagedVector => typeof(T) == typeof(float);
+
+        public Vector<T> Stage(Vector<T> x) => VMath.ExpNegativeAbs(x);
+
+        public Vector<T> Value(Vector<T> x, Vector<T> y, Vector<T> staged, out Vector<T> gradient)
         {
             Vector<T> z = -y * x;
-            Vector<T> p = VMath.SigmoidAndLog1pExpNegAbs(z, out Vector<T> log1p);
+            Vector<T> p = VMath.SigmoidAndLog1pFromExp(z, staged, out Vector<T> log1p);
             gradient = -y * p;
             return VMath.PositivePart(z) + log1p;
+        }
+
+        public static bool HasVector512 => typeof(T) == typeof(float);
+
+        public static bool HasStagedVector512 => typeof(T) == typeof(float);
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y) => Value(x, y, out _);
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => Value(x, y, Stage(x), out gradient);
+
+        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNegativeAbs(x);
+
+        public Vector512<T> Value(Vector512<T> x, Vector512<T> y, Vector512<T> staged, out Vector512<T> gradient)
+        {
+            Vector512<float> yf = y.As<T, float>(), z = -yf * x.As<T, float>();
+            Vector512<float> p = VMath.SigmoidAndLog1pFromExp(z, staged.As<T, float>(), out Vector512<float> log1p);
+            gradient = (-yf * p).As<float, T>();
+            return (VMath.PositivePart(z) + log1p).As<float, T>();
         }
     }
 }

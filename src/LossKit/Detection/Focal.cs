@@ -122,10 +122,19 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
         public Vector<T> Value(Vector<T> x, Vector<T> y) => Value(x, y, out _);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector<T> Value(Vector<T> x, Vector<T> t, out Vector<T> gradient)
+        public Vector<T> Value(Vector<T> x, Vector<T> t, out Vector<T> gradient) => Value(x, t, Stage(x), out gradient);
+
+        // Float stages the exponential e^(−|x|) at every width, as BCE-with-logits (IPointwiseOp.HasStagedVector).
+        public static bool HasStagedVector => typeof(T) == typeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Stage(Vector<T> x) => VMath.ExpNegativeAbs(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Value(Vector<T> x, Vector<T> t, Vector<T> staged, out Vector<T> gradient)
         {
             Vector<T> one = Vector<T>.One;
-            Vector<T> p = VMath.SigmoidAndLog1pExpNegAbs(x, out Vector<T> log1p);
+            Vector<T> p = VMath.SigmoidAndLog1pFromExp(x, staged, out Vector<T> log1p);
             Vector<T> oneMinusT = one - t;
             Vector<T> ce = (oneMinusT * x + VMath.PositivePart(-x)) + log1p;
             Vector<T> oneMinusP = one - p;
@@ -165,7 +174,7 @@ public sealed class SigmoidFocalLoss<T> : ElementwiseLoss<T>
         public Vector512<T> Value(Vector512<T> x, Vector512<T> t, out Vector512<T> gradient) => Value(x, t, Stage(x), out gradient);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNonPositive(-Vector512.Abs(x.As<T, float>())).As<float, T>();
+        public Vector512<T> Stage(Vector512<T> x) => VMath.ExpNegativeAbs(x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<T> Value(Vector512<T> x, Vector512<T> t, Vector512<T> staged, out Vector512<T> gradient)

@@ -34,7 +34,7 @@ internal interface IPointwiseOp<T>
     Vector512<T> Value(Vector512<T> x, Vector512<T> y, out Vector512<T> gradient) => throw new NotSupportedException();
 
     /// <summary>
-    /// True when the 512-bit form splits in two: <see cref="Stage"/> (an exponential, say) and the rest, which takes
+    /// True when the 512-bit form splits in two: <see cref="Stage(Vector512{T})"/> (an exponential, say) and the rest, which takes
     /// the staged value. The driver then runs the first stage over a block of elements into a small buffer before the
     /// second: each half's dependency chain is short enough for the CPU to overlap many elements, where the whole
     /// chain (exp, then a division and a polynomial on its result) keeps too few in flight (docs/PERFORMANCE.md has
@@ -45,8 +45,20 @@ internal interface IPointwiseOp<T>
     /// <summary>The first stage of the 512-bit form; called only when <see cref="HasStagedVector512"/> is true.</summary>
     Vector512<T> Stage(Vector512<T> x) => throw new NotSupportedException();
 
-    /// <summary>The 512-bit form from <paramref name="staged"/> = <see cref="Stage"/>(x), with the gradient.</summary>
+    /// <summary>The 512-bit form from <paramref name="staged"/> = <see cref="Stage(Vector512{T})"/>, with the gradient.</summary>
     Vector512<T> Value(Vector512<T> x, Vector512<T> y, Vector512<T> staged, out Vector512<T> gradient) => throw new NotSupportedException();
+
+    /// <summary>
+    /// <see cref="HasStagedVector512"/> for the <see cref="Vector{T}"/> form: the reduced call's Vector&lt;T&gt; blocks
+    /// then run in two stages as well (where no 512-bit blocks run: 256-bit and 128-bit machines).
+    /// </summary>
+    static virtual bool HasStagedVector => false;
+
+    /// <summary>The first stage of the <see cref="Vector{T}"/> form; called only when <see cref="HasStagedVector"/> is true.</summary>
+    Vector<T> Stage(Vector<T> x) => throw new NotSupportedException();
+
+    /// <summary>The <see cref="Vector{T}"/> form from <paramref name="staged"/> = <see cref="Stage(Vector{T})"/>, with the gradient.</summary>
+    Vector<T> Value(Vector<T> x, Vector<T> y, Vector<T> staged, out Vector<T> gradient) => throw new NotSupportedException();
 }
 
 /// <summary>
@@ -145,6 +157,11 @@ internal static unsafe class Pointwise
                     else if (TOp.HasVector512 && VMath.IsWide<T>())
                     {
                         sum = SumWide(op, x, y, gradient, Scale, stream, ref i, end);
+                    }
+
+                    if (TOp.HasStagedVector)
+                    {
+                        sum += SumStaged(op, x, y, gradient, Scale, stream, ref i, end);
                     }
 
                     if (gradient == null)
@@ -346,6 +363,49 @@ internal static unsafe class Pointwise
 
             start = i;
             return Vector512.Sum(acc);
+        }
+
+        /// <summary>
+        /// <see cref="SumWideStaged"/> over <see cref="Vector{T}"/> blocks, for ops with <see cref="IPointwiseOp{T}.HasStagedVector"/>:
+        /// the same values and the same order of the sum as the reduced call's Vector&lt;T&gt; loop.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        [SkipLocalsInit]
+        private static T SumStaged(TOp op, T* x, T* y, T* gradient, T scale, bool stream, ref int start, int end)
+        {
+            T* staged = stackalloc T[StageBlock];
+            Vector<T> acc = Vector<T>.Zero, s = new(scale);
+            int i = start, wholeEnd = start + (end - start) / Vector<T>.Count * Vector<T>.Count;
+            while (i < wholeEnd)
+            {
+                int n = Math.Min(StageBlock, wholeEnd - i);
+                for (int k = 0; k < n; k += Vector<T>.Count)
+                {
+                    op.Stage(Vector.Load(x + i + k)).Store(staged + k);
+                }
+
+                if (gradient == null)
+                {
+                    for (int k = 0; k < n; k += Vector<T>.Count)
+                    {
+                        acc += op.Value(Vector.Load(x + i + k), Vector.Load(y + i + k), Vector.Load(staged + k), out _);
+                    }
+                }
+                else
+                {
+                    for (int k = 0; k < n; k += Vector<T>.Count)
+                    {
+                        Vector<T> g;
+                        acc += op.Value(Vector.Load(x + i + k), Vector.Load(y + i + k), Vector.Load(staged + k), out g);
+                        Store(g * s, gradient + i + k, stream);
+                    }
+                }
+
+                i += n;
+            }
+
+            start = i;
+            return Vector.Sum(acc);
         }
     }
 }

@@ -53,6 +53,10 @@ internal static class VMath
         throw new NotSupportedException();
     }
 
+    /// <summary>e^(−|x|) for float at 512 bits (<see cref="ExpNonPositive(Vector512{float})"/> of −|x|), the 512-bit first stage of the sigmoid-based kernels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ExpNegativeAbs<T>(Vector512<T> x) => ExpNonPositive(-Vector512.Abs(x.As<T, float>())).As<float, T>();
+
     /// <inheritdoc cref="ExpNonPositiveInRange{T}(Vector{T})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> ExpNonPositiveInRange<T>(Vector512<T> x)
@@ -210,16 +214,30 @@ internal static class VMath
     /// <remarks>For float this is <see cref="SigmoidAndLog1pExpNegAbs(Vector{float}, out Vector{float})"/> (polynomial
     /// exp and log1p, a few ulp); double keeps the runtime's Exp/Log and the Goldberg log1p.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> SigmoidAndLog1pExpNegAbs<T>(Vector<T> x, out Vector<T> log1pExpNegAbs)
+    public static Vector<T> SigmoidAndLog1pExpNegAbs<T>(Vector<T> x, out Vector<T> log1pExpNegAbs) =>
+        SigmoidAndLog1pFromExp(x, ExpNegativeAbs(x), out log1pExpNegAbs);
+
+    /// <summary>
+    /// e^(−|x|), the first stage of the sigmoid-based kernels (IPointwiseOp.Stage): float by
+    /// <see cref="ExpNonPositive(Vector{float})"/>, double by the runtime's Exp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> ExpNegativeAbs<T>(Vector<T> x) => ExpNonPositive(-Vector.Abs(x));
+
+    /// <summary>
+    /// <see cref="SigmoidAndLog1pExpNegAbs{T}(Vector{T}, out Vector{T})"/> given e = <see cref="ExpNegativeAbs{T}(Vector{T})"/>
+    /// already computed, for kernels that stage the exponential.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> SigmoidAndLog1pFromExp<T>(Vector<T> x, Vector<T> e, out Vector<T> log1pExpNegAbs)
     {
         if (typeof(T) == typeof(float))
         {
-            Vector<float> pf = SigmoidAndLog1pExpNegAbs(x.As<T, float>(), out Vector<float> lf);
+            Vector<float> pf = SigmoidAndLog1pFromExp(x.As<T, float>(), e.As<T, float>(), out Vector<float> lf);
             log1pExpNegAbs = lf.As<float, T>();
             return pf.As<float, T>();
         }
 
-        Vector<T> e = Exp(-Vector.Abs(x));
         log1pExpNegAbs = Log1p(e);
         Vector<T> r = Vector<T>.One / (Vector<T>.One + e);
         return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<T>.Zero), r, e * r);
@@ -232,9 +250,13 @@ internal static class VMath
     /// (the scalar form uses the libm Exp/Log). NaN propagates; ±∞ gives σ = 1 or 0 and softplus 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> SigmoidAndLog1pExpNegAbs(Vector<float> x, out Vector<float> log1pExpNegAbs)
+    public static Vector<float> SigmoidAndLog1pExpNegAbs(Vector<float> x, out Vector<float> log1pExpNegAbs) =>
+        SigmoidAndLog1pFromExp(x, ExpNonPositive(-Vector.Abs(x)), out log1pExpNegAbs);
+
+    /// <summary><see cref="SigmoidAndLog1pExpNegAbs(Vector{float}, out Vector{float})"/> given e = e^(−|x|) already computed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> SigmoidAndLog1pFromExp(Vector<float> x, Vector<float> e, out Vector<float> log1pExpNegAbs)
     {
-        Vector<float> e = ExpNonPositive(-Vector.Abs(x));
         log1pExpNegAbs = Log1pUnit(e);
         Vector<float> r = Vector<float>.One / (Vector<float>.One + e);
         return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), r, e * r);

@@ -112,4 +112,42 @@ public class PointwiseTests
             Assert.True(Math.Abs(forward - expected) <= 1e-5 * Math.Abs(expected), $"{name}: {forward} vs {expected}");
         }
     }
+    /// <summary>
+    /// The staged ops (BCE-with-logits, sigmoid focal with γ = 2 and γ = 1.5, soft margin; float), whose reduced call
+    /// stages the exponential at 512 bits and at Vector&lt;T&gt; width: the same gradient bits as the unstaged
+    /// per-element path (Reduction.None with an upstream of ones), and the value the sum of None's values, over
+    /// several chunks with tails, with some |x| past 87 (where the exponential leaves its normal range).
+    /// </summary>
+    [Fact]
+    public void StagedOps_ReducedCall_IsThePerElementPath()
+    {
+        const int n = 70_001;
+        var rng = new Random(12);
+        float[] x = [.. Enumerable.Range(0, n).Select(i => i % 997 == 0 ? (i % 2 == 0 ? 100f : -95f) : (float)(rng.NextDouble() * 16 - 8))];
+        float[] binary = [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() < 0.3 ? 1f : 0f)];
+        float[] soft = [.. Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble())];
+        float[] sign = [.. binary.Select(v => v == 1 ? 1f : -1f)];
+        float[] ones = [.. Enumerable.Repeat(1f, n)];
+        var cases = new (string Name, LossKit.ElementwiseLoss<float> Reduced, LossKit.ElementwiseLoss<float> PerElement, float[] Target)[]
+        {
+            ("bce_with_logits", new LossKit.Classification.BinaryCrossEntropyWithLogitsLoss<float>(Reduction.Sum), new LossKit.Classification.BinaryCrossEntropyWithLogitsLoss<float>(Reduction.None), soft),
+            ("sigmoid_focal γ=2", new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.Sum), new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.None), binary),
+            ("sigmoid_focal γ=1.5", new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.Sum, gamma: 1.5), new LossKit.Detection.SigmoidFocalLoss<float>(Reduction.None, gamma: 1.5), binary),
+            ("soft_margin", new LossKit.Classification.SoftMarginLoss<float>(Reduction.Sum), new LossKit.Classification.SoftMarginLoss<float>(Reduction.None), sign),
+        };
+        foreach ((string name, LossKit.ElementwiseLoss<float> reduced, LossKit.ElementwiseLoss<float> perElement, float[] t) in cases)
+        {
+            float[] staged = new float[n], unstaged = new float[n], values = new float[n];
+            float sum = reduced.ForwardBackward(x, t, staged);
+            perElement.Forward(x, t, values);
+            perElement.Backward(x, t, ones, unstaged);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(staged[i]) == BitConverter.SingleToInt32Bits(unstaged[i]), $"{name}: gradient[{i}] {staged[i]} (staged) vs {unstaged[i]}");
+            }
+
+            double expected = values.Sum(v => (double)v);
+            Assert.True(Math.Abs(sum - expected) <= 1e-5 * Math.Abs(expected), $"{name}: {sum} vs Σ {expected}");
+        }
+    }
 }
