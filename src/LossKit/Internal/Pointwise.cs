@@ -367,7 +367,8 @@ internal static unsafe class Pointwise
 
         /// <summary>
         /// <see cref="SumWideStaged"/> over <see cref="Vector{T}"/> blocks, for ops with <see cref="IPointwiseOp{T}.HasStagedVector"/>:
-        /// the same values and the same order of the sum as the reduced call's Vector&lt;T&gt; loop.
+        /// the same values and the same order of the sum as the reduced call's Vector&lt;T&gt; loop. The loop repeats
+        /// SumWideStaged's at the other vector type (Vector&lt;T&gt; and Vector512 share no public interface).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         [SkipLocalsInit]
