@@ -50,23 +50,30 @@ public sealed class VarifocalLoss<T> : ElementwiseLoss<T>
     private protected override ElementwiseLoss<float> CreateFloat32() => new VarifocalLoss<float>(Reduction, Alpha, Gamma, IouWeighted);
 
     private protected override double Run(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<T> weight, Span<T> values, Span<T> gradient, T scale, ReadOnlySpan<T> upstream) =>
-        Pointwise.Run(new Op(Alpha, Gamma, IouWeighted), input, target, weight, values, gradient, scale, upstream);
+        Gamma == 2.0
+            ? Pointwise.Run(new Op<SquarePower<T>, IdentityPower<T>>(Alpha, Gamma, IouWeighted, default, default), input, target, weight, values, gradient, scale, upstream)
+            : Pointwise.Run(new Op<FocalPower<T>, FocalPower<T>>(Alpha, Gamma, IouWeighted, new(Gamma), new(Gamma - 1.0)), input, target, weight, values, gradient, scale, upstream);
 
     /// <summary>
     /// The element math, with the masks [t &gt; 0] and [t ≤ 0] as 0/1 factors, as mmdetection multiplies them (so a NaN
     /// target makes the weight NaN and an infinite power derivative times a zero mask is NaN, as with autograd).
+    /// |p − t|^γ and |p − t|^(γ−1) come from the power structs, so the default γ = 2 compiles to a product and the
+    /// difference itself (the same values as <see cref="FocalPower{T}"/>'s square and identity).
     /// </summary>
-    private readonly struct Op : IPointwiseOp<T>
+    private readonly struct Op<TPower, TDerivative> : IPointwiseOp<T>
+        where TPower : unmanaged, IFocalPower<T>
+        where TDerivative : unmanaged, IFocalPower<T>
     {
-        private readonly FocalPower<T> _power, _derivativePower;
+        private readonly TPower _power;
+        private readonly TDerivative _derivativePower;
         private readonly T _alpha, _gamma;
         private readonly bool _iouWeighted, _hasDerivative;
         private readonly T _ceLimit;
 
-        public Op(double alpha, double gamma, bool iouWeighted)
+        public Op(double alpha, double gamma, bool iouWeighted, TPower power, TDerivative derivativePower)
         {
-            _power = new FocalPower<T>(gamma);
-            _derivativePower = new FocalPower<T>(gamma - 1.0);
+            _power = power;
+            _derivativePower = derivativePower;
             _alpha = T.CreateTruncating(alpha);
             _gamma = T.CreateTruncating(gamma);
             _iouWeighted = iouWeighted;
