@@ -29,9 +29,7 @@ internal static unsafe class RowMath
                 nan |= Vector512.IsNaN(v);
             }
 
-            Vector128<T> q = Vector128.MaxNative(Vector128.MaxNative(m.GetLower().GetLower(), m.GetLower().GetUpper()),
-                Vector128.MaxNative(m.GetUpper().GetLower(), m.GetUpper().GetUpper()));
-            return HorizontalMax(q, nan.AsByte() != Vector512<byte>.Zero);
+            return HorizontalMax(FoldMaxTo128(m), nan.AsByte() != Vector512<byte>.Zero);
         }
 
         if (VMath.IsVectorized<T>() && n >= Vector<T>.Count)
@@ -82,8 +80,7 @@ internal static unsafe class RowMath
                     m = Vector512.MaxNative(m, Vector512.Load(row + Math.Min(i, n - Vector512<T>.Count)));
                 }
 
-                Vector256<T> h = Vector256.MaxNative(m.GetLower(), m.GetUpper());
-                q = Vector128.MaxNative(h.GetLower(), h.GetUpper());
+                q = FoldMaxTo128(m);
             }
             else
             {
@@ -106,15 +103,21 @@ internal static unsafe class RowMath
         }
     }
 
+    /// <summary><paramref name="m"/>'s lanes folded to 128 bits by raw max instructions: halves, then quarters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> FoldMaxTo128<T>(Vector512<T> m)
+    {
+        Vector256<T> h = Vector256.MaxNative(m.GetLower(), m.GetUpper());
+        return Vector128.MaxNative(h.GetLower(), h.GetUpper());
+    }
+
     /// <summary><paramref name="m"/>'s lanes folded to 128 bits by raw max instructions (a 128-bit <see cref="Vector{T}"/> as it is).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<T> FoldMaxTo128<T>(Vector<T> m)
     {
         if (Vector<T>.Count == Vector512<T>.Count)
         {
-            Vector512<T> w = m.AsVector512();
-            Vector256<T> h = Vector256.MaxNative(w.GetLower(), w.GetUpper());
-            return Vector128.MaxNative(h.GetLower(), h.GetUpper());
+            return FoldMaxTo128(m.AsVector512());
         }
 
         if (Vector<T>.Count == Vector256<T>.Count)
