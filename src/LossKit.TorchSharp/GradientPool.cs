@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace LossKit.TorchSharp;
 
 /// <summary>
-/// Gradient tensors over reused memory. A bridge node hands its gradient to autograd, which keeps it (as a leaf's
-/// <c>.grad</c>, or until the next node has used it), so each step needs a new tensor. libtorch's CPU allocator serves
+/// Gradient tensors (and the 0-d losses of reduced calls) over reused memory. A bridge node hands its gradient to
+/// autograd, which keeps it (as a leaf's <c>.grad</c>, or until the next node has used it), so each step needs a new
+/// tensor. libtorch's CPU allocator serves
 /// each from glibc's <c>posix_memalign</c>, which here returns new addresses step after step (the freed block cannot
 /// hold the aligned request that follows), so every step writes its gradient into memory not touched before. This pool
 /// wraps 64-byte aligned native blocks as torch tensors (<c>torch::from_blob</c> through LibTorchSharp) whose deleter,
@@ -46,35 +47,62 @@ internal static unsafe class GradientPool
     /// <summary>An uninitialised CPU tensor of <paramref name="like"/>'s shape and dtype over pooled memory.</summary>
     public static Tensor Empty(Tensor like)
     {
-        long bytes = like.numel() * like.ElementSize;
         if (Volatile.Read(ref s_unavailable) != 0)
         {
             return empty_like(like);
         }
 
-        nint payload = Rent(bytes);
         long[] shape = TensorArgs.Sizes(like);
+        nint payload = Rent(like.numel() * like.ElementSize);
+        fixed (long* dims = shape)
+        {
+            return Adopt(payload, dims, shape.Length, like.dtype) ?? empty_like(like);
+        }
+    }
+
+    /// <summary>
+    /// A 0-d CPU tensor holding <paramref name="value"/> (float or double) over pooled memory: the loss a reduced call
+    /// returns. One native call, where <c>torch.tensor</c> dispatches an allocation and a fill.
+    /// </summary>
+    public static Tensor Scalar<T>(T value)
+        where T : unmanaged
+    {
+        ScalarType dtype = typeof(T) == typeof(float) ? ScalarType.Float32 : ScalarType.Float64;
+        if (Volatile.Read(ref s_unavailable) == 0)
+        {
+            nint payload = Rent(sizeof(T));
+            *(T*)payload = value;
+            if (Adopt(payload, null, 0, dtype) is { } t)
+            {
+                return t;
+            }
+        }
+
+        return typeof(T) == typeof(float) ? torch.tensor((float)(object)value) : torch.tensor((double)(object)value);
+    }
+
+    /// <summary>
+    /// Wraps the rented <paramref name="payload"/> as a tensor whose deleter returns it here; null (the block freed) when
+    /// LibTorchSharp lacks the entry point (then torch's allocator serves from now on) or libtorch refuses.
+    /// </summary>
+    private static Tensor? Adopt(nint payload, long* dims, int rank, ScalarType dtype)
+    {
         nint handle;
         try
         {
-            fixed (long* dims = shape)
-            {
-                handle = THSTensor_new(payload, &Return, dims, shape.Length, (sbyte)like.dtype, (sbyte)like.dtype, 0, -1, false);
-            }
+            handle = THSTensor_new(payload, &Return, dims, rank, (sbyte)dtype, (sbyte)dtype, 0, -1, false);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            // A TorchSharp whose native library lacks this entry point: torch's allocator then, from now on.
             Volatile.Write(ref s_unavailable, 1);
-            Free(payload);
-            return empty_like(like);
+            handle = 0;
         }
 
         if (handle == 0)
         {
-            // libtorch refused (its message stays in TorchSharp's error slot): the block was not adopted.
+            // Not adopted (libtorch's message, if any, stays in TorchSharp's error slot).
             Free(payload);
-            return empty_like(like);
+            return null;
         }
 
         return Tensor.UnsafeCreateTensor(handle);

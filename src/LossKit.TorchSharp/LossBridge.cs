@@ -195,9 +195,8 @@ internal static class LossBridge
         where T : unmanaged, IFloatingPointIeee754<T> =>
         call.Values ?? call.DType switch
         {
-            // One native call each (the dtype overload creates a float64 scalar, then converts it).
-            ScalarType.Float32 => torch.tensor(float.CreateTruncating(value)),
-            ScalarType.Float64 => torch.tensor(double.CreateTruncating(value)),
+            ScalarType.Float32 => GradientPool.Scalar(float.CreateTruncating(value)),
+            ScalarType.Float64 => GradientPool.Scalar(double.CreateTruncating(value)),
             _ => torch.tensor(double.CreateTruncating(value), call.DType),
         };
 }

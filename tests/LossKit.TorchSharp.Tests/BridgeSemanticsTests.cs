@@ -252,6 +252,44 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void ReducedLossIsItsOwn0dTensor_KeptIntactByLaterCalls()
+    {
+        // A reduced call returns a 0-d tensor over pooled memory: of the input's dtype, differentiable, and never handed
+        // out again while referenced, so a loss kept for logging reads the same after later steps.
+        foreach (ScalarType dtype in new[] { float32, float64 })
+        {
+            Tensor x = randn(50, 3, dtype: dtype).requires_grad_(), t = randn(50, 3, dtype: dtype);
+            Tensor kept = LF.mse_loss(x, t);
+            Assert.Equal(0, kept.dim());
+            Assert.Equal(dtype, kept.dtype);
+            Assert.True(kept.requires_grad);
+            double expected = Item(F.mse_loss(x.detach(), t));
+            Assert.Equal(expected, Item(kept), dtype == float32 ? 5 : 14);
+            for (int step = 0; step < 4; step++)
+            {
+                using var scope = NewDisposeScope();
+                Tensor later = LF.mse_loss(x, t * (step + 2));
+                Assert.Equal(Item(F.mse_loss(x.detach(), t * (step + 2))), Item(later), dtype == float32 ? 4 : 12);
+                later.backward();
+            }
+
+            Assert.Equal(expected, Item(kept), dtype == float32 ? 5 : 14);
+            kept.backward();
+            x.grad = null;
+
+            // Once the last reference goes, its block is pooled like a gradient's (8 or 4 bytes).
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            losskit.empty_gradient_pool();
+            kept.Dispose();
+            Assert.Equal(dtype == float32 ? 4 : 8, losskit.pooled_gradient_bytes);
+            losskit.empty_gradient_pool();
+        }
+
+        static double Item(Tensor v) => v.to_type(float64).item<double>();
+    }
+
+    [Fact]
     public void RetainedGraphAfterTheOptimizerChangedGrad()
     {
         // .grad holds LossKit's buffer after the first backward; TorchSharp's optimizer zeroes it in place (zero_grad)
