@@ -27,7 +27,7 @@ if (args.SkipWhile(a => a != "--nt-bytes").Skip(1).FirstOrDefault() is { } ntByt
 }
 
 double budget = quick ? 0.3 : 1.5;
-int rounds = quick ? 2 : 4;
+int rounds = quick ? 3 : 5;
 
 Console.WriteLine($"torch {torch.__version__}, .NET {Environment.Version}, {Environment.ProcessorCount} CPUs, torch threads {torch.get_num_threads()}, LossKit threads {LossKitSettings.MaxDegreeOfParallelism}, non-temporal gradient stores from {LossKitSettings.NonTemporalStoreBytes} bytes");
 Console.WriteLine($"MALLOC_MMAP_THRESHOLD_={Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "(unset)"} OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}");
@@ -147,22 +147,31 @@ void Elementwise(string name, Tensor x0, Tensor t, Func<Tensor, Tensor, Tensor> 
         }),
     };
 
-    // Rounds that alternate the columns, the fastest median of each: a shared machine's drift hits every column alike.
+    // Rounds that alternate the columns. The time columns show each column's fastest median over the rounds. The ratio
+    // columns are the median over the rounds of that round's ratio: the two medians of a round are taken seconds apart,
+    // so a slow spell of the shared machine moves both, where the ratio of two fastest medians from different rounds
+    // would compare a lucky round of one column with an ordinary round of the other.
     var best = new double[columns.Length];
     Array.Fill(best, double.MaxValue);
+    var perRound = new double[rounds][];
     for (int round = 0; round < rounds; round++)
     {
+        perRound[round] = new double[columns.Length];
         // TorchSharp's own loss is 3–100× slower and far from any threshold: timed once.
         for (int c = round == 0 ? 0 : 1; c < columns.Length; c++)
         {
-            best[c] = Math.Min(best[c], Median(columns[c].Run, c == 0 ? budget : budget / rounds));
+            perRound[round][c] = Median(columns[c].Run, c == 0 ? budget : budget / rounds);
+            best[c] = Math.Min(best[c], perRound[round][c]);
         }
     }
+
+    double Ratio(int numerator, int denominator) =>
+        MedianOf(perRound.Select(r => r[numerator] / r[denominator]));
 
     var (tTorch, tDirect, tFresh, tBridge, tLeaf, tFloor) = (best[0], best[1], best[2], best[3], best[4], best[5]);
     // Bytes moved by the fused call: read the input, write the gradient, read a float target of the same size.
     double bytes = (x0.numel() * 2.0 + (classIndex ? 0 : t.numel())) * 4;
-    Console.WriteLine($"| {name} | {tTorch:F2} | {tDirect:F2} | {tFresh:F2} | {tBridge:F2} | {tLeaf:F2} | {tTorch / tDirect:F1}× | {tBridge / tDirect:F2} / {tLeaf / tDirect:F2} | {tBridge / tFresh:F2} / {tLeaf / tFresh:F2} | {bytes / (tDirect / 1000) / 1e9:F1} GB/s | {tFloor:F2} | {tBridge / tFloor:F2} / {tLeaf / tFloor:F2} |");
+    Console.WriteLine($"| {name} | {tTorch:F2} | {tDirect:F2} | {tFresh:F2} | {tBridge:F2} | {tLeaf:F2} | {tTorch / tDirect:F1}× | {Ratio(3, 1):F2} / {Ratio(4, 1):F2} | {Ratio(3, 2):F2} / {Ratio(4, 2):F2} | {bytes / (tDirect / 1000) / 1e9:F1} GB/s | {tFloor:F2} | {Ratio(3, 5):F2} / {Ratio(4, 5):F2} |");
     _ = kl || boxes;
 }
 
@@ -172,6 +181,12 @@ static Tensor Boxes(long n)
 {
     Tensor xy = rand(n, 2) * 100, wh = rand(n, 2) * 50 + 1;
     return cat([xy, xy + wh], 1);
+}
+
+static double MedianOf(IEnumerable<double> values)
+{
+    double[] v = values.Order().ToArray();
+    return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
 }
 
 static double Median(Action a, double seconds)

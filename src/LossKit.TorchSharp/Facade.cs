@@ -33,7 +33,8 @@ public static partial class losskit
 
     /// <summary>
     /// Bytes of gradient memory the bridge keeps for reuse: blocks whose tensors autograd and the caller have released,
-    /// kept for the next step of the same size (at most 4 per size and 256 MiB in all).
+    /// kept for the next step of the same size (at most 4 per size and 256 MiB in all). The 0-d losses of reduced calls
+    /// come from the same pool.
     /// </summary>
     public static long pooled_gradient_bytes => GradientPool.IdleBytes;
 
