@@ -7,13 +7,13 @@ namespace LossKit.TorchSharp;
 /// <summary>
 /// Gradient tensors (and the 0-d losses of reduced calls) over reused memory. A bridge node hands its gradient to
 /// autograd, which keeps it (as a leaf's <c>.grad</c>, or until the next node has used it), so each step needs a new
-/// tensor. libtorch's CPU allocator serves
-/// each from glibc's <c>posix_memalign</c>, which here returns new addresses step after step (the freed block cannot
-/// hold the aligned request that follows), so every step writes its gradient into memory not touched before. This pool
-/// wraps 64-byte aligned native blocks as torch tensors (<c>torch::from_blob</c> through LibTorchSharp) whose deleter,
-/// run by libtorch when the last reference to the storage goes, returns the block here; the next step of the same size
-/// writes where the last one did. Blocks are keyed by byte size; at most <see cref="PerSize"/> idle blocks of a size and
-/// <see cref="MaxIdleBytes"/> in all are kept, the rest are freed.
+/// tensor. libtorch's CPU allocator serves each from glibc's <c>posix_memalign</c>, which here returns new addresses
+/// step after step (the freed block cannot hold the aligned request that follows), so every step writes its gradient
+/// into memory not touched before. This pool wraps 64-byte aligned native blocks as torch tensors
+/// (<c>torch::from_blob</c> through LibTorchSharp) whose deleter, run by libtorch when the last reference to the
+/// storage goes, returns the block here; the next step of the same size writes where the last one did. Blocks are keyed
+/// by byte size; at most <see cref="PerSize"/> idle blocks of a size and <see cref="MaxIdleBytes"/> in all are kept,
+/// the rest are freed.
 /// </summary>
 internal static unsafe class GradientPool
 {
