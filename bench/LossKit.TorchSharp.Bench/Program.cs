@@ -102,12 +102,14 @@ void Elementwise(string name, Tensor x0, Tensor t, Func<Tensor, Tensor, Tensor> 
     Tensor sum = x.sum();
     Tensor grad = empty_like(x0);
     int[] labels = classIndex ? t.data<long>().Select(v => (int)v).ToArray() : [];
+    // The direct call reads the same memory as the bridge (x's storage): interleaved with the bridge in the ratio
+    // cycles below, it then finds the input where the bridge left it, and the footprint is the bridge's plus one buffer.
     Action<Tensor> fused = direct switch
     {
-        KLDivergenceLoss<float> k => g => k.ForwardBackward(Bytes(x0), Bytes(t), (int)x0.shape[0], Bytes(g)),
-        ClassIndexLoss<float> c => g => c.ForwardBackward(Bytes(x0), labels, (int)x0.shape[0], (int)x0.shape[1], Bytes(g)),
-        BoxRegressionLoss<float> b => g => b.ForwardBackward(Bytes(x0), Bytes(t), Bytes(g)),
-        ElementwiseLoss<float> e => g => e.ForwardBackward(Bytes(x0), Bytes(t), Bytes(g)),
+        KLDivergenceLoss<float> k => g => k.ForwardBackward(Bytes(x), Bytes(t), (int)x0.shape[0], Bytes(g)),
+        ClassIndexLoss<float> c => g => c.ForwardBackward(Bytes(x), labels, (int)x0.shape[0], (int)x0.shape[1], Bytes(g)),
+        BoxRegressionLoss<float> b => g => b.ForwardBackward(Bytes(x), Bytes(t), Bytes(g)),
+        ElementwiseLoss<float> e => g => e.ForwardBackward(Bytes(x), Bytes(t), Bytes(g)),
         _ => throw new InvalidOperationException(direct.GetType().Name),
     };
     var columns = new (string Name, Action Run)[]
@@ -155,26 +157,24 @@ void Elementwise(string name, Tensor x0, Tensor t, Func<Tensor, Tensor, Tensor> 
         }),
     };
 
-    // Rounds that alternate the columns. The time columns show each column's fastest median over the rounds. The ratio
-    // columns are the median over the rounds of that round's ratio: the two medians of a round are taken seconds apart,
-    // so a slow spell of the shared machine moves both, where the ratio of two fastest medians from different rounds
-    // would compare a lucky round of one column with an ordinary round of the other.
+    // Time columns: rounds that alternate the columns, each column timed in a row; the fastest median over the rounds.
     var best = new double[columns.Length];
     Array.Fill(best, double.MaxValue);
-    var perRound = new double[rounds][];
     for (int round = 0; round < rounds; round++)
     {
-        perRound[round] = new double[columns.Length];
         // TorchSharp's own loss is 3–100× slower and far from any threshold: timed once.
         for (int c = round == 0 ? 0 : 1; c < columns.Length; c++)
         {
-            perRound[round][c] = Median(columns[c].Run, c == 0 ? budget : budget / rounds);
-            best[c] = Math.Min(best[c], perRound[round][c]);
+            best[c] = Math.Min(best[c], Median(columns[c].Run, c == 0 ? budget : budget / rounds));
         }
     }
 
+    // Ratio columns: cycles that run every LossKit column once, in an order that rotates from cycle to cycle, and time
+    // each call; a ratio is the median over the cycles of that cycle's own ratio. The calls of a ratio run milliseconds
+    // apart, so a slow spell of the shared machine moves both sides, and each column runs after each other one as often.
+    double[][] cycles = Cycles(columns[1..].Select(c => c.Run).ToArray(), budget);
     double Ratio(int numerator, int denominator) =>
-        MedianOf(perRound.Select(r => r[numerator] / r[denominator]));
+        MedianOf(cycles.Select(r => r[numerator - 1] / r[denominator - 1]));
 
     var (tTorch, tDirect, tFresh, tBridge, tLeaf, tFloor, tNonLeaf) = (best[0], best[1], best[2], best[3], best[4], best[5], best[6]);
     // Bytes moved by the fused call: read the input, write the gradient, read a float target of the same size.
@@ -195,6 +195,35 @@ static double MedianOf(IEnumerable<double> values)
 {
     double[] v = values.Order().ToArray();
     return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+}
+
+static double[][] Cycles(Action[] runs, double seconds)
+{
+    for (int i = 0; i < 3; i++)
+    {
+        foreach (Action a in runs)
+        {
+            a();
+        }
+    }
+
+    var cycles = new List<double[]>();
+    var total = Stopwatch.StartNew();
+    while ((total.Elapsed.TotalSeconds < seconds || cycles.Count < 3 * runs.Length) && cycles.Count < 1000)
+    {
+        var t = new double[runs.Length];
+        for (int k = 0; k < runs.Length; k++)
+        {
+            int c = (k + cycles.Count) % runs.Length;
+            long start = Stopwatch.GetTimestamp();
+            runs[c]();
+            t[c] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        cycles.Add(t);
+    }
+
+    return [.. cycles];
 }
 
 static double Median(Action a, double seconds)
