@@ -117,6 +117,11 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         try
         {
             List<Tensor> result = BackwardCore(upstream);
+            if (call.DifferentiableTarget >= 0)
+            {
+                result.Add(TargetGradients.Compute(call, result[1], upstream));
+            }
+
             if (torch.is_grad_enabled())
             {
                 // create_graph = true: LossKit's gradients are constants to autograd, so a second derivative through them
@@ -141,7 +146,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         {
             LossBridge.ReportBackwardError($"LossKit's '{call.Arguments.Entry.Id}' backward failed, gradients set to NaN: {e.GetType().Name}: {e.Message}");
             var result = new List<Tensor> { null! };
-            for (int i = 0; i < call.Gradients!.Length; i++)
+            for (int i = 0; i < call.Gradients!.Length + (call.DifferentiableTarget >= 0 ? 1 : 0); i++)
             {
                 result.Add(full_like(DifferentiableInput(i), double.NaN));
             }
@@ -150,8 +155,14 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         }
     }
 
+    /// <summary>The node's input <paramref name="k"/>: the layout's differentiable inputs, then a target that takes a gradient.</summary>
     private Tensor DifferentiableInput(int k)
     {
+        if (k == call.Gradients!.Length && call.DifferentiableTarget >= 0)
+        {
+            return call.Inputs[call.DifferentiableTarget];
+        }
+
         IReadOnlyList<LayoutInput> specs = call.Arguments.Entry.Layout.Inputs;
         for (int i = 0, seen = 0; i < specs.Count; i++)
         {

@@ -67,6 +67,7 @@ internal static class LossBridge
 
         bool wantGrad = torch.is_grad_enabled();
         bool anyGrad = false;
+        int differentiableTarget = -1;
         var contiguous = new Tensor[specs.Count];
         for (int i = 0; i < specs.Count; i++)
         {
@@ -81,8 +82,14 @@ internal static class LossBridge
             {
                 if (!specs[i].Differentiable)
                 {
-                    throw new ArgumentException(
-                        $"{specs[i].Name} requires grad, but LossKit's '{args.Entry.Id}' gives no gradient for it; pass {specs[i].Name}.detach()", specs[i].Name);
+                    if (specs[i].Name != "target" || !TargetGradients.Supports(args.Entry, x) || avgFactor.HasValue)
+                    {
+                        throw new ArgumentException(
+                            $"{specs[i].Name} requires grad, but LossKit's '{args.Entry.Id}' gives no gradient for it; pass {specs[i].Name}.detach() " +
+                            $"(targets take a gradient in: {TargetGradients.Supported})", specs[i].Name);
+                    }
+
+                    differentiableTarget = i;
                 }
 
                 anyGrad = true;
@@ -121,16 +128,16 @@ internal static class LossBridge
         TorchBinding binding = For(args.Entry.Layout);
         return dtype switch
         {
-            ScalarType.Float32 => Run<float>(losses, binding, contiguous, w, avgFactor, anyGrad),
-            ScalarType.Float64 => Run<double>(losses, binding, contiguous, w, avgFactor, anyGrad),
-            _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad),
+            ScalarType.Float32 => Run<float>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+            ScalarType.Float64 => Run<double>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+            _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
         };
     }
 
-    private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad)
+    private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad, int target)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new TorchCall(losses.Arguments, losses.Get<T>(), inputs, weight, avgFactor);
+        var call = new TorchCall(losses.Arguments, losses.Get<T>(), inputs, weight, avgFactor) { DifferentiableTarget = target };
         if (!grad)
         {
             return Result(call, binding.Run<T>(call));
@@ -149,13 +156,19 @@ internal static class LossBridge
             count += specs[i].Differentiable ? 1 : 0;
         }
 
-        var vars = new Tensor[count];
+        // A target that takes a gradient (TargetGradients) is the node's last input.
+        var vars = new Tensor[count + (call.DifferentiableTarget >= 0 ? 1 : 0)];
         for (int i = 0, k = 0; i < specs.Count; i++)
         {
             if (specs[i].Differentiable)
             {
                 vars[k++] = ForAutograd(call.Inputs[i]);
             }
+        }
+
+        if (call.DifferentiableTarget >= 0)
+        {
+            vars[count] = ForAutograd(call.Inputs[call.DifferentiableTarget]);
         }
 
         return NativeNode.Apply(pending, vars);

@@ -25,7 +25,7 @@ public class TorchReferenceTests
         return d;
     }
 
-    private static double Tol(ScalarType t) => t == ScalarType.Float64 ? 1e-10 : 2e-5;
+    internal static double Tol(ScalarType t) => t == ScalarType.Float64 ? 1e-10 : 2e-5;
 
     private static (Tensor X, Tensor T) Pair(ScalarType t, long n = 37, bool unit = false, bool sign = false)
     {

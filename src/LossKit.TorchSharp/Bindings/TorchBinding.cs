@@ -35,6 +35,9 @@ internal sealed class TorchCall
     /// <summary>mmdetection's avg_factor, or null.</summary>
     public double? AvgFactor { get; }
 
+    /// <summary>The index of a target input that requires grad and takes one (<see cref="TargetGradients"/>), else −1.</summary>
+    public int DifferentiableTarget { get; init; } = -1;
+
     /// <summary>One gradient tensor per differentiable input (the layout's order), or null for a forward-only call.</summary>
     public Tensor[]? Gradients { get; set; }
 

@@ -1,0 +1,143 @@
+using LossKit.Registry;
+using LossKit.TorchSharp.Bindings;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossKit.TorchSharp;
+
+/// <summary>
+/// The gradient for a target that requires grad, for the entries whose PyTorch function differentiates its target too
+/// (the second output of a model, a teacher's distribution that is not detached). LossKit's kernels write the input's
+/// gradient only; these target gradients are computed in backward with torch operations, from the returned input
+/// gradient (losses of x − y: the negation) or from the inputs, with PyTorch's formulas:
+/// <list type="bullet">
+/// <item><c>l1</c>, <c>mse</c>, <c>smooth_l1</c>, <c>huber</c>: −(the input's gradient).</item>
+/// <item><c>bce</c>: −w·logit(x), ±∞ where x is 0 or 1 (PyTorch's value: the forward's −100 clamp is not differentiated).</item>
+/// <item><c>bce_with_logits</c>: w·(−x + (pos_weight − 1)·softplus(−x)).</item>
+/// <item><c>kl_div</c>: ln t + 1 − x, NaN where t = 0 or t &lt; 0 (PyTorch's value); with log_target e^t·(t − x + 1).</item>
+/// <item><c>cross_entropy</c> with probability targets: −(1 − label_smoothing)·w_c·log_softmax(x).</item>
+/// </list>
+/// Each is scaled by the reduction (1/numel for Mean, 1/batch for batchmean and for cross-entropy's Mean) and by the
+/// upstream gradient. Other entries refuse a target that requires grad (PyTorch's soft_margin_loss does as well).
+/// </summary>
+internal static class TargetGradients
+{
+    private delegate Tensor Rule(TorchCall call, Tensor inputGradient, Tensor upstream);
+
+    private static readonly Dictionary<string, Rule> Rules = new(StringComparer.Ordinal)
+    {
+        ["l1"] = Negated,
+        ["mse"] = Negated,
+        ["smooth_l1"] = Negated,
+        ["huber"] = Negated,
+        ["bce"] = BinaryCrossEntropy,
+        ["bce_with_logits"] = BinaryCrossEntropyWithLogits,
+        ["kl_div"] = KLDivergence,
+        ["cross_entropy"] = CrossEntropyProbabilities,
+    };
+
+    /// <summary>The entries whose target can take a gradient, for error messages.</summary>
+    public static string Supported => string.Join(", ", Rules.Keys);
+
+    /// <summary>Whether <paramref name="entry"/> gives a gradient for <paramref name="target"/> (its layout's target input).</summary>
+    public static bool Supports(LossEntry entry, Tensor target) =>
+        Rules.ContainsKey(entry.Id) && !TensorArgs.IsIndexType(target.dtype);
+
+    /// <summary>
+    /// The target's gradient of <paramref name="call"/>, given the input's gradient as backward returns it (already
+    /// multiplied by the upstream) and the upstream itself (0-d, or the per-value tensor with Reduction.None).
+    /// </summary>
+    public static Tensor Compute(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        using (torch.no_grad())
+        {
+            return Rules[call.Arguments.Entry.Id](call, inputGradient, upstream);
+        }
+    }
+
+    private static Tensor Negated(TorchCall call, Tensor inputGradient, Tensor upstream) => inputGradient.neg();
+
+    private static Tensor BinaryCrossEntropy(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        Tensor d = call.Inputs[0].logit().neg_();
+        return Scale(call, Weighted(call, d), upstream, rows: false);
+    }
+
+    private static Tensor BinaryCrossEntropyWithLogits(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        Tensor x = call.Inputs[0];
+        double[] posWeight = call.Arguments.Vector<double>("pos_weight");
+        Tensor d = x.neg();
+        if (posWeight.Length > 0)
+        {
+            using Tensor pw = torch.tensor(posWeight, dtype: x.dtype);
+            using Tensor pwMinusOne = pw.sub(1.0);
+            using Tensor minusX = x.neg();
+            using Tensor softplus = nn.functional.softplus(minusX);
+            d.add_(softplus.mul_(pwMinusOne));
+        }
+
+        return Scale(call, Weighted(call, d), upstream, rows: false);
+    }
+
+    private static Tensor KLDivergence(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        var (x, t) = (call.Inputs[0], call.Inputs[1]);
+        Tensor d;
+        if (call.Arguments.Bool("log_target"))
+        {
+            using Tensor e = t.exp();
+            d = t.sub(x).add_(1.0).mul_(e);
+        }
+        else
+        {
+            // t/t is 1 for t > 0 and NaN at t = 0, where PyTorch's derivative (of xlogy(t, t)) is NaN as well.
+            using Tensor one = t.div(t);
+            d = t.log().add_(one).sub_(x);
+        }
+
+        return Scale(call, d, upstream, rows: false);
+    }
+
+    private static Tensor CrossEntropyProbabilities(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        Tensor x = call.Inputs[0];
+        Tensor d = x.log_softmax(1).mul_(call.Arguments.Double("label_smoothing") - 1.0);
+        double[] classWeights = call.Arguments.Vector<double>("weight");
+        if (classWeights.Length > 0)
+        {
+            using Tensor w = torch.tensor(classWeights, dtype: x.dtype);
+            d.mul_(w);
+        }
+
+        return Scale(call, d, upstream, rows: true);
+    }
+
+    /// <summary>Multiplies by the per-element weight of the call, when it has one.</summary>
+    private static Tensor Weighted(TorchCall call, Tensor d) => call.Weight is { } w ? d.mul_(w) : d;
+
+    /// <summary>
+    /// Multiplies the per-element derivative by the reduction's factor and the upstream: per value with Reduction.None
+    /// (one value per row, broadcast along the classes, when <paramref name="rows"/>), else the 0-d upstream.
+    /// </summary>
+    private static Tensor Scale(TorchCall call, Tensor d, Tensor upstream, bool rows)
+    {
+        Reduction reduction = call.Reduction!.Value;
+        if (reduction == Reduction.None)
+        {
+            using Tensor u = rows ? upstream.unsqueeze(1) : upstream.alias();
+            return d.mul_(u);
+        }
+
+        Tensor x = call.Inputs[0];
+        long count = reduction switch
+        {
+            Reduction.Mean when rows => x.size(0),
+            Reduction.Mean => x.numel(),
+            Reduction.BatchMean => x.dim() == 0 ? 1 : x.size(0),
+            _ => 1,
+        };
+        d.mul_(upstream);
+        return count == 1 ? d : d.div_(count);
+    }
+}

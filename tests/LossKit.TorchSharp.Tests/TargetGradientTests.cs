@@ -1,0 +1,155 @@
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+using R = TorchSharp.torch.nn.Reduction;
+using LF = LossKit.TorchSharp.losskit.functional;
+
+namespace LossKit.TorchSharp.Tests;
+
+/// <summary>
+/// A target that requires grad: the entries whose TorchSharp function differentiates its target give the same target
+/// gradient (and the same input gradient) as TorchSharp, float32 and float64, each reduction; the others refuse it.
+/// </summary>
+public class TargetGradientTests
+{
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void DifferenceLossesGiveTheNegatedInputGradient(ScalarType dtype, R r)
+    {
+        manual_seed(11);
+        Tensor x = randn(13, 4, dtype: dtype), t = randn(13, 4, dtype: dtype);
+        Harness.Compare(a => LF.l1_loss(a[0], a[1], r), b => F.l1_loss(b[0], b[1], r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"l1 {r}");
+        Harness.Compare(a => LF.mse_loss(a[0], a[1], r), b => F.mse_loss(b[0], b[1], r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"mse {r}");
+        Harness.Compare(a => LF.smooth_l1_loss(a[0], a[1], r, 0.5), b => F.smooth_l1_loss(b[0], b[1], r, 0.5), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"smooth_l1 {r}");
+        Harness.Compare(a => LF.huber_loss(a[0], a[1], r, 0.7), b => F.huber_loss(b[0], b[1], 0.7, r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"huber {r}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void BinaryCrossEntropyTargets(ScalarType dtype, R r)
+    {
+        manual_seed(12);
+        Tensor p = rand(9, 5, dtype: dtype) * 0.98 + 0.01, x = randn(9, 5, dtype: dtype) * 3, t = rand(9, 5, dtype: dtype);
+        Tensor w = rand(9, 5, dtype: dtype) + 0.5, pw = rand(5, dtype: dtype) * 3;
+        Harness.Compare(a => LF.binary_cross_entropy(a[0], a[1], null, r), b => F.binary_cross_entropy(b[0], b[1], null, r), [p, t], [0, 1], TorchReferenceTests.Tol(dtype), $"bce {r}");
+        Harness.Compare(a => LF.binary_cross_entropy(a[0], a[1], w, r), b => F.binary_cross_entropy(b[0], b[1], w, r), [p, t], [1], TorchReferenceTests.Tol(dtype), $"bce weight {r}");
+        Harness.Compare(a => LF.binary_cross_entropy_with_logits(a[0], a[1], null, r), b => F.binary_cross_entropy_with_logits(b[0], b[1], null, r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype),
+            $"bce_with_logits {r}");
+        Harness.Compare(a => LF.binary_cross_entropy_with_logits(a[0], a[1], w, r, pw), b => F.binary_cross_entropy_with_logits(b[0], b[1], w, r, pw), [x, t], [0, 1], TorchReferenceTests.Tol(dtype),
+            $"bce_with_logits weight pos_weight {r}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void KLDivergenceTargets(ScalarType dtype, R r)
+    {
+        manual_seed(13);
+        Tensor x = randn(6, 7, dtype: dtype).log_softmax(1), t = randn(6, 7, dtype: dtype).softmax(1), lt = randn(6, 7, dtype: dtype);
+        Harness.Compare(a => LF.kl_div(a[0], a[1], r), b => F.kl_div(b[0], b[1], false, r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"kl_div {r}");
+        Harness.Compare(a => LF.kl_div(a[0], a[1], r, log_target: true), b => F.kl_div(b[0], b[1], true, r), [x, lt], [0, 1], TorchReferenceTests.Tol(dtype), $"kl_div log_target {r}");
+        if (r == R.Mean)
+        {
+            Harness.Compare(a => LF.kl_div(a[0], a[1], r, batchmean: true), b => F.kl_div(b[0], b[1], false, R.Sum) / 6, [x, t], [0, 1], TorchReferenceTests.Tol(dtype), "kl_div batchmean");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void CrossEntropyProbabilityTargets(ScalarType dtype, R r)
+    {
+        manual_seed(14);
+        Tensor x = randn(8, 5, dtype: dtype), t = randn(8, 5, dtype: dtype).softmax(1), w = rand(5, dtype: dtype) + 0.5;
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy {r}");
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.2), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.2),
+            [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy weight label_smoothing {r}");
+    }
+
+    [Fact]
+    public void TargetAloneRequiringGradGetsItsGradient()
+    {
+        // The second output of a model against a constant input, and a non-leaf target through a layer.
+        Tensor x = randn(10, 3, dtype: float64), t = randn(10, 3, dtype: float64).requires_grad_();
+        Tensor u = t.detach().clone().requires_grad_();
+        LF.mse_loss(x, t).backward();
+        F.mse_loss(x, u).backward();
+        Harness.Close(u.grad!, t.grad!, 1e-12, "target-only mse");
+
+        // float16 (through the float32 path): the target's gradient is the negated input gradient, bit for bit.
+        Tensor xh = randn(10, 3, dtype: float16).requires_grad_(), th = randn(10, 3, dtype: float16).requires_grad_();
+        LF.mse_loss(xh, th).backward();
+        Assert.Equal(float16, th.grad!.dtype);
+        Assert.True(th.grad!.neg().eq(xh.grad!).all().item<bool>(), "float16 mse target gradient");
+
+        var lin = nn.Linear(4, 3, dtype: float64);
+        Tensor z = randn(10, 4, dtype: float64);
+        LF.smooth_l1_loss(x, lin.forward(z)).backward();
+        Tensor mine = lin.weight!.grad!.clone();
+        lin.zero_grad();
+        F.smooth_l1_loss(x, lin.forward(z)).backward();
+        Harness.Close(lin.weight!.grad!, mine, 1e-12, "linear weight through the target");
+    }
+
+    [Fact]
+    public void TorchSharpFunctionPathGivesTheSameTargetGradient()
+    {
+        // The node made through TorchSharp's autograd.Function (used when LibTorchSharp lacks the native entry points).
+        Tensor x = randn(7, 4, dtype: float64), t = randn(7, 4, dtype: float64).softmax(1);
+        Tensor[] Run(bool torchSharpFunction)
+        {
+            NativeNode.UseTorchSharpFunction = torchSharpFunction;
+            try
+            {
+                Tensor[] leaves = Harness.Leaves([x, t], [0, 1]);
+                (LF.cross_entropy(leaves[0], leaves[1], reduction: R.None) * arange(7, dtype: float64)).sum().backward();
+                return [leaves[0].grad!, leaves[1].grad!];
+            }
+            finally
+            {
+                NativeNode.UseTorchSharpFunction = false;
+            }
+        }
+
+        Tensor[] viaFunction = Run(true), native = Run(false);
+        Harness.Close(native[0], viaFunction[0], 0, "input gradient");
+        Harness.Close(native[1], viaFunction[1], 0, "target gradient");
+        Tensor[] leavesTorch = Harness.Leaves([x, t], [0, 1]);
+        (F.cross_entropy(leavesTorch[0], leavesTorch[1], reduction: R.None) * arange(7, dtype: float64)).sum().backward();
+        Harness.Close(leavesTorch[1].grad!, viaFunction[1], 1e-12, "target gradient against TorchSharp");
+    }
+
+    [Fact]
+    public void EdgeValuesMatchPyTorch()
+    {
+        // bce at probabilities 0 and 1: ±∞ (−logit(x)); kl_div at target 0 and below: NaN. Both are PyTorch's values.
+        Tensor p = tensor(new[] { 0.0, 1.0, 0.3 }), t = tensor(new[] { 0.5, 0.5, 0.5 });
+        Tensor mine = Grad(a => LF.binary_cross_entropy(a[0], a[1], reduction: R.Sum), p, t);
+        Tensor theirs = Grad(b => F.binary_cross_entropy(b[0], b[1], reduction: R.Sum), p, t);
+        Assert.Equal(theirs.data<double>().ToArray(), mine.data<double>().ToArray());
+        Assert.True(double.IsPositiveInfinity(mine[0].item<double>()) && double.IsNegativeInfinity(mine[1].item<double>()));
+
+        Tensor lp = tensor(new[] { -1.0, -2.0, -0.5 }), q = tensor(new[] { 0.0, 0.4, 0.6 });
+        Tensor kMine = Grad(a => LF.kl_div(a[0], a[1], R.Sum), lp, q), kTheirs = Grad(b => F.kl_div(b[0], b[1], false, R.Sum), lp, q);
+        Assert.Equal(kTheirs.isnan().data<bool>().ToArray(), kMine.isnan().data<bool>().ToArray());
+        Assert.True(double.IsNaN(kMine[0].item<double>()));
+        Harness.Close(kTheirs[1..], kMine[1..], 1e-12, "kl_div target gradient where t > 0");
+    }
+
+    private static Tensor Grad(Func<Tensor[], Tensor> loss, Tensor x, Tensor t)
+    {
+        Tensor tg = t.detach().clone().requires_grad_();
+        return torch.autograd.grad([loss([x.detach().clone().requires_grad_(), tg])], [tg])[0];
+    }
+
+    [Fact]
+    public void OtherTargetsRequiringGradAreRefused()
+    {
+        // soft_margin: PyTorch refuses a target that requires grad too; class indices never take one.
+        var e = Assert.Throws<ArgumentException>(() => LF.soft_margin_loss(randn(3, requires_grad: true), randn(3).sign().requires_grad_()));
+        Assert.Equal("target", e.ParamName);
+        Assert.Contains("detach", e.Message);
+        var f = Assert.Throws<ArgumentException>(() => LossKit.TorchSharp.losskit.ops.generalized_box_iou_loss(
+            tensor(new float[] { 0, 0, 2, 2 }).reshape(1, 4).requires_grad_(), tensor(new float[] { 1, 1, 3, 3 }).reshape(1, 4).requires_grad_()));
+        Assert.Equal("target", f.ParamName);
+    }
+}
