@@ -102,7 +102,7 @@ internal static class TargetGradients
     private static Tensor CrossEntropyProbabilities(TorchCall call, Tensor inputGradient, Tensor upstream)
     {
         Tensor x = call.Inputs[0];
-        Tensor d = x.log_softmax(1).mul_(call.Arguments.Double("label_smoothing") - 1.0);
+        Tensor d = x.log_softmax(-1).mul_(call.Arguments.Double("label_smoothing") - 1.0);
         double[] classWeights = call.Arguments.Vector<double>("weight");
         if (classWeights.Length > 0)
         {
@@ -125,14 +125,14 @@ internal static class TargetGradients
         Reduction reduction = call.Reduction!.Value;
         if (reduction == Reduction.None)
         {
-            using Tensor u = rows ? upstream.unsqueeze(1) : upstream.alias();
+            using Tensor u = rows && upstream.dim() > 0 ? upstream.unsqueeze(1) : upstream.alias();
             return d.mul_(u);
         }
 
         Tensor x = call.Inputs[0];
         long count = reduction switch
         {
-            Reduction.Mean when rows => x.size(0),
+            Reduction.Mean when rows => x.dim() == 1 ? 1 : x.size(0),
             Reduction.Mean => x.numel(),
             Reduction.BatchMean => x.dim() == 0 ? 1 : x.size(0),
             _ => 1,

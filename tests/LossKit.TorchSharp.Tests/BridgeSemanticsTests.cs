@@ -3,6 +3,7 @@ using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using R = TorchSharp.torch.nn.Reduction;
 using LF = LossKit.TorchSharp.losskit.functional;
 
 namespace LossKit.TorchSharp.Tests;
@@ -130,6 +131,26 @@ public class BridgeSemanticsTests
         Assert.Equal("target", e.ParamName);
         var f = Assert.Throws<ArgumentException>(() => LF.cross_entropy(randn(3, 4), randint(0, 4, [5])));
         Assert.Equal("target", f.ParamName);
+    }
+
+    [Theory]
+    [InlineData(R.None)]
+    [InlineData(R.Mean)]
+    [InlineData(R.Sum)]
+    public void UnbatchedClassInputIsOneRow(R r)
+    {
+        // PyTorch's unbatched form: input [classes] with a 0-d class index, or probabilities [classes].
+        manual_seed(21);
+        Tensor x = randn(6, dtype: float64), y = tensor(4L), p = randn(6, dtype: float64).softmax(0), w = rand(6, dtype: float64) + 0.5;
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, y], [0], 1e-12, $"cross_entropy unbatched {r}");
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.1), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.1),
+            [x, y], [0], 1e-12, $"cross_entropy unbatched, weight, smoothing {r}");
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, p], [0, 1], 1e-12, $"cross_entropy unbatched probabilities {r}");
+        Assert.Equal(0, LF.cross_entropy(x, y, reduction: r).dim());
+        var e = Assert.Throws<ArgumentException>(() => LF.cross_entropy(x, tensor(new long[] { 4 })));
+        Assert.Equal("target", e.ParamName);
+        var f = Assert.Throws<ArgumentException>(() => LF.cross_entropy(tensor(1.0), y));
+        Assert.Equal("input", f.ParamName);
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace LossKit.TorchSharp.Bindings;
 /// <summary>
 /// The class-index layout: <c>input [batch, classes]</c> with <c>target [batch]</c> class indices (int64 or int32), the
 /// dense form <c>input [N, C, d1, …]</c> with <c>target [N, d1, …]</c>, and for cross-entropy probability targets of the
-/// input's shape. Values per row (per position in the dense form).
+/// input's shape. Values per row (per position in the dense form). PyTorch's unbatched form, <c>input [classes]</c> with a
+/// 0-d class index (or probabilities [classes]), runs as one row and gives a 0-d value with Reduction.None.
 /// </summary>
 internal sealed class ClassIndexBinding : TorchBinding
 {
@@ -16,9 +17,10 @@ internal sealed class ClassIndexBinding : TorchBinding
     {
         var (x, t) = (call.Inputs[0], call.Inputs[1]);
         var l = (ClassIndexLoss<T>)call.Loss;
-        if (x.dim() < 2)
+        bool unbatched = x.dim() == 1;
+        if (x.dim() < 1)
         {
-            throw new ArgumentException($"input must have shape [batch, classes] or [N, C, d1, ...], got {Shape(x)}", "input");
+            throw new ArgumentException($"input must have shape [batch, classes], [classes] or [N, C, d1, ...], got {Shape(x)}", "input");
         }
 
         ReadOnlySpan<T> xs = Span<T>(x, "input");
@@ -31,16 +33,20 @@ internal sealed class ClassIndexBinding : TorchBinding
                 throw new ArgumentException($"target must hold class indices (int64 or int32){(l is CrossEntropyLoss<T> ? " or probabilities of input's dtype" : "")}, got dtype {DType(t.dtype)}", "target");
             }
 
-            Rank(x, 2, "input", "[batch, classes] with probability targets");
+            if (!unbatched)
+            {
+                Rank(x, 2, "input", "[batch, classes] or [classes] with probability targets");
+            }
+
             SameShape(t, "target", x, "input");
             if (call.AvgFactor.HasValue)
             {
                 throw new ArgumentException("avg_factor is not supported with probability targets", "avg_factor");
             }
 
-            int rows = (int)x.size(0), columns = (int)x.size(1);
+            int rows = unbatched ? 1 : (int)x.size(0), columns = (int)x.size(unbatched ? 0 : 1);
             ReadOnlySpan<T> ts = Span<T>(t, "target");
-            Span<T> rowValues = call.NewValues<T>([rows]);
+            Span<T> rowValues = call.NewValues<T>(unbatched ? [] : [rows]);
             return fused ? ce.ForwardBackward(xs, ts, rows, columns, g, rowValues) : ce.Forward(xs, ts, rows, columns, rowValues);
         }
 
@@ -48,6 +54,18 @@ internal sealed class ClassIndexBinding : TorchBinding
         try
         {
             ReadOnlySpan<int> y = Indices(t, "target", ref rented);
+            if (unbatched)
+            {
+                if (t.dim() != 0)
+                {
+                    throw new ArgumentException($"target must be a 0-d class index for an unbatched input {Shape(x)}, got shape {Shape(t)}", "target");
+                }
+
+                int classes = (int)x.size(0);
+                Span<T> value = call.NewValues<T>([]);
+                return fused ? l.ForwardBackward(xs, y, 1, classes, g, value, call.AvgFactor) : l.Forward(xs, y, 1, classes, value, call.AvgFactor);
+            }
+
             if (x.dim() == 2)
             {
                 RowVector(t, "target", x.size(0), "input");

@@ -108,7 +108,8 @@ internal abstract class TorchBinding
     /// broadcasts (each value depends on its own slice of the inputs), or null where the binding must run
     /// <see cref="Backward{T}"/> instead.
     /// </summary>
-    public virtual Tensor? Broadcast(Tensor upstream, int i, TorchCall call) => upstream.dim() == call.Gradients![i].dim() ? upstream : upstream.unsqueeze(1);
+    public virtual Tensor? Broadcast(Tensor upstream, int i, TorchCall call) =>
+        upstream.dim() == 0 || upstream.dim() == call.Gradients![i].dim() ? upstream : upstream.unsqueeze(1);
 
     /// <summary>Writes the gradients for a per-value upstream into <see cref="TorchCall.Gradients"/> (non-separable layouts).</summary>
     public virtual void Backward<T>(TorchCall call, Tensor upstream)
