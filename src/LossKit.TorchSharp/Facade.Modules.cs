@@ -20,12 +20,16 @@ public static partial class losskit
         public static Loss NLLLoss(Tensor? weight = null, long ignore_index = -100, TorchReduction reduction = TorchReduction.Mean) =>
             Module("nll", ("weight", V(weight, nameof(weight))), ("ignore_index", ignore_index), ("reduction", R(reduction)));
 
-        /// <summary><c>torch.nn.BCELoss</c> (per-element weights with each call).</summary>
-        public static Loss BCELoss(TorchReduction reduction = TorchReduction.Mean) => Module("bce", ("reduction", R(reduction)));
+        /// <summary>
+        /// <c>torch.nn.BCELoss</c>: <paramref name="weight"/> (broadcast to the input's shape) rescales each element of
+        /// every call, unless a call passes its own.
+        /// </summary>
+        public static Loss BCELoss(Tensor? weight = null, TorchReduction reduction = TorchReduction.Mean) =>
+            Module("bce", ("reduction", R(reduction))).WithWeight(weight);
 
-        /// <summary><c>torch.nn.BCEWithLogitsLoss</c>.</summary>
-        public static Loss BCEWithLogitsLoss(TorchReduction reduction = TorchReduction.Mean, Tensor? pos_weight = null) =>
-            Module("bce_with_logits", ("reduction", R(reduction)), ("pos_weight", V(pos_weight, nameof(pos_weight))));
+        /// <summary><c>torch.nn.BCEWithLogitsLoss</c>: <paramref name="weight"/> as in <see cref="BCELoss"/>, <paramref name="pos_weight"/> per class (last dimension).</summary>
+        public static Loss BCEWithLogitsLoss(Tensor? weight = null, TorchReduction reduction = TorchReduction.Mean, Tensor? pos_weight = null) =>
+            Module("bce_with_logits", ("reduction", R(reduction)), ("pos_weight", V(pos_weight, nameof(pos_weight)))).WithWeight(weight);
 
         /// <summary><c>torch.nn.KLDivLoss</c> (<paramref name="batchmean"/>: PyTorch's reduction='batchmean').</summary>
         public static Loss KLDivLoss(TorchReduction reduction = TorchReduction.Mean, bool log_target = false, bool batchmean = false) =>

@@ -15,6 +15,9 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly LossInstances _losses;
 
+    // The module's per-call weight (torch.nn.BCELoss(weight)): used by calls that pass none.
+    private Tensor? _weight;
+
     /// <summary>The module for a loss spec: an id and <c>name=value</c> pairs (<see cref="LossRegistry.Parse"/>).</summary>
     /// <exception cref="ArgumentException">Unknown id or parameter, or a value out of range.</exception>
     public Loss(string spec)
@@ -37,16 +40,34 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The parameter values.</summary>
     public LossArguments Arguments => _losses.Arguments;
 
-    /// <summary>The loss of a two-tensor layout (input, target).</summary>
-    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], null, null);
+    /// <summary>The weight the module applies to calls that pass none (set by the constructors that take one), or null.</summary>
+    public Tensor? weight => _weight;
 
-    /// <summary>The loss with a per-call <paramref name="weight"/> and/or mmdetection's <paramref name="avg_factor"/>.</summary>
+    /// <summary>The loss of a two-tensor layout (input, target).</summary>
+    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], _weight, null);
+
+    /// <summary>
+    /// The loss with a per-call <paramref name="weight"/> (the module's own when null) and/or mmdetection's
+    /// <paramref name="avg_factor"/>.
+    /// </summary>
     public Tensor forward(Tensor input, Tensor target, Tensor? weight, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, [input, target], weight, avg_factor);
+        LossBridge.Apply(_losses, [input, target], weight ?? _weight, avg_factor);
 
     /// <summary>The loss of any layout: <paramref name="inputs"/> in the order of <c>Entry.Layout.Inputs</c>.</summary>
     public Tensor forward(IReadOnlyList<Tensor> inputs, Tensor? weight = null, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, inputs, weight, avg_factor);
+        LossBridge.Apply(_losses, inputs, weight ?? _weight, avg_factor);
+
+    /// <summary>Sets the module's weight (a detached reference; checked against each call's input then).</summary>
+    internal Loss WithWeight(Tensor? weight)
+    {
+        if (weight is not null)
+        {
+            TensorArgs.CheckCpu(weight, nameof(weight));
+            _weight = weight.detach();
+        }
+
+        return this;
+    }
 
     /// <summary>
     /// A criterion with per-image tensors: <paramref name="batched"/> are the layout's leading inputs (head outputs,

@@ -125,6 +125,16 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void WeightThatDoesNotBroadcastNamesTheParameter()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LF.binary_cross_entropy(rand(4, 3), rand(4, 3), rand(4)));
+        Assert.Equal("weight", e.ParamName);
+        Assert.Contains("[4]", e.Message);
+        var f = Assert.Throws<ArgumentException>(() => losskit.nn.BCEWithLogitsLoss(rand(2, 4, 3)).forward(randn(4, 3), rand(4, 3)));
+        Assert.Equal("weight", f.ParamName);
+    }
+
+    [Fact]
     public void ShapeMismatchNamesTheParameter()
     {
         var e = Assert.Throws<ArgumentException>(() => LF.l1_loss(randn(3, 4), randn(4, 3)));

@@ -57,6 +57,12 @@ public class TorchReferenceTests
         Harness.Compare(a => LF.binary_cross_entropy(a[0], a[1], a[2], r), b => F.binary_cross_entropy(b[0], b[1], b[2], r), [p, y, w], [0], Tol(t), "bce");
         Harness.Compare(a => LF.binary_cross_entropy_with_logits(a[0], a[1], a[2], r, pw), b => F.binary_cross_entropy_with_logits(b[0], b[1], b[2], r, pw),
             [x, y, w], [0], Tol(t), "bce_with_logits");
+        // A weight that broadcasts (one per class) and the module forms, whose weight comes first as in torch.nn.
+        Tensor wc = rand(3, dtype: t) + 0.5;
+        Harness.Compare(a => LF.binary_cross_entropy(a[0], a[1], wc, r), b => F.binary_cross_entropy(b[0], b[1], wc.expand_as(b[0]), r), [p, y], [0], Tol(t), "bce, weight [3]");
+        Harness.Compare(a => losskit.nn.BCELoss(wc, r).forward(a[0], a[1]), b => torch.nn.BCELoss(wc.expand_as(b[0]), r).forward(b[0], b[1]), [p, y], [0], Tol(t), "BCELoss(weight)");
+        Harness.Compare(a => losskit.nn.BCEWithLogitsLoss(wc, r, pw).forward(a[0], a[1]), b => torch.nn.BCEWithLogitsLoss(wc.expand_as(b[0]), r, pw).forward(b[0], b[1]),
+            [x, y], [0], Tol(t), "BCEWithLogitsLoss(weight, pos_weight)");
         Tensor s = randn_like(x).sign();
         Harness.Compare(a => LF.soft_margin_loss(a[0], a[1], r), b => F.soft_margin_loss(b[0], b[1], r), [x, s], [0], Tol(t), "soft_margin");
         Harness.Compare(a => LF.hinge_embedding_loss(a[0], a[1], 0.8, r), b => F.hinge_embedding_loss(b[0], b[1], 0.8, r), [x, s], [0], Tol(t), "hinge_embedding");

@@ -24,7 +24,7 @@ internal sealed class ElementwiseBinding : TorchBinding
         }
 
         var l = (ElementwiseLoss<T>)call.Loss;
-        ReadOnlySpan<T> w = call.WeightSpan<T>(shape, "one per element of input");
+        ReadOnlySpan<T> w = call.WeightSpan<T>(shape, "one per element of input", broadcast: true);
         return call.Gradients is null ? l.Forward(xs, ts, values, w, call.AvgFactor) : l.ForwardBackward(xs, ts, g, values, w, call.AvgFactor);
     }
 }

@@ -30,7 +30,7 @@ internal sealed class TorchCall
     public Tensor[] Inputs { get; }
 
     /// <summary>The per-call weight (the entry's <c>weight</c> call parameter), contiguous, or null.</summary>
-    public Tensor? Weight { get; }
+    public Tensor? Weight { get; private set; }
 
     /// <summary>mmdetection's avg_factor, or null.</summary>
     public double? AvgFactor { get; }
@@ -67,8 +67,12 @@ internal sealed class TorchCall
     public Span<T> Gradient<T>(int i)
         where T : unmanaged => Gradients is null ? default : TensorArgs.Span<T>(Gradients[i], "gradient");
 
-    /// <summary>The per-call weight's span (empty when absent) after checking its shape against <paramref name="expected"/>.</summary>
-    public ReadOnlySpan<T> WeightSpan<T>(long[] expected, string of)
+    /// <summary>
+    /// The per-call weight's span (empty when absent) after checking its shape against <paramref name="expected"/>. With
+    /// <paramref name="broadcast"/>, a weight that broadcasts to <paramref name="expected"/> (PyTorch's rule: trailing
+    /// dimensions equal or 1) is expanded into one contiguous copy, as torch's element-wise losses repeat it.
+    /// </summary>
+    public ReadOnlySpan<T> WeightSpan<T>(long[] expected, string of, bool broadcast = false)
         where T : unmanaged
     {
         if (Weight is null)
@@ -76,12 +80,38 @@ internal sealed class TorchCall
             return default;
         }
 
-        if (!TensorArgs.Sizes(Weight).AsSpan().SequenceEqual(expected))
+        long[] sizes = TensorArgs.Sizes(Weight);
+        if (!sizes.AsSpan().SequenceEqual(expected))
         {
-            throw new ArgumentException($"weight must have shape [{string.Join(", ", expected)}] ({of}), got {TensorArgs.Shape(Weight)}", "weight");
+            if (!broadcast || !Broadcasts(sizes, expected))
+            {
+                throw new ArgumentException(
+                    $"weight must have shape [{string.Join(", ", expected)}] ({of}{(broadcast ? ", or a shape that broadcasts to it" : "")}), got {TensorArgs.Shape(Weight)}", "weight");
+            }
+
+            using Tensor expanded = Weight.expand(expected);
+            Weight = expanded.contiguous();
         }
 
         return TensorArgs.Span<T>(Weight, "weight");
+    }
+
+    private static bool Broadcasts(long[] from, long[] to)
+    {
+        if (from.Length > to.Length)
+        {
+            return false;
+        }
+
+        for (int i = 1; i <= from.Length; i++)
+        {
+            if (from[^i] != 1 && from[^i] != to[^i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
 
