@@ -91,6 +91,32 @@ public class TargetGradientTests
     }
 
     [Fact]
+    public void Float16TargetsGetTheFloat32PathsGradient()
+    {
+        // float16 runs through the float32 path; the target's gradient is computed in float16 torch operations, so it is
+        // compared with TorchSharp's float32 result within float16's precision.
+        manual_seed(15);
+        Tensor p = rand(6, 5) * 0.9 + 0.05, x = randn(6, 5), t = rand(6, 5), lp = randn(6, 5).log_softmax(1), q = randn(6, 5).softmax(1);
+        var cases = new (string Name, Func<Tensor, Tensor, Tensor> Mine, Func<Tensor, Tensor, Tensor> Theirs, Tensor X, Tensor T)[]
+        {
+            ("bce", (a, b) => LF.binary_cross_entropy(a, b), (a, b) => F.binary_cross_entropy(a, b), p, t),
+            ("bce_with_logits", (a, b) => LF.binary_cross_entropy_with_logits(a, b, pos_weight: full(5, 2.0, dtype: a.dtype)),
+                (a, b) => F.binary_cross_entropy_with_logits(a, b, null, R.Mean, full(5, 2.0, dtype: a.dtype)), x, t),
+            ("kl_div", (a, b) => LF.kl_div(a, b, R.Sum), (a, b) => F.kl_div(a, b, false, R.Sum), lp, q),
+            ("cross_entropy", (a, b) => LF.cross_entropy(a, b), (a, b) => F.cross_entropy(a, b), x, q),
+        };
+        foreach (var c in cases)
+        {
+            Tensor th = c.T.to_type(float16).requires_grad_();
+            c.Mine(c.X.to_type(float16), th).backward();
+            Tensor tf = c.T.detach().clone().requires_grad_();
+            c.Theirs(c.X, tf).backward();
+            Assert.Equal(float16, th.grad!.dtype);
+            Harness.Close(tf.grad!, th.grad!, 2e-2, $"{c.Name} float16 target gradient");
+        }
+    }
+
+    [Fact]
     public void TorchSharpFunctionPathGivesTheSameTargetGradient()
     {
         // The node made through TorchSharp's autograd.Function (used when LibTorchSharp lacks the native entry points).
