@@ -65,7 +65,7 @@ public static partial class losskit
         TorchReduction.None => Reduction.None,
         TorchReduction.Sum => Reduction.Sum,
         TorchReduction.Mean => Reduction.Mean,
-        _ => throw new ArgumentOutOfRangeException(nameof(r), r, $"reduction must be None, Mean or Sum, got {r}"),
+        _ => throw new ArgumentOutOfRangeException("reduction", r, $"reduction must be None, Mean or Sum, got {r}"),
     };
 
     internal static Reduction KL(TorchReduction r, bool batchmean) => batchmean
@@ -81,6 +81,11 @@ public static partial class losskit
         }
 
         TensorArgs.CheckCpu(t, name);
+        if (t.requires_grad && torch.is_grad_enabled())
+        {
+            throw new ArgumentException($"{name} requires grad, but LossKit gives no gradient for it (nor does torch); pass {name}.detach()", name);
+        }
+
         if (t.dim() != 1)
         {
             throw new ArgumentException($"{name} must be a 1-d tensor, got shape {TensorArgs.Shape(t)}", name);

@@ -15,8 +15,9 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly LossInstances _losses;
 
-    // The module's per-call weight (torch.nn.BCELoss(weight)): used by calls that pass none.
-    private Tensor? _weight;
+    // Whether the module has a weight (torch.nn.BCELoss(weight)), registered as the buffer "weight" so that .to(dtype)
+    // converts it as torch's does; calls that pass no weight use it.
+    private bool _hasWeight;
 
     /// <summary>The module for a loss spec: an id and <c>name=value</c> pairs (<see cref="LossRegistry.Parse"/>).</summary>
     /// <exception cref="ArgumentException">Unknown id or parameter, or a value out of range.</exception>
@@ -40,30 +41,36 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The parameter values.</summary>
     public LossArguments Arguments => _losses.Arguments;
 
-    /// <summary>The weight the module applies to calls that pass none (set by the constructors that take one), or null.</summary>
-    public Tensor? weight => _weight;
+    /// <summary>The module's weight buffer (set by the constructors that take one, converted by <c>.to(dtype)</c>), or null.</summary>
+    private Tensor? ModuleWeight => _hasWeight ? get_buffer("weight") : null;
 
     /// <summary>The loss of a two-tensor layout (input, target).</summary>
-    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], _weight, null);
+    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], ModuleWeight, null);
 
     /// <summary>
     /// The loss with a per-call <paramref name="weight"/> (the module's own when null) and/or mmdetection's
     /// <paramref name="avg_factor"/>.
     /// </summary>
     public Tensor forward(Tensor input, Tensor target, Tensor? weight, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, [input, target], weight ?? _weight, avg_factor);
+        LossBridge.Apply(_losses, [input, target], weight ?? ModuleWeight, avg_factor);
 
     /// <summary>The loss of any layout: <paramref name="inputs"/> in the order of <c>Entry.Layout.Inputs</c>.</summary>
     public Tensor forward(IReadOnlyList<Tensor> inputs, Tensor? weight = null, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, inputs, weight ?? _weight, avg_factor);
+        LossBridge.Apply(_losses, inputs, weight ?? ModuleWeight, avg_factor);
 
-    /// <summary>Sets the module's weight (a detached reference; checked against each call's input then).</summary>
+    /// <summary>Sets the module's weight: a buffer (a detached reference), checked against each call's input then.</summary>
     internal Loss WithWeight(Tensor? weight)
     {
         if (weight is not null)
         {
             TensorArgs.CheckCpu(weight, nameof(weight));
-            _weight = weight.detach();
+            if (weight.requires_grad && torch.is_grad_enabled())
+            {
+                throw new ArgumentException("weight requires grad, but LossKit gives no gradient for it (nor does torch); pass weight.detach()", nameof(weight));
+            }
+
+            register_buffer("weight", weight.detach());
+            _hasWeight = true;
         }
 
         return this;

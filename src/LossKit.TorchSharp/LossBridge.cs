@@ -72,6 +72,13 @@ internal static class LossBridge
         for (int i = 0; i < specs.Count; i++)
         {
             Tensor x = inputs[i];
+            if (!specs[i].Indices && (TensorArgs.IsIndexType(x.dtype) || x.dtype == ScalarType.Bool))
+            {
+                // An integer or bool tensor where the layout takes floats (±1 labels, 0/1 targets): torch promotes it to
+                // the input's dtype, and so does this, with one copy. Its bits are never read as floats.
+                x = x.to_type(dtype);
+            }
+
             if (!TensorArgs.IsIndexType(x.dtype) && x.dtype != dtype)
             {
                 throw new ArgumentException(
@@ -107,17 +114,14 @@ internal static class LossBridge
             }
 
             TensorArgs.CheckCpu(weight, nameof(weight));
-            if (weight.dtype != dtype)
-            {
-                throw new ArgumentException($"weight has dtype {TensorArgs.DType(weight.dtype)} but {specs[first].Name} has {TensorArgs.DType(dtype)}", nameof(weight));
-            }
-
             if (weight.requires_grad && wantGrad)
             {
                 throw new ArgumentException("weight requires grad, but LossKit gives no gradient for it; pass weight.detach()", nameof(weight));
             }
 
-            w = TensorArgs.Contiguous(weight);
+            // A weight of another dtype (a float32 module weight with float64 inputs, integer weights) is converted, as
+            // torch promotes it: one copy.
+            w = TensorArgs.Contiguous(weight.dtype == dtype ? weight : weight.to_type(dtype));
         }
 
         if (avgFactor.HasValue && args.Entry.Parameter("avg_factor") is null)

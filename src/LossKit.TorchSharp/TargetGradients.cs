@@ -67,14 +67,21 @@ internal static class TargetGradients
     {
         Tensor x = call.Inputs[0];
         double[] posWeight = call.Arguments.Vector<double>("pos_weight");
-        Tensor d = x.neg();
+        Tensor d;
         if (posWeight.Length > 0)
         {
+            // pos_weight runs along rows of its length, as the kernel reads it (the binding checked the last dimension).
+            using Tensor rows = x.reshape(-1, posWeight.Length);
             using Tensor pw = torch.tensor(posWeight, dtype: x.dtype);
             using Tensor pwMinusOne = pw.sub(1.0);
-            using Tensor minusX = x.neg();
+            using Tensor minusX = rows.neg();
             using Tensor softplus = nn.functional.softplus(minusX);
-            d.add_(softplus.mul_(pwMinusOne));
+            using Tensor d2 = minusX.add(softplus.mul_(pwMinusOne));
+            d = d2.reshape(TensorArgs.Sizes(x));
+        }
+        else
+        {
+            d = x.neg();
         }
 
         return Scale(call, Weighted(call, d), upstream, rows: false);

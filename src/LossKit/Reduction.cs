@@ -42,10 +42,14 @@ internal static class Reductions
         return default;
     }
 
-    /// <summary>The reduced value: the sum, or the sum divided by <paramref name="denominator"/> for the means.</summary>
+    /// <summary>
+    /// The reduced value: the sum, or the sum divided by <paramref name="denominator"/> for the means. A mean over nothing
+    /// (no elements, every row ignored, every target weight 0) is NaN, as PyTorch's, even where the sum is not 0
+    /// (cross-entropy's label-smoothing term over zero-weight targets would otherwise give ±∞).
+    /// </summary>
     public static T Finish<T>(Reduction reduction, double sum, double denominator)
         where T : IFloatingPointIeee754<T> =>
-        T.CreateTruncating(reduction is Reduction.Mean or Reduction.BatchMean ? sum / denominator : sum);
+        T.CreateTruncating(reduction is Reduction.Mean or Reduction.BatchMean ? (denominator == 0 ? double.NaN : sum / denominator) : sum);
 
     /// <summary>The factor d(reduced)/d(per-element loss) × upstream: upstream/denominator for the means, upstream otherwise.</summary>
     public static T GradientScale<T>(Reduction reduction, T upstream, double denominator)

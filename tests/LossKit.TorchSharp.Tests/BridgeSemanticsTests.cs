@@ -125,6 +125,101 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void IntegerTargetsArePromotedNotReadAsFloatBits()
+    {
+        // torch promotes an integer target of an element-wise loss to the input's dtype (l1, smooth_l1, ±1 labels of the
+        // margin losses); LossKit converts it the same way, for every float-valued input, instead of reading its bytes.
+        manual_seed(31);
+        Tensor x = randn(5, 4, dtype: float64), xf = randn(5, 4);
+        Tensor ints = randint(-3, 4, [5, 4]), signs = randn(5, 4).sign().to_type(ScalarType.Int32);
+        Harness.Compare(a => LF.l1_loss(a[0], a[1]), b => F.l1_loss(b[0], b[1].to_type(float64)), [x, ints], [0], 1e-12, "l1, int64 target");
+        Harness.Compare(a => LF.smooth_l1_loss(a[0], a[1]), b => F.smooth_l1_loss(b[0], b[1].to_type(float32)), [xf, signs], [0], 2e-6, "smooth_l1, int32 target");
+        Harness.Compare(a => LF.mse_loss(a[0], a[1]), b => F.mse_loss(b[0], b[1].to_type(float64)), [x, ints], [0], 1e-12, "mse, int64 target");
+        Harness.Compare(a => LF.soft_margin_loss(a[0], a[1]), b => F.soft_margin_loss(b[0], b[1].to_type(float32)), [xf, signs], [0], 2e-6, "soft_margin, int32 ±1");
+        Harness.Compare(a => LF.hinge_embedding_loss(a[0], a[1], 1.0), b => F.hinge_embedding_loss(b[0], b[1].to_type(float64), 1.0), [x, signs.to_type(ScalarType.Int64)], [0], 1e-12,
+            "hinge_embedding, int64 ±1");
+        Tensor bits = rand(5, 4) > 0.5;
+        Harness.Compare(a => LF.binary_cross_entropy_with_logits(a[0], a[1]), b => F.binary_cross_entropy_with_logits(b[0], b[1].to_type(float32)), [xf, bits], [0], 2e-6,
+            "bce_with_logits, bool target");
+        Tensor boxes = tensor(new float[] { 0, 0, 4, 4, 1, 1, 3, 5 }).reshape(2, 4);
+        Harness.Compare(a => losskit.ops.generalized_box_iou_loss(a[0], a[1], R.Sum), b => torchvision.ops.generalized_box_iou_loss(b[0], b[1].to_type(float32), R.Sum),
+            [boxes, tensor(new int[] { 1, 0, 5, 3, 0, 2, 2, 6 }).reshape(2, 4)], [0], 2e-6, "giou, int32 target boxes");
+    }
+
+    [Fact]
+    public void EmptyDenseClassInputMatchesTorch()
+    {
+        // A dense input with no positions (a zero-size N or d): Mean NaN, Sum 0, None an empty [N, d...], as torch gives.
+        Tensor x = randn(2, 5, 0, dtype: float64).requires_grad_(), y = zeros(new long[] { 2, 0 }, dtype: int64);
+        Assert.True(double.IsNaN(LF.cross_entropy(x, y).item<double>()));
+        Assert.True(double.IsNaN(F.cross_entropy(x, y).item<double>()));
+        Assert.Equal(0.0, LF.nll_loss(x, y, reduction: R.Sum).item<double>());
+        Tensor none = LF.cross_entropy(randn(0, 5, 3, dtype: float64), zeros(new long[] { 0, 3 }, dtype: int64), reduction: R.None);
+        Assert.Equal(new long[] { 0, 3 }, none.shape);
+        LF.cross_entropy(x, y, reduction: R.Sum).backward();
+        Assert.Equal(x.shape, x.grad!.shape);
+        var e = Assert.Throws<ArgumentException>(() => LF.cross_entropy(randn(2, 5, 0), zeros(new long[] { 2, 1 }, dtype: int64)));
+        Assert.Equal("target", e.ParamName);
+    }
+
+    [Fact]
+    public void WeightsThatRequireGradAndOtherTorchRefusalsAreRefused()
+    {
+        Tensor x = randn(4, 3), y = randint(0, 3, [4]), w = rand(3).requires_grad_();
+        Assert.Equal("weight", Assert.Throws<ArgumentException>(() => LF.cross_entropy(x, y, w)).ParamName);
+        Assert.Equal("weight", Assert.Throws<ArgumentException>(() => LF.multi_margin_loss(x, y, weight: w)).ParamName);
+        Assert.Equal("pos_weight", Assert.Throws<ArgumentException>(() => LF.binary_cross_entropy_with_logits(x, rand(4, 3), pos_weight: w)).ParamName);
+        Assert.Equal("weight", Assert.Throws<ArgumentException>(() => losskit.nn.BCELoss(rand(4, 3).requires_grad_())).ParamName);
+        using (no_grad())
+        {
+            Assert.True(LF.cross_entropy(x, y, w).dim() == 0, "inside no_grad a weight that requires grad is only data");
+        }
+
+        // Probability targets take no ignore_index (torch: "not supported for floating point target").
+        var e = Assert.Throws<ArgumentException>(() => LF.cross_entropy(x, randn(4, 3).softmax(1), ignore_index: 2));
+        Assert.Equal("ignore_index", e.ParamName);
+
+        // pos_weight runs along the input's last dimension, as torch broadcasts it.
+        var f = Assert.Throws<ArgumentException>(() => LF.binary_cross_entropy_with_logits(randn(6), rand(6), pos_weight: tensor(new float[] { 1, 2, 3 })));
+        Assert.Equal("pos_weight", f.ParamName);
+        Assert.Contains("last dimension", f.Message);
+    }
+
+    [Fact]
+    public void MeanOverZeroTargetWeightIsNaNWithLabelSmoothing()
+    {
+        // Every target's class has weight 0: torch's mean divides both terms by 0 and gives NaN (not +∞).
+        Tensor x = randn(4, 5, dtype: float64), y = tensor(new long[] { 1, 3, 3, 0 }), w = tensor(new[] { 0.0, 0, 0, 0, 1 });
+        Assert.True(double.IsNaN(F.cross_entropy(x, y, w, label_smoothing: 0.1).item<double>()));
+        Assert.True(double.IsNaN(LF.cross_entropy(x, y, w, label_smoothing: 0.1).item<double>()));
+        Assert.True(double.IsNaN(LF.cross_entropy(x, y, w).item<double>()));
+    }
+
+    [Fact]
+    public void ParameterErrorsUseTheFacadesNames()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => LF.cross_entropy(randn(4, 3), randint(0, 3, [4]), label_smoothing: 1.5));
+        Assert.Equal("label_smoothing", e.ParamName);
+        Assert.Contains("1.5", e.Message);
+        var f = Assert.Throws<ArgumentOutOfRangeException>(() => LF.mse_loss(randn(3), randn(3), (R)7));
+        Assert.Equal("reduction", f.ParamName);
+    }
+
+    [Fact]
+    public void ModuleWeightIsABufferAndFollowsTheInputsDtype()
+    {
+        Tensor w = rand(3) + 0.5;
+        Loss bce = losskit.nn.BCELoss(w);
+        Assert.Single(bce.named_buffers());
+        Tensor p = rand(4, 3, dtype: float64) * 0.9 + 0.05, t = rand(4, 3, dtype: float64);
+        // A float32 weight with float64 inputs is promoted, as torch does.
+        Harness.Compare(a => bce.forward(a[0], a[1]), b => F.binary_cross_entropy(b[0], b[1], w.to_type(float64).expand_as(b[0])), [p, t], [0], 1e-7, "float32 weight, float64 input");
+        bce.to(float64);
+        Assert.Equal(float64, bce.get_buffer("weight")!.dtype);
+        Harness.Compare(a => bce.forward(a[0], a[1]), b => F.binary_cross_entropy(b[0], b[1], w.to_type(float64).expand_as(b[0])), [p, t], [0], 1e-7, "after .to(float64)");
+    }
+
+    [Fact]
     public void WeightThatDoesNotBroadcastNamesTheParameter()
     {
         var e = Assert.Throws<ArgumentException>(() => LF.binary_cross_entropy(rand(4, 3), rand(4, 3), rand(4)));

@@ -145,6 +145,21 @@ public class TargetGradientTests
     }
 
     [Fact]
+    public void ZeroDimensionalInputWithOnePosWeight()
+    {
+        // torch refuses a 0-d input with a [1] pos_weight (its in-place forward cannot grow the result to [1]); LossKit
+        // takes it, and its gradients are those torch gives for the same numbers as [1] tensors.
+        Tensor pw = tensor(new[] { 2.0 });
+        Tensor x = tensor(0.3).requires_grad_(), t = tensor(0.6).requires_grad_();
+        LF.binary_cross_entropy_with_logits(x, t, null, R.Mean, pw).backward();
+        Tensor x1 = tensor(new[] { 0.3 }).requires_grad_(), t1 = tensor(new[] { 0.6 }).requires_grad_();
+        F.binary_cross_entropy_with_logits(x1, t1, null, R.Mean, pw).backward();
+        Assert.Equal(0, t.grad!.dim());
+        Harness.Close(x1.grad!.reshape(), x.grad!, 1e-12, "input gradient");
+        Harness.Close(t1.grad!.reshape(), t.grad!, 1e-12, "target gradient");
+    }
+
+    [Fact]
     public void EdgeValuesMatchPyTorch()
     {
         // bce at probabilities 0 and 1: ±∞ (−logit(x)); kl_div at target 0 and below: NaN. Both are PyTorch's values.

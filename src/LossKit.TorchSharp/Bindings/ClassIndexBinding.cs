@@ -44,6 +44,11 @@ internal sealed class ClassIndexBinding : TorchBinding
                 throw new ArgumentException("avg_factor is not supported with probability targets", "avg_factor");
             }
 
+            if (call.Arguments.Int("ignore_index") is int ignore and >= 0)
+            {
+                throw new ArgumentException($"ignore_index ({ignore}) is not supported with probability targets (as in torch)", "ignore_index");
+            }
+
             int rows = unbatched ? 1 : (int)x.size(0), columns = (int)x.size(unbatched ? 0 : 1);
             ReadOnlySpan<T> ts = Span<T>(t, "target");
             Span<T> rowValues = call.NewValues<T>(unbatched ? [] : [rows]);
@@ -72,6 +77,21 @@ internal sealed class ClassIndexBinding : TorchBinding
                 int batch = (int)x.size(0), classes = (int)x.size(1);
                 Span<T> values = call.NewValues<T>([batch]);
                 return fused ? l.ForwardBackward(xs, y, batch, classes, g, values, call.AvgFactor) : l.Forward(xs, y, batch, classes, values, call.AvgFactor);
+            }
+
+            if (x.numel() == 0)
+            {
+                // No positions (N or some d is 0): the tensor spans below cannot describe empty memory, and there is
+                // nothing to reorder, so the row form runs with no rows (Mean gives NaN and Sum 0, as torch's).
+                long[] xShape = Sizes(x), expected = [xShape[0], .. xShape[2..]];
+                if (!Sizes(t).AsSpan().SequenceEqual(expected))
+                {
+                    throw new ArgumentException($"target must have shape [{string.Join(", ", expected)}] for input {Shape(x)}, got {Shape(t)}", "target");
+                }
+
+                Span<T> none = call.NewValues<T>(expected);
+                int c = (int)x.size(1);
+                return fused ? l.ForwardBackward(xs, ReadOnlySpan<int>.Empty, 0, c, g, none, call.AvgFactor) : l.Forward(xs, ReadOnlySpan<int>.Empty, 0, c, none, call.AvgFactor);
             }
 
             // PyTorch's dense form through the tensor overloads (the core checks target [N, d1, …] against input [N, C, d1, …]).

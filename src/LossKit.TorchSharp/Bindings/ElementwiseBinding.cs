@@ -23,6 +23,16 @@ internal sealed class ElementwiseBinding : TorchBinding
             return call.Gradients is null ? kl.Forward(xs, ts, batch, values) : kl.ForwardBackward(xs, ts, batch, g, values);
         }
 
+        if (call.Loss is BinaryCrossEntropyWithLogitsLoss<T> { PosWeight.Length: > 1 } bce)
+        {
+            // torch broadcasts pos_weight against the input's last dimension: one weight per class there (or one for all).
+            long last = x.dim() == 0 ? 1 : x.size(-1);
+            if (last != bce.PosWeight.Length)
+            {
+                throw new ArgumentException($"pos_weight has {bce.PosWeight.Length} entries but input {Shape(x)} has {last} classes in its last dimension", "pos_weight");
+            }
+        }
+
         var l = (ElementwiseLoss<T>)call.Loss;
         ReadOnlySpan<T> w = call.WeightSpan<T>(shape, "one per element of input", broadcast: true);
         return call.Gradients is null ? l.Forward(xs, ts, values, w, call.AvgFactor) : l.ForwardBackward(xs, ts, g, values, w, call.AvgFactor);

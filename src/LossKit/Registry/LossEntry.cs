@@ -113,7 +113,41 @@ public sealed class LossEntry
             throw new ArgumentException($"arguments are for loss '{arguments.Entry.Id}', not '{Id}'", nameof(arguments));
         }
 
-        return typeof(T) == typeof(double) ? _factory(arguments) : LossRegistry.Factory<T>(Index)(arguments);
+        try
+        {
+            return typeof(T) == typeof(double) ? _factory(arguments) : LossRegistry.Factory<T>(Index)(arguments);
+        }
+        catch (ArgumentException e) when (RegistryName(e.ParamName) is { } name)
+        {
+            // The constructor names its C# parameter (labelSmoothing); callers of the registry set label_smoothing.
+            string message = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal).Replace(e.ParamName!, name, StringComparison.Ordinal);
+            throw e is ArgumentOutOfRangeException r ? new ArgumentOutOfRangeException(name, r.ActualValue, message) : new ArgumentException(message, name, e);
+        }
+    }
+
+    /// <summary>The schema's name of a constructor parameter given in camelCase, where it differs (null otherwise).</summary>
+    private string? RegistryName(string? paramName)
+    {
+        if (string.IsNullOrEmpty(paramName) || Parameter(paramName) is not null)
+        {
+            return null;
+        }
+
+        var snake = new System.Text.StringBuilder(paramName.Length + 4);
+        foreach (char c in paramName)
+        {
+            if (char.IsUpper(c))
+            {
+                snake.Append('_').Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                snake.Append(c);
+            }
+        }
+
+        string name = snake.ToString();
+        return Parameter(name) is not null ? name : null;
     }
 
     /// <summary>Creates the loss with every parameter at its default.</summary>

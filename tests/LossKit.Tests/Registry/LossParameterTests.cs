@@ -87,4 +87,17 @@ public class LossParameterTests
         Assert.Equal(ParameterRole.Call, LossParameter.CallWeight().Role);
         Assert.Equal(ParameterRole.Construction, LossParameter.Bool("b", true, "").Role);
     }
+
+    [Fact]
+    public void ConstructorErrors_NameTheSchemasParameter()
+    {
+        // The constructor names its C# parameter (labelSmoothing, ignoreIndex...); through the registry the error names
+        // the parameter its callers set.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Create<double>("cross_entropy", ("label_smoothing", 1.5)));
+        Assert.Equal("label_smoothing", e.ParamName);
+        Assert.Contains("1.5", e.Message);
+        Assert.DoesNotContain("labelSmoothing", e.Message);
+        var f = Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Create<float>("cross_entropy", ("label_smoothing", -0.5)));
+        Assert.Equal("label_smoothing", f.ParamName);
+    }
 }
