@@ -127,6 +127,12 @@ public class TorchReferenceTests
         Harness.Compare(a => LO.generalized_box_iou_loss(a[0], a[1], r), b => torchvision.ops.generalized_box_iou_loss(b[0], b[1], r), [b1, b2], [0], Tol(t) * 10, "giou");
         Harness.Compare(a => LO.distance_box_iou_loss(a[0], a[1], r), b => torchvision.ops.distance_box_iou_loss(b[0], b[1], r), [b1, b2], [0], Tol(t) * 10, "diou");
         Harness.Compare(a => LO.complete_box_iou_loss(a[0], a[1], r), b => torchvision.ops.complete_box_iou_loss(b[0], b[1], r), [b1, b2], [0], Tol(t) * 10, "ciou");
+
+        // Boxes of any leading shape, as torchvision takes them: one box [4], a batch [B, N, 4].
+        Tensor c1 = Boxes(12, t).reshape(2, 6, 4), c2 = Boxes(12, t).reshape(2, 6, 4);
+        Harness.Compare(a => LO.generalized_box_iou_loss(a[0], a[1], r), b => torchvision.ops.generalized_box_iou_loss(b[0], b[1], r), [c1, c2], [0], Tol(t) * 10, "giou [2, 6, 4]");
+        Harness.Compare(a => LO.complete_box_iou_loss(a[0], a[1], r), b => torchvision.ops.complete_box_iou_loss(b[0], b[1], r), [c1, c2], [0], Tol(t) * 10, "ciou [2, 6, 4]");
+        Harness.Compare(a => LO.distance_box_iou_loss(a[0], a[1], r), b => torchvision.ops.distance_box_iou_loss(b[0], b[1], r), [c1[0, 0], c2[0, 0]], [0], Tol(t) * 10, "diou [4]");
     }
 
     internal static Tensor Boxes(long n, ScalarType t)

@@ -1,28 +1,36 @@
 using LossKit.Detection;
+using Tensor = TorchSharp.torch.Tensor;
 using static LossKit.TorchSharp.TensorArgs;
 
 namespace LossKit.TorchSharp.Bindings;
 
-/// <summary>The box layout: <c>input</c>, <c>target [N, 4]</c>, optional per-box weight [N]; one value per box.</summary>
+/// <summary>
+/// The box layout: <c>input</c> and <c>target</c> of boxes <c>[N, 4]</c> (or any <c>[..., 4]</c>, as torchvision's box
+/// losses take: <c>[4]</c>, <c>[B, N, 4]</c>), optional per-box weight of the leading shape; one value per box.
+/// </summary>
 internal sealed class BoxBinding : TorchBinding
 {
     public override T Run<T>(TorchCall call)
     {
         var (x, t) = (call.Inputs[0], call.Inputs[1]);
-        if (x.dim() != 2 || x.size(1) != 4)
+        if (x.dim() < 1 || x.size(-1) != 4)
         {
-            throw new ArgumentException($"input must have shape [N, 4] (boxes), got {Shape(x)}", "input");
+            throw new ArgumentException($"input must have shape [N, 4] or [..., 4] (boxes), got {Shape(x)}", "input");
         }
 
         SameShape(t, "target", x, "input");
         var l = (BoxRegressionLoss<T>)call.Loss;
         ReadOnlySpan<T> xs = Span<T>(x, "input"), ts = Span<T>(t, "target");
-        ReadOnlySpan<T> w = call.WeightSpan<T>([x.size(0)], "one per box");
-        Span<T> values = call.NewValues<T>([x.size(0)]);
+        long[] boxes = Sizes(x)[..^1];
+        ReadOnlySpan<T> w = call.WeightSpan<T>(boxes, "one per box");
+        Span<T> values = call.NewValues<T>(boxes);
         return call.Gradients is null
             ? l.Forward(xs, ts, values, w, call.AvgFactor)
             : l.ForwardBackward(xs, ts, call.Gradient<T>(0), values, w, call.AvgFactor);
     }
+
+    /// <summary>A per-box upstream (the leading shape) broadcasts along each box's four coordinates.</summary>
+    public override Tensor? Broadcast(Tensor upstream, int i, TorchCall call) => upstream.dim() == 0 ? upstream : upstream.unsqueeze(-1);
 }
 
 /// <summary>Quality focal loss: <c>input [batch, classes]</c>, <c>labels [batch]</c> (int), <c>scores [batch]</c>.</summary>
