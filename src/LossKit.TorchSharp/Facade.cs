@@ -152,10 +152,24 @@ public static partial class losskit
         public static Tensor huber_loss(Tensor input, Tensor target, TorchReduction reduction = TorchReduction.Mean, double delta = 1.0) =>
             Run("huber", [input, target], null, null, ("reduction", R(reduction)), ("delta", delta));
 
-        /// <summary><c>F.cosine_embedding_loss</c> (targets ±1, int or float).</summary>
-        public static Tensor cosine_embedding_loss(Tensor input1, Tensor input2, Tensor target, double margin = 0.0, TorchReduction reduction = TorchReduction.Mean) =>
-            Run("cosine_embedding", [input1, input2, TensorArgs.IsIndexType(target.dtype) ? target.to_type(input1.dtype) : target], null, null,
-                ("margin", margin), ("reduction", R(reduction)));
+        /// <summary>
+        /// <c>F.cosine_embedding_loss</c> (targets ±1, int or float): inputs [batch, dim] with target [batch], or torch's
+        /// unbatched form, inputs [dim] with a 0-d target (a 0-d value with Reduction.None).
+        /// </summary>
+        public static Tensor cosine_embedding_loss(Tensor input1, Tensor input2, Tensor target, double margin = 0.0, TorchReduction reduction = TorchReduction.Mean)
+        {
+            ArgumentNullException.ThrowIfNull(input1);
+            ArgumentNullException.ThrowIfNull(input2);
+            ArgumentNullException.ThrowIfNull(target);
+            if (input1.dim() == 1 && input2.dim() == 1 && target.dim() == 0)
+            {
+                // One pair as a batch of one (views; the node keeps them for its backward, so they are not disposed here).
+                Tensor v = cosine_embedding_loss(input1.unsqueeze(0), input2.unsqueeze(0), target.unsqueeze(0), margin, reduction);
+                return reduction == TorchReduction.None ? v.squeeze(0) : v;
+            }
+
+            return Run("cosine_embedding", [input1, input2, target], null, null, ("margin", margin), ("reduction", R(reduction)));
+        }
 
         /// <summary>Hinge loss max(0, 1 − y·f), y = ±1 (no torch function: <c>clamp(1 − y·f, min=0)</c>).</summary>
         public static Tensor hinge_loss(Tensor input, Tensor target, TorchReduction reduction = TorchReduction.Mean, Tensor? weight = null, double? avg_factor = null) =>

@@ -258,6 +258,23 @@ public class BridgeSemanticsTests
         Assert.Equal("input", f.ParamName);
     }
 
+    [Theory]
+    [InlineData(R.None)]
+    [InlineData(R.Mean)]
+    [InlineData(R.Sum)]
+    public void UnbatchedCosineEmbeddingIsOnePair(R r)
+    {
+        manual_seed(22);
+        Tensor a = randn(7, dtype: float64), b = randn(7, dtype: float64);
+        foreach (long y in new long[] { 1, -1 })
+        {
+            Harness.Compare(v => LF.cosine_embedding_loss(v[0], v[1], tensor(y), 0.2, r), w => F.cosine_embedding_loss(w[0], w[1], tensor((double)y), 0.2, r), [a, b], [0, 1], 1e-12,
+                $"cosine_embedding unbatched, y = {y}, {r}");
+        }
+
+        Assert.Equal(0, LF.cosine_embedding_loss(a, b, tensor(1.0), 0.0, r).dim());
+    }
+
     [Fact]
     public void DoubleBackwardThrowsFromTheCallersBackward()
     {
