@@ -109,11 +109,14 @@ internal static class TargetGradients
     private static Tensor CrossEntropyProbabilities(TorchCall call, Tensor inputGradient, Tensor upstream)
     {
         Tensor x = call.Inputs[0];
-        Tensor d = x.log_softmax(-1).mul_(call.Arguments.Double("label_smoothing") - 1.0);
+        long classDim = x.dim() == 1 ? 0 : 1;
+        Tensor d = x.log_softmax(classDim).mul_(call.Arguments.Double("label_smoothing") - 1.0);
         double[] classWeights = call.Arguments.Vector<double>("weight");
         if (classWeights.Length > 0)
         {
-            using Tensor w = torch.tensor(classWeights, dtype: x.dtype);
+            // Along the class dimension: [C], or [C, 1, …] for the dense form [N, C, d1, …].
+            long[] along = [classWeights.Length, .. Enumerable.Repeat(1L, (int)Math.Max(0, x.dim() - 2))];
+            using Tensor w = torch.tensor(classWeights, dtype: x.dtype).reshape(along);
             d.mul_(w);
         }
 
@@ -139,7 +142,7 @@ internal static class TargetGradients
         Tensor x = call.Inputs[0];
         long count = reduction switch
         {
-            Reduction.Mean when rows => x.dim() == 1 ? 1 : x.size(0),
+            Reduction.Mean when rows => x.dim() == 1 ? 1 : x.numel() / Math.Max(1, x.size(1)),
             Reduction.Mean => x.numel(),
             Reduction.BatchMean => x.dim() == 0 ? 1 : x.size(0),
             _ => 1,

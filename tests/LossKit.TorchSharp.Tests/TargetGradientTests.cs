@@ -65,6 +65,19 @@ public class TargetGradientTests
             [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy weight label_smoothing {r}");
     }
 
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void CrossEntropyDenseProbabilityTargets(ScalarType dtype, R r)
+    {
+        // Soft segmentation maps: input [N, C, d1, d2] with probabilities of the same shape (classes along dimension 1).
+        manual_seed(16);
+        Tensor x = randn(2, 4, 3, 5, dtype: dtype), t = randn(2, 4, 3, 5, dtype: dtype).softmax(1), w = rand(4, dtype: dtype) + 0.5;
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype),
+            $"cross_entropy dense probabilities {r}");
+        Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.15), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.15),
+            [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy dense probabilities, weight, smoothing {r}");
+    }
+
     [Fact]
     public void TargetAloneRequiringGradGetsItsGradient()
     {

@@ -33,11 +33,6 @@ internal sealed class ClassIndexBinding : TorchBinding
                 throw new ArgumentException($"target must hold class indices (int64 or int32){(l is CrossEntropyLoss<T> ? " or probabilities of input's dtype" : "")}, got dtype {DType(t.dtype)}", "target");
             }
 
-            if (!unbatched)
-            {
-                Rank(x, 2, "input", "[batch, classes] or [classes] with probability targets");
-            }
-
             SameShape(t, "target", x, "input");
             if (call.AvgFactor.HasValue)
             {
@@ -47,6 +42,11 @@ internal sealed class ClassIndexBinding : TorchBinding
             if (call.Arguments.Int("ignore_index") is int ignore and >= 0)
             {
                 throw new ArgumentException($"ignore_index ({ignore}) is not supported with probability targets (as in torch)", "ignore_index");
+            }
+
+            if (x.dim() > 2)
+            {
+                return DenseProbabilities(call, ce, x, t);
             }
 
             int rows = unbatched ? 1 : (int)x.size(0), columns = (int)x.size(unbatched ? 0 : 1);
@@ -108,5 +108,30 @@ internal sealed class ClassIndexBinding : TorchBinding
         {
             Return(rented);
         }
+    }
+
+    /// <summary>
+    /// Probability targets in the dense form <c>[N, C, d1, …]</c>: the classes moved last (one copy of input and target),
+    /// rows of C through the row kernel, the gradient moved back into the saved gradient (one copy). Mean divides by the
+    /// N·d1·… positions, as torch's.
+    /// </summary>
+    private static T DenseProbabilities<T>(TorchCall call, CrossEntropyLoss<T> ce, Tensor x, Tensor t)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        long[] shape = Sizes(x);
+        int columns = (int)shape[1];
+        using Tensor xr = x.movedim([1], [-1]).contiguous(), tr = t.movedim([1], [-1]).contiguous();
+        int rows = columns == 0 ? 0 : (int)(xr.numel() / columns);
+        Span<T> values = call.NewValues<T>([shape[0], .. shape[2..]]);
+        if (call.Gradients is null)
+        {
+            return ce.Forward(Span<T>(xr, "input"), Span<T>(tr, "target"), rows, columns, values);
+        }
+
+        using Tensor gr = global::TorchSharp.torch.empty_like(xr);
+        T value = ce.ForwardBackward(Span<T>(xr, "input"), Span<T>(tr, "target"), rows, columns, Span<T>(gr, "gradient"), values);
+        using Tensor back = gr.movedim([-1], [1]);
+        call.Gradients[0].copy_(back);
+        return value;
     }
 }
