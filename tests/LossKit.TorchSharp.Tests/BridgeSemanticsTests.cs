@@ -196,6 +196,16 @@ public class BridgeSemanticsTests
     }
 
     [Fact]
+    public void Int64IndicesPastInt32AreOutOfRangeNotIgnored()
+    {
+        // int64 indices narrow to int32 saturating; an ignore_index can never be a saturated value, so 5·10⁹ is reported.
+        Tensor x = randn(2, 3), y = tensor(new long[] { 5_000_000_000, 1 });
+        var e = Assert.ThrowsAny<ArgumentException>(() => LF.cross_entropy(x, y, ignore_index: 2_000_000_000));
+        Assert.Equal("target", e.ParamName);
+        Assert.Equal("ignore_index", Assert.ThrowsAny<ArgumentException>(() => LF.cross_entropy(x, y, ignore_index: int.MaxValue)).ParamName);
+    }
+
+    [Fact]
     public void ParameterErrorsUseTheFacadesNames()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => LF.cross_entropy(randn(4, 3), randint(0, 3, [4]), label_smoothing: 1.5));

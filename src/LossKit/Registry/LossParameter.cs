@@ -161,9 +161,11 @@ public sealed class LossParameter
                     long l => l,
                     _ => throw new ArgumentException($"{Name} must be a number, got {value}.", Name),
                 };
-                if (Type == ParameterType.Int && (d != Math.Floor(d) || Math.Abs(d) > int.MaxValue))
+                // |value| < int.MaxValue: int64 class indices narrow to int32 saturating at ±int.MaxValue (and below), so
+                // an index past the range can never equal an ignore_index and is reported out of range instead.
+                if (Type == ParameterType.Int && (d != Math.Floor(d) || Math.Abs(d) >= int.MaxValue))
                 {
-                    throw new ArgumentException($"{Name} must be an integer, got {d}.", Name);
+                    throw new ArgumentException($"{Name} must be an integer of magnitude below {int.MaxValue} (LossKit's indices are int32), got {d}.", Name);
                 }
 
                 return Type == ParameterType.Int ? (object)(int)d : d;

@@ -17,11 +17,14 @@ public class LossParameterTests
         LossParameter p = LossParameter.Int("ignore_index", -100, "ignored target");
         Assert.Equal(7, Assert.IsType<int>(p.Check(7.0)));
         Assert.Equal(-3, Assert.IsType<int>(p.Check(-3L)));
-        Assert.Equal(int.MaxValue, p.Check((double)int.MaxValue));
-        Assert.Equal(-int.MaxValue, p.Check(-(double)int.MaxValue));
-        LossChecks.ThrowsNaming("ignore_index", () => p.Check(2.5), "must be an integer, got 2.5");
-        LossChecks.ThrowsNaming("ignore_index", () => p.Check(3e9), "must be an integer, got 3000000000");
+        Assert.Equal(int.MaxValue - 1, p.Check((double)(int.MaxValue - 1)));
+        Assert.Equal(-(int.MaxValue - 1), p.Check(-(double)(int.MaxValue - 1)));
+        LossChecks.ThrowsNaming("ignore_index", () => p.Check(2.5), "got 2.5");
+        LossChecks.ThrowsNaming("ignore_index", () => p.Check(3e9), "must be an integer of magnitude below 2147483647 (LossKit's indices are int32), got 3000000000");
         LossChecks.ThrowsNaming("ignore_index", () => p.Check(-3e9), "must be an integer");
+        // ±int.MaxValue are where int64 class indices past the int32 range saturate: never an ignore_index.
+        LossChecks.ThrowsNaming("ignore_index", () => p.Check((double)int.MaxValue), "got 2147483647");
+        LossChecks.ThrowsNaming("ignore_index", () => p.Check((double)int.MinValue), "got -2147483648");
         LossChecks.ThrowsNaming("ignore_index", () => p.Check("7"), "must be a number, got 7");
     }
 
