@@ -39,6 +39,7 @@ internal static class LossBridge
     public static Tensor Apply(LossInstances losses, IReadOnlyList<Tensor> inputs, Tensor? weight, double? avgFactor)
     {
         PendingCall.ReleaseHandedOver();
+        ArgumentNullException.ThrowIfNull(inputs);
         LossArguments args = losses.Arguments;
         IReadOnlyList<LayoutInput> specs = args.Entry.Layout.Inputs;
         if (inputs.Count != specs.Count)
@@ -72,6 +73,13 @@ internal static class LossBridge
         for (int i = 0; i < specs.Count; i++)
         {
             Tensor x = inputs[i];
+            if (specs[i].Indices && !TensorArgs.IsIndexType(x.dtype) && (x.dtype == ScalarType.Bool || args.Entry.Layout is not ClassIndexLayout))
+            {
+                // Class indices (labels, gt_counts) as floats or bools: torch refuses them too. (The class-index layout
+                // also takes cross-entropy's probability targets; its binding decides.)
+                throw new ArgumentException($"{specs[i].Name} must hold class indices (int64 or int32), got dtype {TensorArgs.DType(x.dtype)}", specs[i].Name);
+            }
+
             if (!specs[i].Indices && (TensorArgs.IsIndexType(x.dtype) || x.dtype == ScalarType.Bool))
             {
                 // An integer or bool tensor where the layout takes floats (±1 labels, 0/1 targets): torch promotes it to
@@ -124,18 +132,51 @@ internal static class LossBridge
             w = TensorArgs.Contiguous(weight.dtype == dtype ? weight : weight.to_type(dtype));
         }
 
+        if (!avgFactor.HasValue && args.IsSet("avg_factor"))
+        {
+            // avg_factor written in a spec ("iou reduction=mean avg_factor=2") applies to every call that passes none.
+            avgFactor = args.OptionalDouble("avg_factor");
+        }
+
         if (avgFactor.HasValue && args.Entry.Parameter("avg_factor") is null)
         {
             throw new ArgumentException($"loss '{args.Entry.Id}' takes no avg_factor (its parameters: {args.Entry.KnownParameters})", "avg_factor");
         }
 
         TorchBinding binding = For(args.Entry.Layout);
-        return dtype switch
+        try
         {
-            ScalarType.Float32 => Run<float>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
-            ScalarType.Float64 => Run<double>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
-            _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+            return dtype switch
+            {
+                ScalarType.Float32 => Run<float>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+                ScalarType.Float64 => Run<double>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+                _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
+            };
+        }
+        catch (ArgumentException e) when (FacadeName(args.Entry, e.ParamName) is { } name)
+        {
+            throw LossKit.Internal.ThrowHelper.Renamed(e, name);
+        }
+    }
+
+    /// <summary>
+    /// The name a caller of the facade knows for a parameter the core names in C# (avgFactor → avg_factor,
+    /// groundTruthBoxes → gt_boxes), or null where the core's name is already one the caller sees.
+    /// </summary>
+    private static string? FacadeName(LossEntry entry, string? paramName)
+    {
+        if (string.IsNullOrEmpty(paramName) || entry.Parameter(paramName) is not null || entry.Layout.Inputs.Any(i => i.Name == paramName))
+        {
+            return null;
+        }
+
+        string name = paramName switch
+        {
+            "groundTruthBoxes" => "gt_boxes",
+            "groundTruthLabels" => "gt_labels",
+            _ => LossKit.Internal.ThrowHelper.SnakeCase(paramName),
         };
+        return name != paramName && (entry.Parameter(name) is not null || entry.Layout.Inputs.Any(i => i.Name == name)) ? name : null;
     }
 
     private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad, int target)

@@ -542,4 +542,38 @@ public class BridgeSemanticsTests
         Tensor viaModule = losskit.nn.RetinaNetLoss().forward_images([inputs[0], inputs[1], inputs[2]], boxes, labels);
         Assert.Equal(batched.item<float>(), viaModule.item<float>());
     }
+
+    [Fact]
+    public void CriteriaEdgesGiveClearAnswers()
+    {
+        (LossArguments args, Tensor[] inputs, _) = Inputs.For(LossRegistry.Get("retinanet"), ScalarType.Float32, 1);
+        Tensor[] boxes = [inputs[3][..2], inputs[3][2..]];
+        Tensor[] labels = [inputs[4][..2], inputs[4][2..]];
+
+        // Nulls: ArgumentNullException naming the list or the image.
+        Assert.Equal("gt_boxes", Assert.Throws<ArgumentNullException>(() => losskit.criteria.retinanet_loss(inputs[0], inputs[1], inputs[2], null!, labels)).ParamName);
+        Assert.Equal("gt_labels", Assert.Throws<ArgumentNullException>(() => losskit.criteria.retinanet_loss(inputs[0], inputs[1], inputs[2], boxes, [labels[0], null!])).ParamName);
+        Assert.Equal("inputs", Assert.Throws<ArgumentNullException>(() => losskit.apply("smooth_l1", (Tensor[])null!)).ParamName);
+
+        // Class indices as floats or bools are refused, as torch refuses them.
+        var e = Assert.Throws<ArgumentException>(() => losskit.criteria.retinanet_loss(inputs[0], inputs[1], inputs[2], boxes, [.. labels.Select(l => l.to_type(ScalarType.Float32))]));
+        Assert.Equal("gt_labels", e.ParamName);
+        Assert.Contains("class indices", e.Message);
+
+        // No images at all: both terms 0 (docs/CRITERIA.md), no dtype or shape error.
+        Tensor none = losskit.criteria.retinanet_loss(inputs[0][..0], inputs[1][..0], inputs[2], [], []);
+        Assert.Equal(0f, none.item<float>());
+    }
+
+    [Fact]
+    public void AvgFactorInASpecIsHonoured()
+    {
+        Tensor b1 = tensor(new float[] { 0, 0, 2, 2 }).reshape(1, 4), b2 = tensor(new float[] { 0, 0, 1, 1 }).reshape(1, 4);
+        float perCall = losskit.ops.iou_loss(b1, b2, reduction: R.Mean, avg_factor: 2).item<float>();
+        Assert.Equal(perCall, new Loss("iou reduction=mean avg_factor=2").forward(b1, b2).item<float>());
+        Assert.NotEqual(perCall, new Loss("iou reduction=mean").forward(b1, b2).item<float>());
+        // Its checks name it as the spec does.
+        Assert.Equal("avg_factor", Assert.ThrowsAny<ArgumentException>(() => new Loss("smooth_l1 avg_factor=2 reduction=sum").forward(randn(3), randn(3))).ParamName);
+        Assert.Equal("avg_factor", Assert.ThrowsAny<ArgumentException>(() => losskit.ops.iou_loss(b1, b2, reduction: R.Mean, avg_factor: -1)).ParamName);
+    }
 }

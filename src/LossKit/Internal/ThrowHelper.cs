@@ -9,6 +9,42 @@ namespace LossKit.Internal;
 /// </summary>
 internal static class ThrowHelper
 {
+    /// <summary>
+    /// <paramref name="e"/> again (same type, same actual value) naming <paramref name="name"/> instead of its parameter,
+    /// in the message too: a constructor's C# name (labelSmoothing) as the registry or a facade calls it (label_smoothing).
+    /// </summary>
+    public static ArgumentException Renamed(ArgumentException e, string name)
+    {
+        // The exception's own text, without what Message appends (the parameter, and the actual value of an
+        // ArgumentOutOfRangeException), which the new exception appends again under the new name.
+        string message = e.Message.Split('\n')[0].Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+        if (!string.IsNullOrEmpty(e.ParamName))
+        {
+            message = message.Replace(e.ParamName, name, StringComparison.Ordinal);
+        }
+
+        return e is ArgumentOutOfRangeException r ? new ArgumentOutOfRangeException(name, r.ActualValue, message) : new ArgumentException(message, name, e);
+    }
+
+    /// <summary>camelCase → snake_case (labelSmoothing → label_smoothing).</summary>
+    public static string SnakeCase(string camel)
+    {
+        var snake = new System.Text.StringBuilder(camel.Length + 4);
+        foreach (char c in camel)
+        {
+            if (char.IsUpper(c))
+            {
+                snake.Append('_').Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                snake.Append(c);
+            }
+        }
+
+        return snake.ToString();
+    }
+
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void Argument(string paramName, string message) => throw new ArgumentException(message, paramName);
 

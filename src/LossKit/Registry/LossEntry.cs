@@ -1,4 +1,5 @@
 using System.Numerics;
+using LossKit.Internal;
 using LossKit.Layouts;
 
 namespace LossKit.Registry;
@@ -120,8 +121,7 @@ public sealed class LossEntry
         catch (ArgumentException e) when (RegistryName(e.ParamName) is { } name)
         {
             // The constructor names its C# parameter (labelSmoothing); callers of the registry set label_smoothing.
-            string message = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal).Replace(e.ParamName!, name, StringComparison.Ordinal);
-            throw e is ArgumentOutOfRangeException r ? new ArgumentOutOfRangeException(name, r.ActualValue, message) : new ArgumentException(message, name, e);
+            throw ThrowHelper.Renamed(e, name);
         }
     }
 
@@ -133,20 +133,7 @@ public sealed class LossEntry
             return null;
         }
 
-        var snake = new System.Text.StringBuilder(paramName.Length + 4);
-        foreach (char c in paramName)
-        {
-            if (char.IsUpper(c))
-            {
-                snake.Append('_').Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                snake.Append(c);
-            }
-        }
-
-        string name = snake.ToString();
+        string name = ThrowHelper.SnakeCase(paramName);
         return Parameter(name) is not null ? name : null;
     }
 

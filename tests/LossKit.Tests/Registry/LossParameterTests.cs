@@ -100,6 +100,8 @@ public class LossParameterTests
         Assert.Equal("label_smoothing", e.ParamName);
         Assert.Contains("1.5", e.Message);
         Assert.DoesNotContain("labelSmoothing", e.Message);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(e.Message, "Actual value was"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(e.Message, "Parameter 'label_smoothing'"));
         var f = Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Create<float>("cross_entropy", ("label_smoothing", -0.5)));
         Assert.Equal("label_smoothing", f.ParamName);
     }
