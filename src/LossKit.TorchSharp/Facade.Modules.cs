@@ -115,8 +115,9 @@ public static partial class losskit
             Module("varifocal", ("alpha", alpha), ("gamma", gamma), ("iou_weighted", iou_weighted), ("reduction", R(reduction)));
 
         /// <summary>insightface's combined angular margin loss (on cosines).</summary>
-        public static Loss AngularMarginLoss(double scale = 64, double m1 = 1, double m2 = 0.5, double m3 = 0, TorchReduction reduction = TorchReduction.Mean) =>
-            Module("angular_margin", ("scale", scale), ("m1", m1), ("m2", m2), ("m3", m3), ("reduction", R(reduction)));
+        public static Loss AngularMarginLoss(double scale = 64, double m1 = 1, double m2 = 0.5, double m3 = 0, TorchReduction reduction = TorchReduction.Mean,
+            string fallback = "threshold", string gradient = "exact") =>
+            Module("angular_margin", ("scale", scale), ("m1", m1), ("m2", m2), ("m3", m3), ("reduction", R(reduction)), ("fallback", fallback), ("gradient", gradient));
 
         /// <summary>ArcFace (on cosines).</summary>
         public static Loss ArcFaceLoss(double scale = 64, double margin = 0.5, bool easy_margin = false, TorchReduction reduction = TorchReduction.Mean) =>

@@ -188,10 +188,15 @@ public static partial class losskit
             TorchReduction reduction = TorchReduction.Mean, Tensor? weight = null, double? avg_factor = null) =>
             Run("balanced_l1", [input, target], weight, avg_factor, ("alpha", alpha), ("gamma", gamma), ("beta", beta), ("reduction", R(reduction)));
 
-        /// <summary>Combined angular margin (insightface) on cosines [batch, classes] with class-index targets.</summary>
+        /// <summary>
+        /// Combined angular margin (insightface) on cosines [batch, classes] with class-index targets. <paramref name="fallback"/>:
+        /// "threshold" (the default; m1 = 1 only), "threshold_inclusive", "easy_margin", "monotonic" or "none"; <paramref name="gradient"/>:
+        /// "exact" or "insight_face" (the registry's choices).
+        /// </summary>
         public static Tensor angular_margin_loss(Tensor cosine, Tensor target, double scale = 64, double m1 = 1, double m2 = 0.5, double m3 = 0,
-            TorchReduction reduction = TorchReduction.Mean) =>
-            Run("angular_margin", [cosine, target], null, null, ("scale", scale), ("m1", m1), ("m2", m2), ("m3", m3), ("reduction", R(reduction)));
+            TorchReduction reduction = TorchReduction.Mean, string fallback = "threshold", string gradient = "exact") =>
+            Run("angular_margin", [cosine, target], null, null, ("scale", scale), ("m1", m1), ("m2", m2), ("m3", m3), ("reduction", R(reduction)),
+                ("fallback", fallback), ("gradient", gradient));
 
         /// <summary>ArcFace on cosines [batch, classes] (margin in radians).</summary>
         public static Tensor arcface_loss(Tensor cosine, Tensor target, double scale = 64, double margin = 0.5, bool easy_margin = false,

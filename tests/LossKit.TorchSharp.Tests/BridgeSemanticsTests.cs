@@ -576,4 +576,17 @@ public class BridgeSemanticsTests
         Assert.Equal("avg_factor", Assert.ThrowsAny<ArgumentException>(() => new Loss("smooth_l1 avg_factor=2 reduction=sum").forward(randn(3), randn(3))).ParamName);
         Assert.Equal("avg_factor", Assert.ThrowsAny<ArgumentException>(() => losskit.ops.iou_loss(b1, b2, reduction: R.Mean, avg_factor: -1)).ParamName);
     }
+
+    [Fact]
+    public void AngularMarginTakesItsFallbackAndGradientChoices()
+    {
+        // m1 ≠ 1 has no threshold fallback: the facade now takes the registry's fallback (and gradient) choices.
+        manual_seed(23);
+        Tensor cos = rand(6, 5, dtype: float64) * 1.8 - 0.9, y = randint(0, 5, [6]);
+        double viaFacade = LF.angular_margin_loss(cos, y, 64, m1: 2, m2: 0.2, m3: 0.1, fallback: "monotonic").item<double>();
+        double viaSpec = new Loss("angular_margin m1=2 m2=0.2 m3=0.1 fallback=monotonic").forward(cos, y).item<double>();
+        Assert.Equal(viaSpec, viaFacade);
+        Assert.Equal("fallback", Assert.ThrowsAny<ArgumentException>(() => LF.angular_margin_loss(cos, y, 64, m1: 2)).ParamName);
+        Assert.Equal(viaSpec, losskit.nn.AngularMarginLoss(64, 2, 0.2, 0.1, fallback: "monotonic").forward(cos, y).item<double>());
+    }
 }
