@@ -69,8 +69,9 @@ public static partial class LossRegistry
     public static LossArguments Parse(string spec)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
-        string[] parts = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string[] parts = spec.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries); // any whitespace
         LossArguments args = Get(parts[0]).Arguments();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string part in parts.AsSpan(1))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -82,10 +83,18 @@ public static partial class LossRegistry
             string name = part[..eq], text = part[(eq + 1)..];
             LossParameter p = args.Entry.Parameter(name)
                 ?? throw new ArgumentException($"unknown parameter '{name}' for loss '{args.Entry.Id}' (known: {args.Entry.KnownParameters})", nameof(spec));
+            if (!seen.Add(name))
+            {
+                throw new ArgumentException($"parameter '{name}' is given twice in loss spec '{spec}'", nameof(spec));
+            }
+
             var culture = System.Globalization.CultureInfo.InvariantCulture;
             object value = p.Type switch
             {
-                ParameterType.Reduction => Enum.TryParse(text.Replace("_", "", StringComparison.Ordinal), true, out Reduction r) ? r : (Reduction)(-1),
+                // By name only ("1" or "mean,sum" would parse as an enum value or flags).
+                ParameterType.Reduction => p.FindChoice(text) is { } choice
+                    ? Enum.Parse<Reduction>(choice.Replace("_", "", StringComparison.Ordinal), ignoreCase: true)
+                    : throw new ArgumentOutOfRangeException(name, text, $"{name} must be one of {string.Join(", ", p.Choices)}, got '{text}'."),
                 ParameterType.Bool => bool.TryParse(text, out bool b) ? b : text,
                 ParameterType.Int or ParameterType.Double => double.TryParse(text, System.Globalization.NumberStyles.Float, culture, out double d) ? d : text,
                 ParameterType.Choice => text,

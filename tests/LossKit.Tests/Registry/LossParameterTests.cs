@@ -105,4 +105,21 @@ public class LossParameterTests
         var f = Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Create<float>("cross_entropy", ("label_smoothing", -0.5)));
         Assert.Equal("label_smoothing", f.ParamName);
     }
+
+    [Fact]
+    public void Parse_TakesReductionsByNameOnly_AndEachParameterOnce()
+    {
+        Assert.Equal(Reduction.Sum, LossRegistry.Parse("smooth_l1 reduction=sum").Reduction());
+        Assert.Equal(Reduction.Mean, LossRegistry.Parse("smooth_l1\treduction=Mean  beta=0.5").Reduction());
+        foreach (string bad in new[] { "avg", "1", "2", "mean,sum" })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Parse($"smooth_l1 reduction={bad}"));
+            Assert.Equal("reduction", e.ParamName);
+            Assert.Contains($"got '{bad}'", e.Message);
+        }
+
+        var twice = Assert.Throws<ArgumentException>(() => LossRegistry.Parse("smooth_l1 beta=1 beta=2"));
+        Assert.Equal("spec", twice.ParamName);
+        Assert.Contains("'beta' is given twice", twice.Message);
+    }
 }
