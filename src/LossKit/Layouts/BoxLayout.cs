@@ -21,7 +21,7 @@ public sealed class BoxLayout : LossLayout
         LayoutTensor<T> x = call["input"], t = call["target"];
         if (x.Shape.Length != 2 || x.Shape[1] != 4)
         {
-            throw call.Mismatch($"input has shape {x.ShapeText} but loss '{call.Loss}' needs [N, 4] boxes");
+            throw call.Mismatch("input", $"input has shape {x.ShapeText} but loss '{call.Loss}' needs [N, 4] boxes");
         }
 
         call.SameShape(t, x);

@@ -60,7 +60,7 @@ public sealed class ClassIndexLayout : LossLayout
         bool matches = t.Shape.Length == x.Shape.Length - 1 && t.Shape[0] == x.Shape[0] && t.Shape.AsSpan(1).SequenceEqual(x.Shape.AsSpan(2));
         if (!matches)
         {
-            throw call.Mismatch($"{t.Name} has shape {t.ShapeText} but loss '{call.Loss}' needs [{x.Shape[0]}, {string.Join(", ", x.Shape[2..])}] for input {x.ShapeText} ([N, C, d1, …, dk])");
+            throw call.Mismatch(t.Name, $"{t.Name} has shape {t.ShapeText} but loss '{call.Loss}' needs [{x.Shape[0]}, {string.Join(", ", x.Shape[2..])}] for input {x.ShapeText} ([N, C, d1, …, dk])");
         }
 
         Tensor<T> input = Tensor.Create(x.Data, inputShape), gradient = Tensor.Create(grad, inputShape);

@@ -25,7 +25,7 @@ public sealed class CosineHeadLayout : LossLayout
         (int classes, int weightDim) = call.Matrix(w);
         if (weightDim != dim)
         {
-            throw call.Mismatch($"weight has shape {w.ShapeText} but loss '{call.Loss}' needs [classes, {dim}] (the embedding size of input {x.ShapeText})");
+            throw call.Mismatch("weight", $"weight has shape {w.ShapeText} but loss '{call.Loss}' needs [classes, {dim}] (the embedding size of input {x.ShapeText})");
         }
 
         var workspace = new T[CosineHead<T>.WorkspaceSize(batch, classes, dim)];

@@ -27,7 +27,7 @@ public abstract class CriterionLayout : LossLayout
             {
                 if (d < 0)
                 {
-                    throw call.Mismatch($"{x.Name} has shape {x.ShapeText} (a negative dimension); loss '{call.Loss}' needs {call.Expected(x.Name)}");
+                    throw call.Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} (a negative dimension); loss '{call.Loss}' needs {call.Expected(x.Name)}");
                 }
 
                 n *= d;
@@ -35,7 +35,7 @@ public abstract class CriterionLayout : LossLayout
 
             if (n != x.Data.Length)
             {
-                throw call.Mismatch($"{x.Name} has shape {x.ShapeText} ({n} elements) but holds {x.Data.Length} values");
+                throw call.Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} ({n} elements) but holds {x.Data.Length} values");
             }
         }
     }
@@ -46,7 +46,7 @@ public abstract class CriterionLayout : LossLayout
     {
         if (x.Shape.Length != rank)
         {
-            throw call.Mismatch($"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs {call.Expected(x.Name)}");
+            throw call.Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs {call.Expected(x.Name)}");
         }
     }
 
@@ -56,7 +56,7 @@ public abstract class CriterionLayout : LossLayout
     {
         if (!x.Shape.AsSpan().SequenceEqual(shape))
         {
-            throw call.Mismatch($"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs [{string.Join(", ", shape)}] ({why})");
+            throw call.Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs [{string.Join(", ", shape)}] ({why})");
         }
     }
 
@@ -66,7 +66,7 @@ public abstract class CriterionLayout : LossLayout
     {
         if (x.Shape.Length != 2 || x.Shape[1] != 4)
         {
-            throw call.Mismatch($"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs {call.Expected(x.Name)}");
+            throw call.Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} but loss '{call.Loss}' needs {call.Expected(x.Name)}");
         }
 
         return x.Shape[0];
@@ -82,7 +82,7 @@ public abstract class CriterionLayout : LossLayout
         LayoutTensor<T> counts = call["gt_counts"], boxes = call["gt_boxes"];
         if (counts.Shape.Length != 1 || counts.Shape[0] != images)
         {
-            throw call.Mismatch($"gt_counts has shape {counts.ShapeText} but loss '{call.Loss}' needs [{images}] (one count per image of {imagesFrom})");
+            throw call.Mismatch("gt_counts", $"gt_counts has shape {counts.ShapeText} but loss '{call.Loss}' needs [{images}] (one count per image of {imagesFrom})");
         }
 
         int[] perImage = counts.Indices();
@@ -91,7 +91,7 @@ public abstract class CriterionLayout : LossLayout
         {
             if (perImage[i] < 0)
             {
-                throw new ArgumentException($"gt_counts must be non-negative, got {perImage[i]} for image {i} (loss '{call.Loss}')", "inputs");
+                throw new ArgumentException($"gt_counts must be non-negative, got {perImage[i]} for image {i} (loss '{call.Loss}')", "gt_counts");
             }
 
             total += perImage[i];
@@ -100,7 +100,7 @@ public abstract class CriterionLayout : LossLayout
         int rows = Boxes(call, boxes);
         if (rows != total)
         {
-            throw call.Mismatch($"gt_boxes has shape {boxes.ShapeText} but loss '{call.Loss}' needs [{total}, 4] (Σ gt_counts = {total} ground truths)");
+            throw call.Mismatch("gt_boxes", $"gt_boxes has shape {boxes.ShapeText} but loss '{call.Loss}' needs [{total}, 4] (Σ gt_counts = {total} ground truths)");
         }
 
         if (labels)

@@ -25,7 +25,7 @@ public sealed class FeaturesCentersLayout : LossLayout
         (int classes, int centerDim) = call.Matrix(c);
         if (centerDim != dim)
         {
-            throw call.Mismatch($"centers has shape {c.ShapeText} but loss '{call.Loss}' needs [classes, {dim}] (the feature size of input {x.ShapeText})");
+            throw call.Mismatch("centers", $"centers has shape {c.ShapeText} but loss '{call.Loss}' needs [classes, {dim}] (the feature size of input {x.ShapeText})");
         }
 
         var gx = new T[x.Data.Length];

@@ -159,7 +159,7 @@ public abstract class LossLayout
         {
             if (x.Shape.Length != 2)
             {
-                throw Mismatch($"{x.Name} has shape {x.ShapeText} but loss '{Loss}' needs {Expected(x.Name)}");
+                throw Mismatch(x.Name, $"{x.Name} has shape {x.ShapeText} but loss '{Loss}' needs {Expected(x.Name)}");
             }
 
             return (x.Shape[0], x.Shape[1]);
@@ -170,7 +170,7 @@ public abstract class LossLayout
         {
             if (v.Shape.Length != 1 || v.Shape[0] != rows)
             {
-                throw Mismatch($"{v.Name} has shape {v.ShapeText} but loss '{Loss}' needs [{rows}] (one per row of {of.Name} {of.ShapeText})");
+                throw Mismatch(v.Name, $"{v.Name} has shape {v.ShapeText} but loss '{Loss}' needs [{rows}] (one per row of {of.Name} {of.ShapeText})");
             }
         }
 
@@ -179,11 +179,12 @@ public abstract class LossLayout
         {
             if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
             {
-                throw Mismatch($"{a.Name} has shape {a.ShapeText} but {b.Name} has shape {b.ShapeText} (loss '{Loss}' needs the same shape)");
+                throw Mismatch(a.Name, $"{a.Name} has shape {a.ShapeText} but {b.Name} has shape {b.ShapeText} (loss '{Loss}' needs the same shape)");
             }
         }
 
-        public ArgumentException Mismatch(string what) => new($"shape mismatch: {what}", "inputs");
+        /// <summary>A shape error naming the input at fault (<paramref name="name"/>, the layout's input name) as the parameter.</summary>
+        public ArgumentException Mismatch(string name, string what) => new($"shape mismatch: {what}", name);
 
         public string Expected(string name) => layout.Inputs.First(i => i.Name == name).Shape;
 

@@ -31,7 +31,7 @@ public sealed class RpnLayout : CriterionLayout
         int anchors = Boxes(call, a);
         if (counts.Shape.Length != 1)
         {
-            throw call.Mismatch($"gt_counts has shape {counts.ShapeText} but loss '{call.Loss}' needs {call.Expected("gt_counts")}");
+            throw call.Mismatch("gt_counts", $"gt_counts has shape {counts.ShapeText} but loss '{call.Loss}' needs {call.Expected("gt_counts")}");
         }
 
         int images = counts.Shape[0];

@@ -110,13 +110,14 @@ public class LayoutMessageTests
         LossChecks.ThrowsNaming("input1", () => loss.Forward(Huge(0, Big), Huge(0, Big), T(0)), $"dim = {TooBig} overflows int (at most {int.MaxValue} elements).");
     }
 
-    /// <summary>A "shape mismatch" from <see cref="LossLayout.Evaluate{T}"/>: the whole message, and the parameter <c>inputs</c>.</summary>
+    /// <summary>A "shape mismatch" from <see cref="LossLayout.Evaluate{T}"/>: the whole message, and the input at fault (named first) as the parameter.</summary>
     private static void Mismatch(string id, Dictionary<string, LayoutTensor<double>> inputs, string message)
     {
         LossEntry entry = LossRegistry.Get(id);
         ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => entry.Evaluate(entry.Arguments(), inputs));
-        Assert.Equal("inputs", e.ParamName);
-        Assert.Equal("shape mismatch: " + message + " (Parameter 'inputs')", e.Message);
+        string name = message.Split(' ')[0];
+        Assert.Equal(name, e.ParamName);
+        Assert.Equal("shape mismatch: " + message + $" (Parameter '{name}')", e.Message);
     }
 
     private static LayoutTensor<double> L(string name, params int[] shape) =>

@@ -225,8 +225,11 @@ public sealed class CriteriaRegistryTests(ITestOutputHelper output)
             Dictionary<string, LayoutTensor<double>> inputs = Inputs<double>(c);
             change(inputs);
             ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => entry.Evaluate(Arguments(entry, c), inputs));
-            Assert.Equal("inputs", e.ParamName);
-            return e.Message.Replace(" (Parameter 'inputs')", "", StringComparison.Ordinal);
+            // The input at fault is the parameter (the message names it first); an unknown input is the inputs' fault.
+            string text = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            string first = text.Replace("shape mismatch: ", "", StringComparison.Ordinal).Split(' ')[0];
+            Assert.Equal(text.StartsWith("unknown input", StringComparison.Ordinal) ? "inputs" : first, e.ParamName);
+            return text;
         }
 
         static Action<Dictionary<string, LayoutTensor<double>>> Set(string name, int[] shape, double[]? data = null) =>
