@@ -142,7 +142,10 @@ public static partial class losskit
         public static Loss CosineEmbeddingLoss(double margin = 0.0, TorchReduction reduction = TorchReduction.Mean) =>
             Module("cosine_embedding", ("margin", margin), ("reduction", R(reduction)));
 
-        /// <summary>torchvision's RPN losses (call <see cref="Loss.forward_images"/> with [objectness, deltas, anchors] and gt boxes per image).</summary>
+        /// <summary>
+        /// torchvision's RPN losses (call <see cref="Loss.forward_images"/> with [objectness, deltas, anchors] and gt boxes per
+        /// image). Each call samples anchors afresh, as torchvision's does: call k uses seed <paramref name="seed"/> + k.
+        /// </summary>
         public static Loss FasterRcnnRpnLoss(double beta = 1.0 / 9, int seed = 0) => Module("faster_rcnn_rpn", ("beta", beta), ("seed", seed));
 
         /// <summary>torchvision's fastrcnn_loss (call <see cref="Loss.forward_images"/> with [class_logits, box_regression] and labels, regression targets per image).</summary>

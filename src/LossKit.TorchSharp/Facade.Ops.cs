@@ -74,7 +74,12 @@ public static partial class losskit
     /// </summary>
     public static class criteria
     {
-        /// <summary>torchvision's RegionProposalNetwork losses: objectness [images·A] (or [images, A]), deltas [images·A, 4], anchors [A, 4], gt boxes per image.</summary>
+        /// <summary>
+        /// torchvision's RegionProposalNetwork losses: objectness [images·A] (or [images, A]), deltas [images·A, 4], anchors
+        /// [A, 4], gt boxes per image. The anchors are sampled from <paramref name="seed"/>: pass a new seed each step (the
+        /// step number, say) for a fresh sample, as torchvision draws one every iteration (the module
+        /// <c>losskit.nn.FasterRcnnRpnLoss</c> does this by itself).
+        /// </summary>
         public static Tensor faster_rcnn_rpn_loss(Tensor objectness, Tensor pred_bbox_deltas, Tensor anchors, IReadOnlyList<Tensor> gt_boxes, double beta = 1.0 / 9, int seed = 0) =>
             Criterion("faster_rcnn_rpn", [objectness, pred_bbox_deltas, anchors], [gt_boxes], ("beta", beta), ("seed", seed));
 

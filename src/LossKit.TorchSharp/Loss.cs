@@ -15,6 +15,9 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly LossInstances _losses;
 
+    // Calls so far, for modules whose loss samples (a "seed" parameter, faster_rcnn_rpn): see ForCall.
+    private int _calls;
+
     // Whether the module has a weight (torch.nn.BCELoss(weight)), registered as the buffer "weight" so that .to(dtype)
     // converts it as torch's does; calls that pass no weight use it.
     private bool _hasWeight;
@@ -45,18 +48,35 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     private Tensor? ModuleWeight => _hasWeight ? get_buffer("weight") : null;
 
     /// <summary>The loss of a two-tensor layout (input, target).</summary>
-    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(_losses, [input, target], ModuleWeight, null);
+    public override Tensor forward(Tensor input, Tensor target) => LossBridge.Apply(ForCall(), [input, target], ModuleWeight, null);
 
     /// <summary>
     /// The loss with a per-call <paramref name="weight"/> (the module's own when null) and/or mmdetection's
     /// <paramref name="avg_factor"/>.
     /// </summary>
     public Tensor forward(Tensor input, Tensor target, Tensor? weight, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, [input, target], weight ?? ModuleWeight, avg_factor);
+        LossBridge.Apply(ForCall(), [input, target], weight ?? ModuleWeight, avg_factor);
 
     /// <summary>The loss of any layout: <paramref name="inputs"/> in the order of <c>Entry.Layout.Inputs</c>.</summary>
     public Tensor forward(IReadOnlyList<Tensor> inputs, Tensor? weight = null, double? avg_factor = null) =>
-        LossBridge.Apply(_losses, inputs, weight ?? ModuleWeight, avg_factor);
+        LossBridge.Apply(ForCall(), inputs, weight ?? ModuleWeight, avg_factor);
+
+    /// <summary>
+    /// The loss objects of this call: the module's own, or, for a loss that samples (faster_rcnn_rpn's anchors), a copy
+    /// whose seed is the module's seed plus the number of calls before this one. torchvision's RPN draws a new sample
+    /// from torch's generator every iteration; a module with one fixed seed would pick the same anchors of an image in
+    /// every epoch. The sequence is reproducible: the same construction seed and call count give the same samples.
+    /// </summary>
+    private LossInstances ForCall()
+    {
+        if (Entry.Parameter("seed") is null)
+        {
+            return _losses;
+        }
+
+        long seed = (_losses.Arguments.Int("seed") + (long)(Interlocked.Increment(ref _calls) - 1)) % (int.MaxValue - 1);
+        return new LossInstances(_losses.Arguments.With("seed", (int)seed));
+    }
 
     /// <summary>Sets the module's weight: a buffer (a detached reference), checked against each call's input then.</summary>
     internal Loss WithWeight(Tensor? weight)
@@ -84,5 +104,5 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     /// <exception cref="ArgumentException">Wrong counts of tensors or images.</exception>
     public Tensor forward_images(IReadOnlyList<Tensor> batched, params IReadOnlyList<Tensor>[] perImage) =>
-        LossBridge.Apply(_losses, PerImage.Concatenate(Entry, batched, perImage), null, null);
+        LossBridge.Apply(ForCall(), PerImage.Concatenate(Entry, batched, perImage), null, null);
 }

@@ -589,4 +589,23 @@ public class BridgeSemanticsTests
         Assert.Equal("fallback", Assert.ThrowsAny<ArgumentException>(() => LF.angular_margin_loss(cos, y, 64, m1: 2)).ParamName);
         Assert.Equal(viaSpec, losskit.nn.AngularMarginLoss(64, 2, 0.2, 0.1, fallback: "monotonic").forward(cos, y).item<double>());
     }
+
+    [Fact]
+    public void RpnModuleSamplesAfreshEachCall()
+    {
+        // 1,200 anchors, 256 sampled per image: which ones depends on the seed. The module's call k uses seed + k.
+        manual_seed(24);
+        Tensor xy = rand(1200, 2, dtype: float64) * 80, anchors = cat([xy, xy + rand(1200, 2, dtype: float64) * 30 + 4], 1);
+        Tensor objectness = randn(1200, dtype: float64), deltas = randn(1200, 4, dtype: float64) * 0.1;
+        Tensor[] gt = [tensor(new double[] { 10, 10, 40, 40, 50, 20, 90, 70 }).reshape(2, 4)];
+        double Functional(int seed) => losskit.criteria.faster_rcnn_rpn_loss(objectness, deltas, anchors, gt, seed: seed).item<double>();
+        Assert.NotEqual(Functional(5), Functional(6));
+
+        Loss module = losskit.nn.FasterRcnnRpnLoss(seed: 5);
+        double first = module.forward_images([objectness, deltas, anchors], gt).item<double>();
+        double second = module.forward_images([objectness, deltas, anchors], gt).item<double>();
+        Assert.Equal(Functional(5), first);
+        Assert.Equal(Functional(6), second);
+        Assert.Equal(first, losskit.nn.FasterRcnnRpnLoss(seed: 5).forward_images([objectness, deltas, anchors], gt).item<double>());
+    }
 }

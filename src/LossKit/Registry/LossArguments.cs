@@ -26,6 +26,18 @@ public sealed class LossArguments
         return this;
     }
 
+    /// <summary>A copy of these arguments with <paramref name="name"/> set to <paramref name="value"/> (checked as by <see cref="Set"/>).</summary>
+    public LossArguments With(string name, object value)
+    {
+        var copy = new LossArguments(Entry);
+        foreach (KeyValuePair<string, object> kv in _values)
+        {
+            copy._values[kv.Key] = kv.Value;
+        }
+
+        return copy.Set(name, value);
+    }
+
     /// <summary>Whether <paramref name="name"/> was set.</summary>
     public bool IsSet(string name) => _values.ContainsKey(name);
 
