@@ -48,7 +48,10 @@ public static partial class losskit
             Tensor? weight = null, double? avg_factor = null) =>
             Run("extended_iou", [boxes1, boxes2], weight, avg_factor, ("smooth_point", smooth_point), ("reduction", R(reduction)), ("eps", eps));
 
-        /// <summary>mmcv's softmax_focal_loss over [batch, classes] with class indices.</summary>
+        /// <summary>
+        /// mmcv's softmax_focal_loss over [batch, classes] with class indices. As mmcv's, Mean divides by the batch size,
+        /// rows with <c>ignore_index</c> included (torch's cross-entropy divides by the kept rows).
+        /// </summary>
         public static Tensor softmax_focal_loss(Tensor input, Tensor target, double gamma = 2.0, double alpha = 0.25, TorchReduction reduction = TorchReduction.Mean,
             long ignore_index = -100, double? avg_factor = null) =>
             Run("softmax_focal", [input, target], null, avg_factor, ("gamma", gamma), ("alpha", alpha), ("reduction", R(reduction)), ("ignore_index", ignore_index));

@@ -118,7 +118,9 @@ internal static class LossBridge
         {
             if (args.Entry.Parameter("weight") is not { Role: ParameterRole.Call })
             {
-                throw new ArgumentException($"loss '{args.Entry.Id}' takes no per-call weight (its parameters: {args.Entry.KnownParameters})", nameof(weight));
+                throw new ArgumentException(args.Entry.Parameter("weight") is not null
+                    ? $"loss '{args.Entry.Id}' takes no per-call weight: its 'weight' ({args.Entry.Parameter("weight")!.Doc}) is set with the loss's arguments, as torch sets it with the module"
+                    : $"loss '{args.Entry.Id}' takes no per-call weight (its parameters: {args.Entry.KnownParameters})", nameof(weight));
             }
 
             TensorArgs.CheckCpu(weight, nameof(weight));
