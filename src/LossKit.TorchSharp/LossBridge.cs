@@ -66,6 +66,12 @@ internal static class LossBridge
             throw new ArgumentException($"{specs[first].Name} must be float32, float64 or float16, got dtype {TensorArgs.DType(dtype)}", specs[first].Name);
         }
 
+        if (!avgFactor.HasValue && args.IsSet("avg_factor"))
+        {
+            // avg_factor written in a spec ("iou reduction=mean avg_factor=2") applies to every call that passes none.
+            avgFactor = args.OptionalDouble("avg_factor");
+        }
+
         bool wantGrad = torch.is_grad_enabled();
         bool anyGrad = false;
         int differentiableTarget = -1;
@@ -97,7 +103,7 @@ internal static class LossBridge
             {
                 if (!specs[i].Differentiable)
                 {
-                    if (specs[i].Name != "target" || !TargetGradients.Supports(args.Entry, x) || avgFactor.HasValue)
+                    if (specs[i].Name != "target" || !TargetGradients.Supports(args.Entry, x))
                     {
                         throw new ArgumentException(
                             $"{specs[i].Name} requires grad, but LossKit's '{args.Entry.Id}' gives no gradient for it; pass {specs[i].Name}.detach() " +
@@ -132,12 +138,6 @@ internal static class LossBridge
             // A weight of another dtype (a float32 module weight with float64 inputs, integer weights) is converted, as
             // torch promotes it: one copy.
             w = TensorArgs.Contiguous(weight.dtype == dtype ? weight : weight.to_type(dtype));
-        }
-
-        if (!avgFactor.HasValue && args.IsSet("avg_factor"))
-        {
-            // avg_factor written in a spec ("iou reduction=mean avg_factor=2") applies to every call that passes none.
-            avgFactor = args.OptionalDouble("avg_factor");
         }
 
         if (avgFactor.HasValue && args.Entry.Parameter("avg_factor") is null)

@@ -17,8 +17,8 @@ namespace LossKit.TorchSharp;
 /// <item><c>kl_div</c>: ln t + 1 − x, NaN where t = 0 or t &lt; 0 (PyTorch's value); with log_target e^t·(t − x + 1).</item>
 /// <item><c>cross_entropy</c> with probability targets: −(1 − label_smoothing)·w_c·log_softmax(x).</item>
 /// </list>
-/// Each is scaled by the reduction (1/numel for Mean, 1/batch for batchmean and for cross-entropy's Mean) and by the
-/// upstream gradient. Other entries refuse a target that requires grad (PyTorch's soft_margin_loss does as well).
+/// Each is scaled by the reduction (1/numel for Mean, 1/(avg_factor + ε) with mmdetection's avg_factor, 1/batch for
+/// batchmean, 1/positions for cross-entropy's Mean) and by the upstream gradient. Other entries refuse a target that requires grad (PyTorch's soft_margin_loss does as well).
 /// </summary>
 internal static class TargetGradients
 {
@@ -140,8 +140,10 @@ internal static class TargetGradients
         }
 
         Tensor x = call.Inputs[0];
-        long count = reduction switch
+        double count = reduction switch
         {
+            // mmdetection's avg_factor replaces the Mean's count (plus float32 eps, as the kernels divide).
+            Reduction.Mean when call.AvgFactor is double a => Reductions.MeanDenominator(reduction, 0, a),
             Reduction.Mean when rows => x.dim() == 1 ? 1 : x.numel() / Math.Max(1, x.size(1)),
             Reduction.Mean => x.numel(),
             Reduction.BatchMean => x.dim() == 0 ? 1 : x.size(0),

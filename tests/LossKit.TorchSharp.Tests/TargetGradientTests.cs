@@ -158,6 +158,20 @@ public class TargetGradientTests
     }
 
     [Fact]
+    public void AvgFactorScalesTheTargetGradientToo()
+    {
+        // mmdetection's avg_factor: Mean divides by avg_factor + float32 eps, for the input's and the target's gradient.
+        manual_seed(17);
+        const double a = 7, eps = 1.1920928955078125e-07;
+        Tensor x = randn(5, 4, dtype: float64), t = rand(5, 4, dtype: float64), w = rand(5, 4, dtype: float64), pw = rand(4, dtype: float64) + 0.5;
+        LossKit.Registry.LossArguments bce = LossKit.Registry.LossRegistry.Get("bce_with_logits").Arguments().Set("pos_weight", pw.data<double>().ToArray());
+        Harness.Compare(v => losskit.apply(bce, [v[0], v[1]], w, a), v => F.binary_cross_entropy_with_logits(v[0], v[1], w, R.Sum, pw) / (a + eps), [x, t], [0, 1], 1e-12,
+            "bce_with_logits, avg_factor");
+        Harness.Compare(v => new Loss("smooth_l1 beta=0.5 avg_factor=7").forward(v[0], v[1]), v => F.smooth_l1_loss(v[0], v[1], R.Sum, 0.5) / (a + eps),
+            [x, t], [0, 1], 1e-12, "smooth_l1, avg_factor in the spec");
+    }
+
+    [Fact]
     public void ZeroDimensionalInputWithOnePosWeight()
     {
         // torch refuses a 0-d input with a [1] pos_weight (its in-place forward cannot grow the result to [1]); LossKit
