@@ -172,6 +172,25 @@ public class TargetGradientTests
     }
 
     [Fact]
+    public void RetainedGraphAndCreateGraphWithATargetGradient()
+    {
+        // A retained graph's second backward gives the target its gradient again (accumulated); under create_graph the
+        // target's gradient is right and differentiating it raises, as for the input's.
+        manual_seed(18);
+        Tensor x = randn(4, 3, dtype: float64).requires_grad_(), t = randn(4, 3, dtype: float64).requires_grad_();
+        Tensor loss = LF.mse_loss(x, t);
+        loss.backward(retain_graph: true);
+        loss.backward();
+        Harness.Close(-4 * (x - t).detach() / 12, t.grad!, 1e-12, "two backward passes, target");
+        Harness.Close(4 * (x - t).detach() / 12, x.grad!, 1e-12, "two backward passes, input");
+
+        Tensor q = randn(4, 3, dtype: float64).softmax(1).requires_grad_(), lp = randn(4, 3, dtype: float64).log_softmax(1);
+        Tensor g = torch.autograd.grad([LF.kl_div(lp, q, R.Sum)], [q], create_graph: true)[0];
+        Harness.Close((q.log() + 1 - lp).detach(), g, 1e-12, "kl_div target gradient under create_graph");
+        Assert.ThrowsAny<System.Runtime.InteropServices.ExternalException>(() => g.sum().backward());
+    }
+
+    [Fact]
     public void ZeroDimensionalInputWithOnePosWeight()
     {
         // torch refuses a 0-d input with a [1] pos_weight (its in-place forward cannot grow the result to [1]); LossKit
