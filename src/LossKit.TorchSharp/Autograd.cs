@@ -15,9 +15,65 @@ internal abstract class PendingCall
     [ThreadStatic]
     private static List<Tensor>? t_handedOver;
 
-    /// <summary>Drops this thread's references to the gradients it handed to autograd earlier.</summary>
+    // The tensors of calls whose node libtorch has deleted (on whichever thread), disposed at the next bridge call.
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<List<Tensor>> Deleted = new();
+
+    // The wrappers this call keeps for its backward (inputs, weight, gradients, per-value outputs), owned by the call
+    // rather than by the caller's DisposeScope: a loss moved out of its scope (MoveToOuterDisposeScope) and backwarded
+    // later must still find them. Released when libtorch deletes the node.
+    private List<Tensor> _owned;
+
+    protected PendingCall(List<Tensor> owned) => _owned = owned;
+
+    /// <summary>
+    /// Takes <paramref name="t"/> out of the caller's DisposeScope into <paramref name="owned"/>. With
+    /// <paramref name="newHandle"/>, a new handle to the same tensor instead (for the caller's own tensors, which their
+    /// scope may dispose): contiguous() of a contiguous tensor is the tensor itself (no copy, same autograd history).
+    /// </summary>
+    public static Tensor Own(Tensor t, List<Tensor> owned, bool newHandle)
+    {
+        Tensor mine = newHandle ? t.contiguous() : t;
+        mine.DetachFromDisposeScope();
+        owned.Add(mine);
+        return mine;
+    }
+
+    /// <summary>Keeps <paramref name="t"/>, made by this call, until the node is deleted.</summary>
+    protected void Own(Tensor t)
+    {
+        lock (this)
+        {
+            Own(t, _owned, newHandle: false);
+        }
+    }
+
+    /// <summary>The node was deleted: its tensors are disposed at the next bridge call (libtorch is mid-deletion now).</summary>
+    public void ReleaseLater()
+    {
+        List<Tensor> owned;
+        lock (this)
+        {
+            owned = _owned;
+            _owned = [];
+        }
+
+        if (owned.Count > 0)
+        {
+            Deleted.Enqueue(owned);
+        }
+    }
+
+    /// <summary>Drops this thread's references to the gradients it handed to autograd earlier, and deleted nodes' tensors.</summary>
     public static void ReleaseHandedOver()
     {
+        while (Deleted.TryDequeue(out List<Tensor>? owned))
+        {
+            foreach (Tensor t in owned)
+            {
+                t.Dispose();
+            }
+        }
+
         List<Tensor>? list = t_handedOver;
         if (list is null || list.Count == 0)
         {
@@ -69,7 +125,7 @@ internal abstract class PendingCall
 /// per-value upstream (Reduction.None) broadcast over each value's slice. Layouts whose gradient needs the whole upstream
 /// (the cosine head, the centers of center loss) run the core's per-value Backward instead.
 /// </summary>
-internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : PendingCall
+internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call, List<Tensor> owned) : PendingCall(owned)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Set once a backward has returned the saved gradient tensors themselves: autograd may then own their storage (a
@@ -94,6 +150,11 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         }
 
         call.Gradients = [.. gradients];
+        foreach (Tensor g in call.Gradients)
+        {
+            Own(g);
+        }
+
         if (binding.DeferBackward)
         {
             // The gradients need the upstream: forward computes the values only.
@@ -101,10 +162,21 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
             call.Gradients = null;
             T deferred = binding.Run<T>(call);
             call.Gradients = g;
-            return LossBridge.Result(call, deferred);
+            return OwnValues(LossBridge.Result(call, deferred));
         }
 
-        return LossBridge.Result(call, binding.Run<T>(call));
+        return OwnValues(LossBridge.Result(call, binding.Run<T>(call)));
+    }
+
+    /// <summary>Keeps the per-value tensor (Reduction.None), which backward reads, as the call's own.</summary>
+    private Tensor OwnValues(Tensor output)
+    {
+        if (call.Values is { } v)
+        {
+            Own(v);
+        }
+
+        return output;
     }
 
     public override List<Tensor> Backward(Tensor upstream)
@@ -206,6 +278,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
                 for (int i = 0; i < g.Length; i++)
                 {
                     g[i] = zeros_like(DifferentiableInput(i));
+                    Own(g[i]);
                 }
             }
 
@@ -245,6 +318,7 @@ internal sealed class PendingCall<T>(TorchBinding binding, TorchCall call) : Pen
         for (int i = 0; i < g.Length; i++)
         {
             g[i] = GradientPool.Empty(DifferentiableInput(i));
+            Own(g[i]);
         }
 
         Tensor? values = call.Values;

@@ -184,13 +184,24 @@ internal static class LossBridge
     private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad, int target)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new TorchCall(losses.Arguments, losses.Get<T>(), inputs, weight, avgFactor) { DifferentiableTarget = target };
         if (!grad)
         {
-            return Result(call, binding.Run<T>(call));
+            var plain = new TorchCall(losses.Arguments, losses.Get<T>(), inputs, weight, avgFactor);
+            return Result(plain, binding.Run<T>(plain));
         }
 
-        return Node(new PendingCall<T>(binding, call), call);
+        // The node reads its inputs (and weight) in backward: it keeps them under handles of its own, out of the caller's
+        // DisposeScope, which may end before backward runs (a loss moved out of its scope).
+        var kept = new List<Tensor>(inputs.Length + 3);
+        var owned = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            owned[i] = PendingCall.Own(inputs[i], kept, newHandle: true);
+        }
+
+        Tensor? w = weight is null ? null : PendingCall.Own(weight, kept, newHandle: true);
+        var call = new TorchCall(losses.Arguments, losses.Get<T>(), owned, w, avgFactor) { DifferentiableTarget = target };
+        return Node(new PendingCall<T>(binding, call, kept), call);
     }
 
     /// <summary>Runs <paramref name="pending"/> inside a new autograd node whose inputs are the call's differentiable tensors.</summary>

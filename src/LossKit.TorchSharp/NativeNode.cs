@@ -227,9 +227,19 @@ internal static unsafe class NativeNode
                 _capacity = n;
             }
 
-            for (int i = 0; i < n; i++)
+            try
             {
-                _returned[i] = result[i + 1]?.Handle ?? 0;
+                for (int i = 0; i < n; i++)
+                {
+                    _returned[i] = result[i + 1]?.Handle ?? 0;
+                }
+            }
+            catch (Exception e)
+            {
+                // A returned tensor whose wrapper was disposed: nothing may be thrown into libtorch's engine, which then
+                // sees no gradients and raises its own error to the caller.
+                LossBridge.ReportBackwardError($"LossKit's backward callback failed: {e.GetType().Name}: {e.Message}");
+                return default;
             }
 
             // libtorch takes its own references after this returns: the wrappers live until this thread's next call.
@@ -250,6 +260,7 @@ internal static unsafe class NativeNode
             }
 
             Node = default;
+            Pending?.ReleaseLater();
             Pending = null;
             Free.Push(this);
         }

@@ -337,7 +337,7 @@ public class BridgeSemanticsTests
         Tensor[] call = [x, .. inputs[1..]];
         var losses = new LossInstances(args);
         var torchCall = new Bindings.TorchCall(args, losses.Get<float>(), call, null, null);
-        LossBridge.Node(new PendingCall<float>(LossBridge.For(args.Entry.Layout), torchCall), torchCall).backward();
+        LossBridge.Node(new PendingCall<float>(LossBridge.For(args.Entry.Layout), torchCall, []), torchCall).backward();
         Assert.Equal(Address(torchCall.Gradients![0]), Address(x.grad!));
         Tensor y = inputs[0].detach().clone().requires_grad_();
         new Loss(args).forward([y, .. inputs[1..]]).backward();
@@ -607,5 +607,40 @@ public class BridgeSemanticsTests
         Assert.Equal(Functional(5), first);
         Assert.Equal(Functional(6), second);
         Assert.Equal(first, losskit.nn.FasterRcnnRpnLoss(seed: 5).forward_images([objectness, deltas, anchors], gt).item<double>());
+    }
+
+    [Fact]
+    public void BackwardAfterTheLossLeftItsDisposeScope()
+    {
+        // A loss made inside a DisposeScope and moved out of it, backwarded after the scope disposed what was made in it
+        // (the prediction, LossKit's gradient and per-value tensors): the node keeps its own handles.
+        Tensor x = randn(8, 4, dtype: float64).requires_grad_(), t = randn(8, 4, dtype: float64), y = randint(0, 4, [8]);
+        Tensor reference;
+        var cases = new (string Name, Func<Tensor> Loss, Func<Tensor> Theirs)[]
+        {
+            ("mse, non-leaf", () => LF.mse_loss(x * 2, t), () => F.mse_loss(x * 2, t)),
+            ("mse, leaf", () => LF.mse_loss(x, t), () => F.mse_loss(x, t)),
+            ("cross_entropy Sum", () => LF.cross_entropy(x * 2, y, reduction: R.Sum), () => F.cross_entropy(x * 2, y, reduction: R.Sum)),
+            ("huber None", () => (LF.huber_loss(x * 2, t, R.None) * arange(4, dtype: float64)).sum(), () => (F.huber_loss(x * 2, t, 1.0, R.None) * arange(4, dtype: float64)).sum()),
+            ("mse, target requires grad", () => LF.mse_loss(x, t.requires_grad_(false) * 1 + 0 * x), () => F.mse_loss(x, t * 1 + 0 * x)),
+        };
+        foreach (var c in cases)
+        {
+            x.grad = null;
+            Tensor loss;
+            using (NewDisposeScope())
+            {
+                loss = c.Loss().MoveToOuterDisposeScope();
+            }
+
+            loss.backward(retain_graph: true);
+            loss.backward();
+            Tensor mine = x.grad!.clone();
+            x.grad = null;
+            c.Theirs().backward();
+            reference = 2 * x.grad!;
+            Harness.Close(reference, mine, 1e-12, c.Name);
+            Assert.Null(losskit.last_backward_error is { } m && m.Contains("failed") ? m : null);
+        }
     }
 }
