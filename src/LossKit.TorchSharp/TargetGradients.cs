@@ -16,6 +16,8 @@ namespace LossKit.TorchSharp;
 /// <item><c>bce_with_logits</c>: w·(−x + (pos_weight − 1)·softplus(−x)).</item>
 /// <item><c>kl_div</c>: ln t + 1 − x, NaN where t = 0 or t &lt; 0 (PyTorch's value); with log_target e^t·(t − x + 1).</item>
 /// <item><c>cross_entropy</c> with probability targets: −(1 − label_smoothing)·w_c·log_softmax(x).</item>
+/// <item><c>giou</c>, <c>diou</c>, <c>ciou</c>: torchvision's losses are symmetric in the two boxes (CIoU's α taken as a
+/// constant, as torchvision does), so the target's gradient is the kernel's with the boxes swapped: a second pass.</item>
 /// </list>
 /// Each is scaled by the reduction (1/numel for Mean, 1/(avg_factor + ε) with mmdetection's avg_factor, 1/batch for
 /// batchmean, 1/positions for cross-entropy's Mean) and by the upstream gradient. Other entries refuse a target that requires grad (PyTorch's soft_margin_loss does as well).
@@ -34,6 +36,9 @@ internal static class TargetGradients
         ["bce_with_logits"] = BinaryCrossEntropyWithLogits,
         ["kl_div"] = KLDivergence,
         ["cross_entropy"] = CrossEntropyProbabilities,
+        ["giou"] = SwappedBoxes,
+        ["diou"] = SwappedBoxes,
+        ["ciou"] = SwappedBoxes,
     };
 
     /// <summary>The entries whose target can take a gradient, for error messages.</summary>
@@ -121,6 +126,38 @@ internal static class TargetGradients
         }
 
         return Scale(call, d, upstream, rows: true);
+    }
+
+    private static Tensor SwappedBoxes(TorchCall call, Tensor inputGradient, Tensor upstream)
+    {
+        var (x, t) = (call.Inputs[0], call.Inputs[1]);
+        Tensor g = empty_like(t);
+        using Tensor values = empty(TensorArgs.Sizes(x)[..^1], x.dtype);
+        switch (x.dtype)
+        {
+            case ScalarType.Float32:
+                Swapped<float>(call, x, t, g, values);
+                break;
+            case ScalarType.Float64:
+                Swapped<double>(call, x, t, g, values);
+                break;
+            default:
+                Swapped<Half>(call, x, t, g, values);
+                break;
+        }
+
+        // The kernel's gradient is for upstream 1 (its reduction included); a per-box upstream runs along the coordinates.
+        using Tensor u = upstream.dim() == 0 ? upstream.alias() : upstream.unsqueeze(-1);
+        return g.mul_(u);
+    }
+
+    private static void Swapped<T>(TorchCall call, Tensor x, Tensor t, Tensor g, Tensor values)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var loss = (LossKit.Detection.BoxRegressionLoss<T>)call.Loss;
+        ReadOnlySpan<T> w = call.Weight is null ? default : TensorArgs.Span<T>(call.Weight, "weight");
+        Span<T> v = call.Reduction == Reduction.None ? TensorArgs.Span<T>(values, "values") : default;
+        loss.ForwardBackward(TensorArgs.Span<T>(t, "target"), TensorArgs.Span<T>(x, "input"), TensorArgs.Span<T>(g, "gradient"), v, w, call.AvgFactor);
     }
 
     /// <summary>Multiplies by the per-element weight of the call, when it has one.</summary>

@@ -78,6 +78,21 @@ public class TargetGradientTests
             [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy dense probabilities, weight, smoothing {r}");
     }
 
+    [Theory]
+    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
+    public void BoxLossesDifferentiateBothBoxes(ScalarType dtype, R r)
+    {
+        // torchvision's GIoU / DIoU / CIoU losses are compositions of torch ops: both box arguments get gradients.
+        manual_seed(19);
+        Tensor b1 = TorchReferenceTests.Boxes(24, dtype), b2 = TorchReferenceTests.Boxes(24, dtype);
+        double tol = TorchReferenceTests.Tol(dtype) * 10;
+        Harness.Compare(a => losskit.ops.generalized_box_iou_loss(a[0], a[1], r), b => torchvision.ops.generalized_box_iou_loss(b[0], b[1], r), [b1, b2], [0, 1], tol, $"giou {r}");
+        Harness.Compare(a => losskit.ops.distance_box_iou_loss(a[0], a[1], r), b => torchvision.ops.distance_box_iou_loss(b[0], b[1], r), [b1, b2], [0, 1], tol, $"diou {r}");
+        Harness.Compare(a => losskit.ops.complete_box_iou_loss(a[0], a[1], r), b => torchvision.ops.complete_box_iou_loss(b[0], b[1], r), [b1, b2], [0, 1], tol, $"ciou {r}");
+        Tensor c1 = b1.reshape(2, 12, 4), c2 = b2.reshape(2, 12, 4);
+        Harness.Compare(a => losskit.ops.complete_box_iou_loss(a[0], a[1], r), b => torchvision.ops.complete_box_iou_loss(b[0], b[1], r), [c1, c2], [1], tol, $"ciou [2, 12, 4] {r}");
+    }
+
     [Fact]
     public void TargetAloneRequiringGradGetsItsGradient()
     {
@@ -235,7 +250,7 @@ public class TargetGradientTests
         var e = Assert.Throws<ArgumentException>(() => LF.soft_margin_loss(randn(3, requires_grad: true), randn(3).sign().requires_grad_()));
         Assert.Equal("target", e.ParamName);
         Assert.Contains("detach", e.Message);
-        var f = Assert.Throws<ArgumentException>(() => LossKit.TorchSharp.losskit.ops.generalized_box_iou_loss(
+        var f = Assert.Throws<ArgumentException>(() => LossKit.TorchSharp.losskit.ops.siou_loss(
             tensor(new float[] { 0, 0, 2, 2 }).reshape(1, 4).requires_grad_(), tensor(new float[] { 1, 1, 3, 3 }).reshape(1, 4).requires_grad_()));
         Assert.Equal("target", f.ParamName);
     }
