@@ -8,8 +8,8 @@ namespace LossKit.TorchSharp;
 /// <summary>
 /// The gradient for a target that requires grad, for the entries whose PyTorch function differentiates its target too
 /// (the second output of a model, a teacher's distribution that is not detached). LossKit's kernels write the input's
-/// gradient only; these target gradients are computed in backward with torch operations, from the returned input
-/// gradient (losses of x − y: the negation) or from the inputs, with PyTorch's formulas:
+/// gradient only; these target gradients are computed in backward, from the returned input gradient (losses of x − y:
+/// the negation), from the inputs with torch operations and PyTorch's formulas, or by the kernel again (the boxes):
 /// <list type="bullet">
 /// <item><c>l1</c>, <c>mse</c>, <c>smooth_l1</c>, <c>huber</c>: −(the input's gradient).</item>
 /// <item><c>bce</c>: −w·logit(x), ±∞ where x is 0 or 1 (PyTorch's value: the forward's −100 clamp is not differentiated).</item>
@@ -20,7 +20,8 @@ namespace LossKit.TorchSharp;
 /// constant, as torchvision does), so the target's gradient is the kernel's with the boxes swapped: a second pass.</item>
 /// </list>
 /// Each is scaled by the reduction (1/numel for Mean, 1/(avg_factor + ε) with mmdetection's avg_factor, 1/batch for
-/// batchmean, 1/positions for cross-entropy's Mean) and by the upstream gradient. Other entries refuse a target that requires grad (PyTorch's soft_margin_loss does as well).
+/// batchmean, 1/positions for cross-entropy's Mean) and by the upstream gradient. Other entries refuse a target that
+/// requires grad (PyTorch's soft_margin_loss does as well).
 /// </summary>
 internal static class TargetGradients
 {
