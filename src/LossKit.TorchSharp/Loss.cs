@@ -15,7 +15,8 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly LossInstances _losses;
 
-    // Calls so far, for modules whose loss samples (a "seed" parameter, faster_rcnn_rpn): see ForCall.
+    // Whether the loss samples (a "seed" parameter, faster_rcnn_rpn), and the calls so far: see ForCall.
+    private readonly bool _samples;
     private int _calls;
 
     // Whether the module has a weight (torch.nn.BCELoss(weight)), registered as the buffer "weight" so that .to(dtype)
@@ -36,6 +37,7 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     {
         _losses = new LossInstances(arguments);
         _losses.Get<double>();
+        _samples = arguments.Entry.Parameter("seed") is not null;
     }
 
     /// <summary>The registry entry.</summary>
@@ -69,7 +71,7 @@ public sealed class Loss : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     private LossInstances ForCall()
     {
-        if (Entry.Parameter("seed") is null)
+        if (!_samples)
         {
             return _losses;
         }

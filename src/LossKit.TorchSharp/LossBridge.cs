@@ -155,30 +155,11 @@ internal static class LossBridge
                 _ => Run<Half>(losses, binding, contiguous, w, avgFactor, anyGrad, differentiableTarget),
             };
         }
-        catch (ArgumentException e) when (FacadeName(args.Entry, e.ParamName) is { } name)
+        catch (ArgumentException e) when (args.Entry.SchemaName(e.ParamName) is { } name)
         {
+            // The core names its C# parameter (avgFactor, groundTruthBoxes); the caller knows avg_factor, gt_boxes.
             throw LossKit.Internal.ThrowHelper.Renamed(e, name);
         }
-    }
-
-    /// <summary>
-    /// The name a caller of the facade knows for a parameter the core names in C# (avgFactor → avg_factor,
-    /// groundTruthBoxes → gt_boxes), or null where the core's name is already one the caller sees.
-    /// </summary>
-    private static string? FacadeName(LossEntry entry, string? paramName)
-    {
-        if (string.IsNullOrEmpty(paramName) || entry.Parameter(paramName) is not null || entry.Layout.Inputs.Any(i => i.Name == paramName))
-        {
-            return null;
-        }
-
-        string name = paramName switch
-        {
-            "groundTruthBoxes" => "gt_boxes",
-            "groundTruthLabels" => "gt_labels",
-            _ => LossKit.Internal.ThrowHelper.SnakeCase(paramName),
-        };
-        return name != paramName && (entry.Parameter(name) is not null || entry.Layout.Inputs.Any(i => i.Name == name)) ? name : null;
     }
 
     private static Tensor Run<T>(LossInstances losses, TorchBinding binding, Tensor[] inputs, Tensor? weight, double? avgFactor, bool grad, int target)
@@ -201,7 +182,9 @@ internal static class LossBridge
 
         Tensor? w = weight is null ? null : PendingCall.Own(weight, kept, newHandle: true);
         var call = new TorchCall(losses.Arguments, losses.Get<T>(), owned, w, avgFactor) { DifferentiableTarget = target };
-        return Node(new PendingCall<T>(binding, call, kept), call);
+        var pending = new PendingCall<T>(binding, call, kept);
+        call.Keep = pending.Own;
+        return Node(pending, call);
     }
 
     /// <summary>Runs <paramref name="pending"/> inside a new autograd node whose inputs are the call's differentiable tensors.</summary>

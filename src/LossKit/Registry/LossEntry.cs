@@ -118,23 +118,29 @@ public sealed class LossEntry
         {
             return typeof(T) == typeof(double) ? _factory(arguments) : LossRegistry.Factory<T>(Index)(arguments);
         }
-        catch (ArgumentException e) when (RegistryName(e.ParamName) is { } name)
+        catch (ArgumentException e) when (SchemaName(e.ParamName) is { } name)
         {
             // The constructor names its C# parameter (labelSmoothing); callers of the registry set label_smoothing.
             throw ThrowHelper.Renamed(e, name);
         }
     }
 
-    /// <summary>The schema's name of a constructor parameter given in camelCase, where it differs (null otherwise).</summary>
-    private string? RegistryName(string? paramName)
+    /// <summary>
+    /// The schema's name (a parameter or a layout input) of a name the C# code uses in camelCase, where it differs:
+    /// labelSmoothing → label_smoothing, avgFactor → avg_factor, groundTruthBoxes → gt_boxes; null otherwise.
+    /// </summary>
+    internal string? SchemaName(string? paramName)
     {
-        if (string.IsNullOrEmpty(paramName) || Parameter(paramName) is not null)
+        if (string.IsNullOrEmpty(paramName) || Known(paramName))
         {
             return null;
         }
 
-        string name = ThrowHelper.SnakeCase(paramName);
-        return Parameter(name) is not null ? name : null;
+        string snake = ThrowHelper.SnakeCase(paramName);
+        string gt = snake.Replace("ground_truth_", "gt_", StringComparison.Ordinal);
+        return Known(snake) ? snake : Known(gt) ? gt : null;
+
+        bool Known(string name) => Parameter(name) is not null || Layout.Inputs.Any(i => i.Name == name);
     }
 
     /// <summary>Creates the loss with every parameter at its default.</summary>
