@@ -39,7 +39,7 @@ internal abstract class PendingCall
     }
 
     /// <summary>Keeps <paramref name="t"/>, made by this call, until the node is deleted.</summary>
-    protected void Own(Tensor t)
+    public void Own(Tensor t)
     {
         lock (this)
         {

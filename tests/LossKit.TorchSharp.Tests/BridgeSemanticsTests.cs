@@ -623,6 +623,8 @@ public class BridgeSemanticsTests
             ("cross_entropy Sum", () => LF.cross_entropy(x * 2, y, reduction: R.Sum), () => F.cross_entropy(x * 2, y, reduction: R.Sum)),
             ("huber None", () => (LF.huber_loss(x * 2, t, R.None) * arange(4, dtype: float64)).sum(), () => (F.huber_loss(x * 2, t, 1.0, R.None) * arange(4, dtype: float64)).sum()),
             ("mse, target requires grad", () => LF.mse_loss(x, t.requires_grad_(false) * 1 + 0 * x), () => F.mse_loss(x, t * 1 + 0 * x)),
+            ("bce_with_logits, weight broadcast", () => LF.binary_cross_entropy_with_logits(x * 2, t.sigmoid(), arange(1, 5, dtype: float64)),
+                () => F.binary_cross_entropy_with_logits(x * 2, t.sigmoid(), arange(1, 5, dtype: float64).expand(8, 4))),
         };
         foreach (var c in cases)
         {

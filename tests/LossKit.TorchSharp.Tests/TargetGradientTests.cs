@@ -58,24 +58,17 @@ public class TargetGradientTests
     [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
     public void CrossEntropyProbabilityTargets(ScalarType dtype, R r)
     {
+        // Rows [N, C], and the dense form [N, C, d1, d2] (soft segmentation maps: classes along dimension 1).
         manual_seed(14);
-        Tensor x = randn(8, 5, dtype: dtype), t = randn(8, 5, dtype: dtype).softmax(1), w = rand(5, dtype: dtype) + 0.5;
-        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy {r}");
-        Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.2), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.2),
-            [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy weight label_smoothing {r}");
-    }
-
-    [Theory]
-    [MemberData(nameof(TorchReferenceTests.Grid), MemberType = typeof(TorchReferenceTests))]
-    public void CrossEntropyDenseProbabilityTargets(ScalarType dtype, R r)
-    {
-        // Soft segmentation maps: input [N, C, d1, d2] with probabilities of the same shape (classes along dimension 1).
-        manual_seed(16);
-        Tensor x = randn(2, 4, 3, 5, dtype: dtype), t = randn(2, 4, 3, 5, dtype: dtype).softmax(1), w = rand(4, dtype: dtype) + 0.5;
-        Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype),
-            $"cross_entropy dense probabilities {r}");
-        Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.15), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.15),
-            [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy dense probabilities, weight, smoothing {r}");
+        foreach (long[] shape in new long[][] { [8, 5], [2, 4, 3, 5] })
+        {
+            Tensor x = randn(shape, dtype: dtype), t = randn(shape, dtype: dtype).softmax(1), w = rand(shape[1], dtype: dtype) + 0.5;
+            string form = shape.Length == 2 ? "rows" : "dense";
+            Harness.Compare(a => LF.cross_entropy(a[0], a[1], reduction: r), b => F.cross_entropy(b[0], b[1], reduction: r), [x, t], [0, 1], TorchReferenceTests.Tol(dtype),
+                $"cross_entropy {form} {r}");
+            Harness.Compare(a => LF.cross_entropy(a[0], a[1], w, reduction: r, label_smoothing: 0.2), b => F.cross_entropy(b[0], b[1], w, reduction: r, label_smoothing: 0.2),
+                [x, t], [0, 1], TorchReferenceTests.Tol(dtype), $"cross_entropy {form}, weight, label_smoothing {r}");
+        }
     }
 
     [Theory]

@@ -35,6 +35,9 @@ internal sealed class TorchCall
     /// <summary>mmdetection's avg_factor, or null.</summary>
     public double? AvgFactor { get; }
 
+    /// <summary>Keeps a tensor the call makes and its backward reads (the node's, out of the caller's scope), when a node runs it.</summary>
+    public Action<Tensor>? Keep { get; set; }
+
     /// <summary>The index of a target input that requires grad and takes one (<see cref="TargetGradients"/>), else −1.</summary>
     public int DifferentiableTarget { get; init; } = -1;
 
@@ -91,6 +94,7 @@ internal sealed class TorchCall
 
             using Tensor expanded = Weight.expand(expected);
             Weight = expanded.contiguous();
+            Keep?.Invoke(Weight);
         }
 
         return TensorArgs.Span<T>(Weight, "weight");
